@@ -1,0 +1,52 @@
+"""The few exceptions archsmoke raises, each with its own process exit code.
+
+Every error carries a message written for the person at the keyboard: what is
+wrong and, where there is one, the command or option that fixes it.  The CLI
+and the pytest plugin print ``str(error)`` and exit with ``error.exit_code``;
+they never show a traceback for these.
+"""
+
+
+class HarnessError(Exception):
+    exit_code = 1
+
+    def __init__(self, problem: str, fix: str | None = None):
+        self.problem = problem
+        self.fix = fix
+        super().__init__(problem if not fix else f"{problem}\n  fix: {fix}")
+
+
+class ConfigError(HarnessError):
+    """Bad user input: unknown arch, invalid target YAML, bad option value."""
+
+    exit_code = 2
+
+
+class HostSetupError(HarnessError):
+    """The host lacks something: QEMU, a binfmt handler, mmdebstrap, namespaces."""
+
+    exit_code = 3
+
+
+class BinaryError(HarnessError):
+    """The binary under test is unusable for the target: wrong arch, not an ELF, bad wheel."""
+
+    exit_code = 4
+
+
+class DownloadError(HarnessError):
+    """A download failed, was corrupt, or asked for a version that does not exist."""
+
+    exit_code = 5
+
+
+class ImageBuildError(HarnessError):
+    """A root filesystem could not be built."""
+
+    exit_code = 6
+
+
+class TargetError(HarnessError):
+    """A started target failed: could not start, or a command in it timed out."""
+
+    exit_code = 7

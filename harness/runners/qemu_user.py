@@ -1,0 +1,168 @@
+"""The qemu-user tier: the target's root filesystem entered through binfmt_misc and chroot.
+
+A started target is one holder process in fresh mount and PID namespaces
+(plus a user namespace when not root).  It mounts an overlay over the cached
+root filesystem, so tests never change the cache, then waits on a pipe from
+this process.  Commands enter its namespaces with nsenter and chroot into the
+overlay.  Nothing outlives the holder: its mounts exist only in its mount
+namespace, and when it exits the kernel kills every process in its PID
+namespace.  It exits when the pipe closes, which happens when stop() is
+called or when this Python process dies, however it dies.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .. import binfmt
+from ..errors import HostSetupError, TargetError
+from ..progress import Progress
+from .base import CommandResult, Runner
+
+_HOLDER_SCRIPT = """
+set -e
+lower=$1 upper=$2 work=$3 merged=$4
+mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged"
+mount -t proc proc "$merged/proc"
+mount --rbind /dev "$merged/dev"
+mount --rbind /sys "$merged/sys"
+echo ready
+read _ || true
+"""
+
+
+class QemuUserRunner(Runner):
+    name = "qemu-user"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rootless = os.geteuid() != 0
+        self._holder: subprocess.Popen | None = None
+        self._init_pid: int | None = None
+        self._session: Path | None = None
+        self._running: set[subprocess.Popen] = set()
+
+    @property
+    def emulated(self) -> bool:
+        return not binfmt.runs_natively(self.target)
+
+    @property
+    def merged(self) -> Path:
+        assert self._session is not None
+        return self._session / "merged"
+
+    def start(self) -> None:
+        for tool in ("unshare", "nsenter", "chroot"):
+            if shutil.which(tool) is None:
+                raise HostSetupError(f"{tool} is not installed", fix="apt-get install util-linux coreutils")
+        binfmt.require_handler(self.target)
+        progress = Progress(f"start {self.target.name}", self.options.sink)
+        self._session = Path(tempfile.mkdtemp(prefix=f"archsmoke-{self.target.name}-", dir=self.options.work_root))
+        for part in ("upper", "work", "merged"):
+            (self._session / part).mkdir()
+        namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
+        if self.rootless:
+            namespaces = ["--user", "--map-root-user", *namespaces]
+        self._holder = subprocess.Popen(
+            ["unshare", *namespaces, "/bin/sh", "-c", _HOLDER_SCRIPT, "holder", str(self.rootfs.root),
+             *(str(self._session / p) for p in ("upper", "work", "merged"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        line = self._holder.stdout.readline() if self._holder.stdout else b""
+        if line.strip() != b"ready":
+            self._holder.kill()
+            _, err = self._holder.communicate()
+            self._remove_session()
+            raise TargetError(
+                f"{self.where} failed to start: the namespace holder exited ({err.decode(errors='replace').strip()})",
+                fix="run `python -m harness doctor`; rootless use needs unprivileged user namespaces and overlayfs",
+            )
+        self._init_pid = _only_child(self._holder.pid)
+        self.started = True
+        progress.say(f"overlay on {self.rootfs.key} ready" + (" (rootless)" if self.rootless else ""))
+
+    def _enter(self) -> list[str]:
+        assert self._init_pid is not None
+        enter = ["nsenter", f"--target={self._init_pid}", "--mount", "--pid"]
+        if self.rootless:
+            enter += ["--user", "--preserve-credentials"]
+        return [*enter, "--", "chroot", str(self.merged)]
+
+    def _execute(self, argv, env, timeout, stdin) -> CommandResult:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [*self._enter(), *argv], env=env, start_new_session=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        self._running.add(process)
+        timed_out = False
+        try:
+            out, err = process.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(process)
+            out, err = process.communicate()
+        finally:
+            self._running.discard(process)
+        return CommandResult(
+            command="", where=self.where, exit_code=process.returncode, stdout_bytes=out, stderr_bytes=err,
+            duration=time.monotonic() - started, timeout=timeout, timed_out=timed_out,
+        )
+
+    def host_path(self, path: str) -> Path:
+        """The host's view of a path inside the started target (through the holder's mount namespace)."""
+        if not path.startswith("/"):
+            raise TargetError(f"paths inside the target must be absolute, got {path!r}")
+        return Path(f"/proc/{self._init_pid}/root{self.merged}{path}")
+
+    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
+        target_path = self.host_path(destination)
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target_path)
+        os.chmod(target_path, mode if mode is not None else os.stat(source).st_mode & 0o777)
+
+    def get(self, source: str, destination: Path) -> None:
+        shutil.copyfile(self.host_path(source), destination)
+
+    def stop(self) -> None:
+        for process in list(self._running):
+            _kill_group(process)
+        if self._holder is not None:
+            try:
+                self._holder.communicate(timeout=10)  # closes the pipe; the holder's `read` returns
+            except subprocess.TimeoutExpired:
+                self._holder.kill()
+                self._holder.communicate()
+            self._holder = None
+        self.started = False
+        self._remove_session()
+
+    def _remove_session(self) -> None:
+        if self._session is None:
+            return
+        # Overlay's work directory has mode 000 entries; make them removable first.
+        for directory, _, _ in os.walk(self._session / "work"):
+            os.chmod(directory, 0o700)
+        shutil.rmtree(self._session, ignore_errors=True)
+        self._session = None
+
+
+def _only_child(pid: int) -> int:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    if len(children) != 1:
+        raise TargetError(f"namespace holder {pid} has {len(children)} children, expected 1")
+    return int(children[0])
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
