@@ -1,0 +1,115 @@
+"""What one archsmoke run knows: chosen targets, the cache, the binaries under test.
+
+The pytest plugin and the benchmark both drive targets through this object,
+so there is one place that turns options into started, installed targets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from . import binary as binaries
+from . import binfmt
+from .cache import Cache
+from .errors import BinaryError, ConfigError
+from .progress import Sink
+from .rootfs import RootFilesystem, RootfsBuilder
+from .runners import Runner, RunnerOptions, runner_class
+from .targets import Target, TargetCatalog
+
+
+@dataclass
+class Options:
+    arches: list[str] = field(default_factory=list)
+    binaries: list[Path] = field(default_factory=list)
+    uv_version: str | None = None
+    runner: str = "qemu-user"
+    cpu: str | None = None
+    cache_dir: Path | None = None
+    targets_dir: Path | None = None
+    debian_mirror: str | None = None
+    index_url: str | None = None
+
+
+@dataclass
+class TargetRecord:
+    """What a reader needs to trust a result on one target."""
+
+    target: str
+    runner: str
+    rootfs_key: str | None = None
+    qemu: str | None = None
+    binary_origin: str | None = None
+    binary_sha256: str | None = None
+    binary_version: str | None = None
+    reported_version: str | None = None
+
+    def properties(self) -> dict[str, str]:
+        return {f"archsmoke_{k}": str(v) for k, v in vars(self).items() if v is not None}
+
+
+class Archsmoke:
+    def __init__(self, options: Options, sink: Sink | None = None):
+        self.options = options
+        self.sink = sink
+        self.catalog = TargetCatalog.load(options.targets_dir)
+        self.runner_class = runner_class(options.runner)
+        self.cache = Cache(options.cache_dir)
+        self.builder = RootfsBuilder(self.cache, options.debian_mirror, sink)
+        self.local_binaries = [binaries.prepare(p, self.cache) for p in options.binaries]
+        if self.local_binaries and options.uv_version:
+            raise ConfigError("--binary and --uv-version both given", fix="test either a local binary or a release")
+        self.targets = self._choose_targets()
+        for target in self.targets:
+            if self.local_binaries:
+                binaries.matching(self.local_binaries, target)  # refuse a wrong-arch binary before anything runs
+        self.records: dict[str, TargetRecord] = {t.name: TargetRecord(t.name, options.runner) for t in self.targets}
+        self._binaries: dict[str, binaries.BinaryUnderTest] = {}
+
+    def _choose_targets(self) -> list[Target]:
+        if self.options.arches:
+            return self.catalog.select(self.options.arches)
+        if self.local_binaries:
+            # No --arch: test each given binary on the targets it was built for.
+            return [t for t in self.catalog.targets.values()
+                    if any(_runs(b, t) for b in self.local_binaries)]
+        return list(self.catalog.targets.values())
+
+    def rootfs(self, target: Target) -> RootFilesystem:
+        rootfs = self.builder.ensure(target)
+        self.records[target.name].rootfs_key = rootfs.key
+        return rootfs
+
+    @contextlib.contextmanager
+    def started(self, target: Target) -> Iterator[Runner]:
+        rootfs = self.rootfs(target)
+        runner = self.runner_class(target, rootfs, RunnerOptions(cpu=self.options.cpu, sink=self.sink))
+        if not binfmt.runs_natively(target):
+            self.records[target.name].qemu = binfmt.qemu_version(target)
+        with runner:
+            yield runner
+
+    def binary_for(self, target: Target) -> binaries.BinaryUnderTest:
+        if target.name not in self._binaries:
+            if self.local_binaries:
+                chosen = binaries.matching(self.local_binaries, target)
+            else:
+                chosen = binaries.download_release(self.options.uv_version or "latest", target, self.cache,
+                                                   self.options.index_url, self.sink)
+                binaries.check_runs_on(chosen.elf, target)
+            record = self.records[target.name]
+            record.binary_origin, record.binary_sha256, record.binary_version = (
+                chosen.origin, chosen.sha256, chosen.version)
+            self._binaries[target.name] = chosen
+        return self._binaries[target.name]
+
+
+def _runs(binary: binaries.BinaryUnderTest, target: Target) -> bool:
+    try:
+        binaries.check_runs_on(binary.elf, target)
+        return True
+    except BinaryError:
+        return False
