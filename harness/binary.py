@@ -186,6 +186,14 @@ def matching(binaries: list[BinaryUnderTest], target: Target) -> BinaryUnderTest
                       fix=f"add --binary with the {target.name} build, or drop {target.name} from --arch")
 
 
+def expected_triple(binary: BinaryUnderTest, target: Target) -> str:
+    """The Rust target triple a build of this linkage for this target reports (static builds are musl)."""
+    if binary.elf.libc == "glibc":
+        return target.triple
+    arch, vendor, system, abi = target.triple.split("-", 3)
+    return "-".join((arch, vendor, system, abi.replace("gnu", "musl")))
+
+
 def resolve_in_root(root: Path, path: str, depth: int = 0) -> Path:
     """Follow symlinks inside a root filesystem the way the target's kernel would."""
     current = root

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .errors import HarnessError
+from .errors import HarnessError, TargetError
 from .session import Archsmoke, Options
+from .signals import terminate_as_interrupt
 
 _STATE = pytest.StashKey[Archsmoke]()
 
@@ -48,6 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    terminate_as_interrupt()
     config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
     config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")
     options = Options(
@@ -118,6 +120,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _fail_on_harness_error(error: HarnessError) -> None:
+    if isinstance(error, TargetError):
+        # This target misbehaved (install failed, command hung): its tests error, other arches go on.
+        pytest.fail(f"archsmoke: {error}", pytrace=False)
     # Wrong inputs (bad version, corrupt download, missing host tool) would fail every test the
     # same way: stop the run once, with the message and that error's exit code.
     pytest.exit(f"archsmoke: {error}", returncode=error.exit_code)

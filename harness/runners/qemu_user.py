@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from .. import binfmt
 from ..errors import HostSetupError, TargetError
 from ..progress import Progress
 from .base import CommandResult, Runner
+from .process import run_with_deadline
 
+SESSION_PREFIX = "archsmoke-session-"
 _HOLDER_SCRIPT = """
 set -e
 lower=$1 upper=$2 work=$3 merged=$4
@@ -46,7 +46,6 @@ class QemuUserRunner(Runner):
         self._holder: subprocess.Popen | None = None
         self._init_pid: int | None = None
         self._session: Path | None = None
-        self._running: set[subprocess.Popen] = set()
 
     @property
     def emulated(self) -> bool:
@@ -63,7 +62,8 @@ class QemuUserRunner(Runner):
                 raise HostSetupError(f"{tool} is not installed", fix="apt-get install util-linux coreutils")
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
-        self._session = Path(tempfile.mkdtemp(prefix=f"archsmoke-{self.target.name}-", dir=self.options.work_root))
+        _remove_stale_sessions(Path(self.options.work_root or tempfile.gettempdir()))
+        self._session = Path(tempfile.mkdtemp(prefix=SESSION_PREFIX, dir=self.options.work_root))
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
         namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
@@ -84,6 +84,7 @@ class QemuUserRunner(Runner):
                 fix="run `python -m harness doctor`; rootless use needs unprivileged user namespaces and overlayfs",
             )
         self._init_pid = _only_child(self._holder.pid)
+        (self._session / "holder.pid").write_text(str(self._holder.pid))
         self.started = True
         progress.say(f"overlay on {self.rootfs.key} ready" + (" (rootless)" if self.rootless else ""))
 
@@ -95,26 +96,9 @@ class QemuUserRunner(Runner):
         return [*enter, "--", "chroot", str(self.merged)]
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
-        started = time.monotonic()
-        process = subprocess.Popen(
-            [*self._enter(), *argv], env=env, start_new_session=True,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        self._running.add(process)
-        timed_out = False
-        try:
-            out, err = process.communicate(stdin, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(process)
-            out, err = process.communicate()
-        finally:
-            self._running.discard(process)
-        return CommandResult(
-            command="", where=self.where, exit_code=process.returncode, stdout_bytes=out, stderr_bytes=err,
-            duration=time.monotonic() - started, timeout=timeout, timed_out=timed_out,
-        )
+        code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin)
+        return CommandResult(command="", where=self.where, exit_code=code, stdout_bytes=out, stderr_bytes=err,
+                             duration=seconds, timeout=timeout, timed_out=timed_out)
 
     def host_path(self, path: str) -> Path:
         """The host's view of a path inside the started target (through the holder's mount namespace)."""
@@ -132,8 +116,6 @@ class QemuUserRunner(Runner):
         shutil.copyfile(self.host_path(source), destination)
 
     def stop(self) -> None:
-        for process in list(self._running):
-            _kill_group(process)
         if self._holder is not None:
             try:
                 self._holder.communicate(timeout=10)  # closes the pipe; the holder's `read` returns
@@ -145,13 +127,35 @@ class QemuUserRunner(Runner):
         self._remove_session()
 
     def _remove_session(self) -> None:
-        if self._session is None:
-            return
-        # Overlay's work directory has mode 000 entries; make them removable first.
-        for directory, _, _ in os.walk(self._session / "work"):
-            os.chmod(directory, 0o700)
-        shutil.rmtree(self._session, ignore_errors=True)
-        self._session = None
+        if self._session is not None:
+            _remove_session_dir(self._session)
+            self._session = None
+
+
+def _remove_session_dir(session: Path) -> None:
+    # Overlay's work directory has mode 000 entries; make them removable first.
+    for directory, _, _ in os.walk(session / "work"):
+        os.chmod(directory, 0o700)
+    shutil.rmtree(session, ignore_errors=True)
+
+
+def _remove_stale_sessions(work_root: Path) -> None:
+    """Session directories whose holder is gone: left by a harness that was SIGKILLed."""
+    for session in work_root.glob(f"{SESSION_PREFIX}*"):
+        try:
+            pid = int((session / "holder.pid").read_text())
+        except (OSError, ValueError):
+            continue  # still starting, or not ours
+        if not _alive(pid):
+            _remove_session_dir(session)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _only_child(pid: int) -> int:
@@ -159,10 +163,3 @@ def _only_child(pid: int) -> int:
     if len(children) != 1:
         raise TargetError(f"namespace holder {pid} has {len(children)} children, expected 1")
     return int(children[0])
-
-
-def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
