@@ -31,7 +31,7 @@ from .targets import Target
 
 KIND = "rootfs"
 # Bump when the build steps change what ends up in a root filesystem.
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "manifest.json"
 
 
@@ -158,7 +158,11 @@ class RootfsBuilder:
         return manifest
 
     def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress) -> None:
+        # As root, mmdebstrap mounts into the tree it builds; a private mount namespace makes
+        # sure no such mount outlives it, however it is stopped.
+        isolate = ["unshare", "--mount", "--propagation", "private"] if os.geteuid() == 0 else []
         command = [
+            *isolate,
             "mmdebstrap",
             "--variant=extract",
             f"--arch={target.debian_arch}",
@@ -196,6 +200,9 @@ class RootfsBuilder:
 
 
 def finish_natively(root: Path) -> None:
+    # Targets get the host's /dev bound in.  Device nodes in the cached tree would only make
+    # it unsafe to copy or archive (reading dev/zero never ends) and impossible to unpack unprivileged.
+    shutil.rmtree(root / "dev", ignore_errors=True)
     for directory, mode in (("proc", 0o555), ("sys", 0o555), ("dev", 0o755), ("run", 0o755),
                             ("root", 0o700), ("tmp", 0o1777), ("var/tmp", 0o1777)):
         path = root / directory

@@ -1,0 +1,113 @@
+"""Root filesystem cache: keys, one build under concurrency, interrupted and damaged entries. Real mmdebstrap."""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cache import Cache, content_key
+from harness.rootfs import KIND, RootfsBuilder, cache_key, check_entry, tree_digest
+
+ARCH = "s390x"  # the quickest to build here
+
+
+def _cli(cache_dir: Path, *args: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness", "--cache-dir", str(cache_dir), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_key_covers_everything_that_defines_the_tree(catalog):
+    target = catalog.get(ARCH)
+    assert cache_key(target) == cache_key(catalog.get(ARCH))
+    more = dataclasses.replace(target, rootfs=dataclasses.replace(target.rootfs, packages=(*target.rootfs.packages, "curl")))
+    other_suite = dataclasses.replace(target, rootfs=dataclasses.replace(target.rootfs, suite="trixie"))
+    reordered = dataclasses.replace(target, rootfs=dataclasses.replace(target.rootfs, packages=tuple(reversed(target.rootfs.packages))))
+    assert len({cache_key(target), cache_key(more), cache_key(other_suite)}) == 3
+    assert cache_key(reordered) == cache_key(target)
+    assert cache_key(target).startswith(f"{ARCH}-")
+    assert content_key({"a": 1, "b": [1, 2]}) == content_key({"b": [1, 2], "a": 1})
+
+
+def test_built_entry_is_sound_and_usable(built):
+    rootfs = built(ARCH)
+    manifest, why = check_entry(rootfs.path, rootfs.key)
+    assert why == "" and manifest["tree_digest"] == tree_digest(rootfs.root)[0]
+    assert (rootfs.root / "usr/bin/python3").exists()
+    assert (rootfs.root / "etc/passwd").read_text().startswith("root:")
+    assert list((rootfs.root / "usr/lib/python3.11/__pycache__").glob("os.*.pyc")), "stdlib not byte-compiled"
+
+
+def test_concurrent_builds_of_one_image_build_it_once(tmp_path):
+    first, second = _cli(tmp_path, "images", "build", ARCH), _cli(tmp_path, "images", "build", ARCH)
+    outputs = [p.communicate(timeout=600) for p in (first, second)]
+    assert first.returncode == second.returncode == 0, outputs
+    logs = "".join(err for _, err in outputs)
+    assert logs.count("mmdebstrap: success") == 1, logs
+    entries = [p for p in (tmp_path / KIND).iterdir() if not p.name.endswith(".lock")]
+    assert len(entries) == 1 and not entries[0].name.startswith(".tmp")
+    assert outputs[0][0] == outputs[1][0]  # both name the same finished entry
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
+def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catalog, how):
+    build = _cli(tmp_path, "images", "build", ARCH)
+    deadline = time.monotonic() + 120
+    for line in build.stderr:  # wait until mmdebstrap is busy
+        if "extracting archives" in line or "downloading packages" in line or time.monotonic() > deadline:
+            break
+    build.send_signal(how)
+    build.communicate(timeout=60)
+    assert build.returncode != 0
+    key = cache_key(catalog.get(ARCH))
+    assert not (tmp_path / KIND / key).exists()
+    listing = _cli(tmp_path, "images", "list").communicate(timeout=60)[0]
+    assert key not in listing
+    leftovers = list((tmp_path / KIND).glob(".tmp-*"))
+    if how == signal.SIGKILL:
+        # Nothing runs at SIGKILL: the half-built tree stays, unmistakably unfinished, until prune or the next build.
+        assert leftovers
+        pruned = _cli(tmp_path, "images", "prune").communicate(timeout=60)[0]
+        assert "unfinished build" in pruned
+        assert not list((tmp_path / KIND).glob(".tmp-*"))
+    else:
+        assert not leftovers
+    assert not [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(tmp_path) in line]
+
+
+def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, built, catalog):
+    source = built(ARCH)
+    cache = Cache(tmp_path)
+    copy = cache.entry(KIND, source.key)
+    subprocess.run(["cp", "-a", str(source.path), str(copy)], check=True)
+    os.unlink(copy / "root/usr/bin/python3.11")
+    assert "contents changed" in check_entry(copy, source.key)[1]
+    messages: list[str] = []
+    rebuilt = RootfsBuilder(cache, sink=messages.append).ensure(catalog.get(ARCH))
+    assert any("is damaged" in m for m in messages)
+    assert (rebuilt.root / "usr/bin/python3.11").exists()
+    assert check_entry(rebuilt.path, rebuilt.key)[1] == ""
+
+
+def test_an_entry_without_manifest_is_not_finished(tmp_path, built, catalog):
+    source = built(ARCH)
+    copy = Cache(tmp_path).entry(KIND, source.key)
+    subprocess.run(["cp", "-a", str(source.path), str(copy)], check=True)  # the tree holds device nodes
+    (copy / "manifest.json").unlink()
+    assert check_entry(copy, source.key) == (None, "manifest unreadable (FileNotFoundError)")
+
+
+def test_prune_keeps_current_entries_and_removes_outdated(tmp_path, built):
+    source = built(ARCH)
+    area = tmp_path / KIND
+    area.mkdir()
+    subprocess.run(["cp", "-a", str(source.path), str(area / source.key)], check=True)
+    stale = area / f"{ARCH}-000000000000000000000000"
+    subprocess.run(["cp", "-a", str(source.path), str(stale)], check=True)
+    out = _cli(tmp_path, "images", "prune").communicate(timeout=60)[0]
+    assert f"removing {stale.name} (damaged: manifest is for another key)" in out
+    assert (area / source.key).exists() and not stale.exists()
