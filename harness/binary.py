@@ -26,6 +26,7 @@ from .targets import Target
 
 KIND = "binaries"
 INSTALL_PREFIX = "/opt/archsmoke"
+COMPLETE = "unpacked"  # written last in binaries/<sha256>/, naming the files unpacked there
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,28 @@ def _extract_member(data: bytes, directory: Path, name: str) -> Path:
     return path
 
 
+def _unpacked(cache: Cache, sha: str) -> tuple[Path, tuple[Path, ...]] | None:
+    """A previous complete, verified unpacking of the file with this hash (uv first, then the rest)."""
+    done = cache.entry(KIND, sha) / COMPLETE
+    if not done.exists():
+        return None
+    paths = [cache.entry(KIND, sha) / name for name in done.read_text().split()]
+    if not paths or not all(p.is_file() for p in paths):
+        return None
+    return paths[0], tuple(paths[1:])
+
+
+def _mark_unpacked(paths: list[Path]) -> None:
+    marker = paths[0].parent / COMPLETE
+    partial = marker.with_name(f".tmp-{os.getpid()}-{COMPLETE}")
+    partial.write_text("\n".join(p.name for p in paths) + "\n")
+    os.replace(partial, marker)
+
+
 def _from_wheel(path: Path, sha: str, cache: Cache) -> tuple[Path, tuple[Path, ...], str | None]:
+    version = _wheel_version(path)
+    if reused := _unpacked(cache, sha):
+        return (*reused, version)
     try:
         with zipfile.ZipFile(path) as wheel:
             names = wheel.namelist()
@@ -100,14 +122,18 @@ def _from_wheel(path: Path, sha: str, cache: Cache) -> tuple[Path, tuple[Path, .
                 extracted.append(_extract_member(data, directory, PurePosixPath(name).name))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise BinaryError(f"{path} is not a valid wheel: {exc}", fix="download or build the wheel again") from None
-    version = None
-    parts = path.name.split("-")
-    if path.name.endswith(".whl") and len(parts) >= 5:
-        version = parts[1]
+    _mark_unpacked(extracted)
     return extracted[0], tuple(extracted[1:]), version
 
 
+def _wheel_version(path: Path) -> str | None:
+    parts = path.name.split("-")
+    return parts[1] if path.name.endswith(".whl") and len(parts) >= 5 else None
+
+
 def _from_archive(path: Path, sha: str, cache: Cache) -> tuple[Path, tuple[Path, ...], str | None]:
+    if reused := _unpacked(cache, sha):
+        return (*reused, None)
     try:
         with tarfile.open(path) as archive:
             members = [m for m in archive.getmembers() if m.isfile() and PurePosixPath(m.name).name in ("uv", "uvx")]
@@ -121,6 +147,7 @@ def _from_archive(path: Path, sha: str, cache: Cache) -> tuple[Path, tuple[Path,
             ]
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BinaryError(f"{path} is not a readable .tar.gz archive: {exc}", fix="download the archive again") from None
+    _mark_unpacked(extracted)
     return extracted[0], tuple(extracted[1:]), None
 
 

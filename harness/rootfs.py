@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -71,19 +72,20 @@ def tree_digest(root: Path) -> tuple[str, int]:
 
     digest = hashlib.sha256()
     count = 0
-    stack = [root]
+    stack = [(str(root), "")]
     while stack:
-        directory = stack.pop()
+        directory, prefix = stack.pop()
         with os.scandir(directory) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
                 st = entry.stat(follow_symlinks=False)
-                rel = os.path.relpath(entry.path, root)
-                link = os.readlink(entry.path) if entry.is_symlink() else ""
-                size = st.st_size if entry.is_file(follow_symlinks=False) else 0
+                rel = prefix + entry.name
+                is_link = stat.S_ISLNK(st.st_mode)
+                link = os.readlink(entry.path) if is_link else ""
+                size = st.st_size if stat.S_ISREG(st.st_mode) else 0
                 digest.update(f"{rel}\0{st.st_mode:o}\0{size}\0{link}\n".encode("utf-8", "surrogateescape"))
                 count += 1
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append((entry.path, rel + "/"))
     return digest.hexdigest(), count
 
 

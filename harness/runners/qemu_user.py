@@ -13,6 +13,7 @@ called or when this Python process dies, however it dies.
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import subprocess
 import tempfile
@@ -74,7 +75,7 @@ class QemuUserRunner(Runner):
              *(str(self._session / p) for p in ("upper", "work", "merged"))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        line = self._holder.stdout.readline() if self._holder.stdout else b""
+        line = _read_line(self._holder.stdout, self.target.timeouts.start)
         if line.strip() != b"ready":
             self._holder.kill()
             _, err = self._holder.communicate()
@@ -130,6 +131,15 @@ class QemuUserRunner(Runner):
         if self._session is not None:
             _remove_session_dir(self._session)
             self._session = None
+
+
+def _read_line(stream, timeout: float) -> bytes:
+    """One line from a pipe, or b"" if none comes within the timeout (fail fast, never hang at start)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return b""
+    return stream.readline()
 
 
 def _remove_session_dir(session: Path) -> None:
