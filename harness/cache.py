@@ -71,12 +71,18 @@ class Cache:
     @contextlib.contextmanager
     def lock(self, kind: str, key: str) -> Iterator[None]:
         """Exclusive across processes (pytest-xdist workers, parallel CI jobs on one host)."""
-        with open(self.area(kind) / f"{key}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        path = self.area(kind) / f"{key}.lock"
+        try:
+            # Read-only is enough for flock, so a cache built by root can be shared read-only.
+            descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot open lock file {path}: {exc.strerror}",
+                              fix=f"make the cache writable, or choose another with --cache-dir or {ENV_CACHE_DIR}")
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
     @contextlib.contextmanager
     def staging(self, kind: str, key: str) -> Iterator[Path]:
@@ -87,6 +93,7 @@ class Cache:
         work = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=area))
         try:
             yield work
+            work.chmod(0o755)  # mkdtemp made it private
             final = area / key
             if final.exists():
                 retire(final)

@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as error:
         print(f"archsmoke: error: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as exc:  # the host refused something the checks above did not foresee
+        print(f"archsmoke: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("archsmoke: interrupted", file=sys.stderr)
         return 130

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from . import binfmt
 from .cache import Cache, content_key, retire
-from .errors import HostSetupError, ImageBuildError
+from .errors import ConfigError, HostSetupError, ImageBuildError
 from .mirror import debian_mirror, sources_line
 from .progress import Progress, Sink
 from .targets import Target
@@ -34,6 +34,7 @@ KIND = "rootfs"
 # Bump when the build steps change what ends up in a root filesystem.
 FORMAT = 2
 MANIFEST = "manifest.json"
+UNREADABLE = "not readable by this user"
 
 
 def recipe(target: Target) -> dict:
@@ -101,7 +102,10 @@ def check_entry(path: Path, key: str) -> tuple[dict | None, str]:
         return None, "manifest is for another key"
     if not (path / "root").is_dir():
         return None, "root directory missing"
-    digest, count = tree_digest(path / "root")
+    try:
+        digest, count = tree_digest(path / "root")
+    except PermissionError as exc:
+        return None, f"{UNREADABLE}: {exc.filename}"
     if digest != manifest.get("tree_digest"):
         return None, f"contents changed since it was built ({count} entries now, {manifest.get('entries')} then)"
     return manifest, ""
@@ -119,11 +123,22 @@ class RootfsBuilder:
         path = self.cache.entry(KIND, key)
         with self.cache.lock(KIND, key):
             manifest, why = check_entry(path, key)
+            if why.startswith(UNREADABLE):
+                raise ConfigError(
+                    f"the cached root filesystem {path} is {why} (another user built it)",
+                    fix="use a cache of your own with --cache-dir (building works unprivileged too), "
+                        "or run as the user who built it",
+                )
             if manifest is None:
                 progress = Progress(f"rootfs {target.name}", self.sink)
                 if path.exists():
                     progress.say(f"cache entry {key} is damaged ({why}); rebuilding")
-                    retire(path)
+                    try:
+                        retire(path)
+                    except PermissionError:
+                        raise ConfigError(f"the cached root filesystem {path} is damaged ({why}) "
+                                          "and this user may not replace it",
+                                          fix="use a cache of your own with --cache-dir, or prune it as its owner")
                 manifest = self._build(target, key, progress)
         return RootFilesystem(target, key, path, manifest)
 
@@ -227,7 +242,10 @@ def finish_natively(root: Path) -> None:
 
 def run_in_root(root: Path, argv: list[str], timeout: float) -> None:
     """Run one build step inside the tree (chroot as root, a user namespace otherwise)."""
-    prefix = ["chroot"] if os.geteuid() == 0 else ["unshare", "--map-root-user", "chroot"]
+    from .runners.process import host_tool
+
+    chroot = host_tool("chroot", "coreutils")
+    prefix = [chroot] if os.geteuid() == 0 else [host_tool("unshare", "util-linux"), "--map-root-user", chroot]
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root"}
     try:
         result = subprocess.run([*prefix, str(root), *argv], capture_output=True, text=True, timeout=timeout, env=env)

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import time
+
+from ..errors import HostSetupError
+
+_SYSTEM_DIRS = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def host_tool(name: str, package: str) -> str:
+    """Absolute path of a host tool; sbin is searched too, as normal users' PATH often lacks it."""
+    found = shutil.which(name, path=f"{os.environ.get('PATH', '')}:{_SYSTEM_DIRS}")
+    if found is None:
+        raise HostSetupError(f"{name} is not installed", fix=f"apt-get install {package}")
+    return found
+
 
 # After the command itself exits, output still arriving is read for this long: a background
 # job it started may hold the pipes open forever and must not turn a finished command into a hang.

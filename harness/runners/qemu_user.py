@@ -20,10 +20,10 @@ import tempfile
 from pathlib import Path
 
 from .. import binfmt
-from ..errors import HostSetupError, TargetError
+from ..errors import TargetError
 from ..progress import Progress
 from .base import CommandResult, Runner
-from .process import run_with_deadline
+from .process import host_tool, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _HOLDER_SCRIPT = """
@@ -58,9 +58,8 @@ class QemuUserRunner(Runner):
         return self._session / "merged"
 
     def start(self) -> None:
-        for tool in ("unshare", "nsenter", "chroot"):
-            if shutil.which(tool) is None:
-                raise HostSetupError(f"{tool} is not installed", fix="apt-get install util-linux coreutils")
+        self._tools = {name: host_tool(name, package) for name, package in
+                       (("unshare", "util-linux"), ("nsenter", "util-linux"), ("chroot", "coreutils"))}
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         _remove_stale_sessions(Path(self.options.work_root or tempfile.gettempdir()))
@@ -71,7 +70,7 @@ class QemuUserRunner(Runner):
         if self.rootless:
             namespaces = ["--user", "--map-root-user", *namespaces]
         self._holder = subprocess.Popen(
-            ["unshare", *namespaces, "/bin/sh", "-c", _HOLDER_SCRIPT, "holder", str(self.rootfs.root),
+            [self._tools["unshare"], *namespaces, "/bin/sh", "-c", _HOLDER_SCRIPT, "holder", str(self.rootfs.root),
              *(str(self._session / p) for p in ("upper", "work", "merged"))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
@@ -91,10 +90,10 @@ class QemuUserRunner(Runner):
 
     def _enter(self) -> list[str]:
         assert self._init_pid is not None
-        enter = ["nsenter", f"--target={self._init_pid}", "--mount", "--pid"]
+        enter = [self._tools["nsenter"], f"--target={self._init_pid}", "--mount", "--pid"]
         if self.rootless:
             enter += ["--user", "--preserve-credentials"]
-        return [*enter, "--", "chroot", str(self.merged)]
+        return [*enter, "--", self._tools["chroot"], str(self.merged)]
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
         code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin)
@@ -143,9 +142,13 @@ def _read_line(stream, timeout: float) -> bytes:
 
 
 def _remove_session_dir(session: Path) -> None:
-    # Overlay's work directory has mode 000 entries; make them removable first.
-    for directory, _, _ in os.walk(session / "work"):
-        os.chmod(directory, 0o700)
+    # Overlay's work directory holds a mode-000 directory, and tests may leave read-only ones:
+    # open each up before descending, or an unprivileged user could not remove them.
+    for directory, subdirectories, _ in os.walk(session):
+        for name in subdirectories:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
     shutil.rmtree(session, ignore_errors=True)
 
 
