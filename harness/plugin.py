@@ -111,9 +111,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[_STATE]
     for item in items:
-        marker = item.get_closest_marker("skip_arch")
         callspec = getattr(item, "callspec", None)
-        if marker and callspec and "arch_target" in callspec.params:
+        if not callspec or "arch_target" not in callspec.params:
+            continue
+        # With pytest-xdist's --dist loadgroup, each arch's tests stay on one worker: one target per arch.
+        item.add_marker(pytest.mark.xdist_group(name=callspec.params["arch_target"].name))
+        marker = item.get_closest_marker("skip_arch")
+        if marker:
             names = {state.catalog.get(n).name for n in marker.args}
             if callspec.params["arch_target"].name in names:
                 item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "skipped on this arch")))
