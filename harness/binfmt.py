@@ -21,6 +21,11 @@ def runs_natively(target: Target) -> bool:
     return target.qemu_arch is None or target.name in _NATIVE.get(platform.machine(), (platform.machine(),))
 
 
+def needs_32bit_personality(target: Target) -> bool:
+    """i386 run natively on an x86_64 kernel: `setarch linux32` makes uname say i686, as on real hardware."""
+    return platform.machine() == "x86_64" and target.elf.machine == "386"
+
+
 @dataclass(frozen=True)
 class Handler:
     name: str

@@ -11,6 +11,7 @@ Fixtures (all session-scoped, one instance per arch, torn down when the arch cha
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             names = {state.catalog.get(n).name for n in marker.args}
             if callspec.params["arch_target"].name in names:
                 item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "skipped on this arch")))
+
+
+@contextlib.contextmanager
+def harness_errors():
+    """For fixtures: turn archsmoke's errors into a clean failure (this arch) or a clean stop (bad input)."""
+    try:
+        yield
+    except HarnessError as error:
+        _fail_on_harness_error(error)
 
 
 def _fail_on_harness_error(error: HarnessError) -> None:

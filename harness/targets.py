@@ -62,6 +62,7 @@ class Target:
     aliases: tuple[str, ...]
     source: Path
     debian_arch: str
+    multiarch: str
     qemu_arch: str | None  # None: runs natively on an x86_64 host
     elf: ElfIdentity
     libc: str
@@ -209,6 +210,7 @@ def parse_target(source: Path, text: str) -> Target:
         aliases=top.string_list("aliases", []),
         source=source,
         debian_arch=top.get("debian_arch", str),
+        multiarch=top.get("multiarch", str),
         qemu_arch=top.get("qemu_arch", (str, type(None))),
         elf=elf_identity,
         libc=top.choice("libc", LIBCS),

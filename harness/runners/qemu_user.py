@@ -59,7 +59,8 @@ class QemuUserRunner(Runner):
 
     def start(self) -> None:
         self._tools = {name: host_tool(name, package) for name, package in
-                       (("unshare", "util-linux"), ("nsenter", "util-linux"), ("chroot", "coreutils"))}
+                       (("unshare", "util-linux"), ("nsenter", "util-linux"), ("chroot", "coreutils"),
+                                             ("setarch", "util-linux"))}
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         _remove_stale_sessions(Path(self.options.work_root or tempfile.gettempdir()))
@@ -93,7 +94,8 @@ class QemuUserRunner(Runner):
         enter = [self._tools["nsenter"], f"--target={self._init_pid}", "--mount", "--pid"]
         if self.rootless:
             enter += ["--user", "--preserve-credentials"]
-        return [*enter, "--", self._tools["chroot"], str(self.merged)]
+        personality = [self._tools["setarch"], "linux32"] if binfmt.needs_32bit_personality(self.target) else []
+        return [*enter, "--", *personality, self._tools["chroot"], str(self.merged)]
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
         code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin)

@@ -102,6 +102,13 @@ def test_all_emulated_arches_run(built, catalog):
             assert runner.run(["uname", "-m"]).check().stdout.strip() in (arch, "armv7l")
 
 
+def test_i386_reports_a_32_bit_machine(built, catalog):
+    with QemuUserRunner(catalog.get("i386"), built("i386")) as runner:
+        assert runner.run(["uname", "-m"]).check().stdout.strip() == "i686"
+        multiarch = runner.run(["python3", "-c", "import sysconfig; print(sysconfig.get_config_var('MULTIARCH'))"])
+        assert multiarch.check().stdout.strip() == "i386-linux-gnu"
+
+
 def test_cpu_override(built, catalog):
     target = catalog.get("ppc64le")
     with QemuUserRunner(target, built("ppc64le"), RunnerOptions(cpu="power9")) as runner:

@@ -1,0 +1,112 @@
+"""Fixtures of the uv smoke suite: a package index of the session's own, and uv's environment in the target."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+from packaging.version import Version
+
+from harness.demo_packages import build_demo_packages, index_tree
+from harness.pkgindex import PackageIndex
+from harness.plugin import harness_errors
+
+CA_IN_TARGET = "/etc/archsmoke-ca.pem"
+
+
+@dataclass(frozen=True)
+class IndexUrls:
+    http: str
+    https: str
+    https_untrusted: str  # a certificate from a CA the target is not told to trust
+    ca_pem: Path
+    index: PackageIndex
+
+
+@pytest.fixture(scope="session")
+def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
+    with harness_errors():
+        files = build_demo_packages(archsmoke.cache, archsmoke.options.index_url, archsmoke.sink)
+    tls = tmp_path_factory.mktemp("tls")
+    trusted, untrusted = trustme.CA(), trustme.CA()
+    trusted.cert_pem.write_to_path(str(tls / "ca.pem"))
+    for name, ca in (("trusted", trusted), ("untrusted", untrusted)):
+        server = ca.issue_cert("127.0.0.1", "localhost")
+        server.private_key_pem.write_to_path(str(tls / f"{name}.key"))
+        server.private_key_and_cert_chain_pem.write_to_path(str(tls / f"{name}.pem"))
+    with PackageIndex(index_tree(files, tmp_path_factory.mktemp("index"))) as index:
+        yield IndexUrls(
+            http=index.http_url,
+            https=index.serve_https(tls / "trusted.pem", tls / "trusted.key"),
+            https_untrusted=index.serve_https(tls / "untrusted.pem", tls / "untrusted.key"),
+            ca_pem=tls / "ca.pem",
+            index=index,
+        )
+
+
+@pytest.fixture(scope="session")
+def uv_env(target, uv, package_index) -> dict[str, str]:
+    """The environment uv runs with in the target: the session's index, its CA, no managed Pythons."""
+    target.put(package_index.ca_pem, CA_IN_TARGET, mode=0o644)
+    return {
+        **uv.env,
+        "UV_INDEX_URL": package_index.http,
+        "SSL_CERT_FILE": CA_IN_TARGET,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_CACHE_DIR": "/root/.cache/uv",
+    }
+
+
+@pytest.fixture(scope="session")
+def uv_version(target, uv) -> Version:
+    first_line = target.run(uv.command("--version"), env=uv.env).check().stdout.split("\n")[0]
+    return Version(first_line.split()[1])
+
+
+@pytest.fixture(autouse=True)
+def _uv_feature_gate(request):
+    """@pytest.mark.uv_min("0.4.0", "what"): skip, with that reason, on a uv that predates the feature."""
+    marker = request.node.get_closest_marker("uv_min")
+    if marker is None:
+        return
+    minimum, feature = marker.args
+    found = request.getfixturevalue("uv_version")
+    if found < Version(minimum):
+        pytest.skip(f"uv {found} predates {feature} (added in {minimum})")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "uv_min(version, feature): needs a uv at least this new")
+
+
+@pytest.fixture
+def workdir(target, request) -> str:
+    """A fresh directory in the target for one test."""
+    path = f"/tmp/smoke/{request.node.originalname}"
+    target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
+    return path
+
+
+class Uv:
+    """Runs the uv under test in the target: `uv("pip", "install", ...)` checks, `uv.attempt(...)` does not."""
+
+    def __init__(self, target, installed, env):
+        self.target, self.installed, self.env = target, installed, env
+
+    def attempt(self, *args: str, cwd: str | None = None, env: dict | None = None, program: str = "uv"):
+        path = f"{self.installed.bin_dir}/{program}"
+        return self.target.run([path, *args], cwd=cwd, env={**self.env, **(env or {})})
+
+    def __call__(self, *args: str, **kwargs):
+        return self.attempt(*args, **kwargs).check()
+
+    def python(self, venv: str, code: str):
+        return self.target.run([f"{venv}/bin/python", "-c", code], env=self.env).check()
+
+
+@pytest.fixture
+def run_uv(target, uv, uv_env) -> Uv:
+    return Uv(target, uv, uv_env)

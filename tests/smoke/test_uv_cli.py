@@ -1,0 +1,41 @@
+"""uv's command line on the target: help texts, the wheel's Python shim, shell completion."""
+
+import pytest
+
+
+def test_help(run_uv):
+    out = run_uv("--help").stdout
+    assert "Usage: uv" in out and "pip" in out and "venv" in out
+
+
+@pytest.mark.uv_min("0.3.0", "uvx")
+def test_uvx_help(run_uv, uv):
+    if not any(p.name == "uvx" for p in uv.binary.extra_executables) and uv.binary.kind == "executable":
+        pytest.skip("a bare uv executable was given, without uvx beside it")
+    out = run_uv("--help", program="uvx").stdout
+    assert "Usage: uvx" in out
+
+
+@pytest.mark.uv_min("0.2.0", "`uv help`")
+def test_help_pip(run_uv):
+    out = run_uv("help", "pip").stdout
+    assert "pip" in out and "install" in out and "compile" in out
+
+
+def test_python_shim_finds_the_binary(target, uv, uv_binary):
+    if uv_binary.kind != "wheel":
+        pytest.skip(f"`python -m uv` needs uv installed from its wheel, not a bare {uv_binary.kind}")
+    shim = target.run([f"{uv.bin_dir}/python", "-m", "uv", "--version"], env=uv.env).check().stdout
+    direct = target.run(uv.command("--version"), env=uv.env).check().stdout
+    assert shim == direct
+
+
+@pytest.mark.uv_min("0.1.24", "`uv generate-shell-completion`")
+def test_bash_completion_parses(target, run_uv, workdir):
+    script = run_uv("generate-shell-completion", "bash").stdout
+    assert "complete" in script and len(script) > 1000
+    target.run(["sh", "-c", f"cat > {workdir}/uv.bash"], stdin=script.encode()).check()
+    target.run(["bash", "-n", f"{workdir}/uv.bash"]).check()
+    # and it really defines the completion when sourced
+    out = target.run(["bash", "-c", f". {workdir}/uv.bash && complete -p uv"]).check().stdout
+    assert "uv" in out
