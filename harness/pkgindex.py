@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import http.server
 import ssl
 import threading
@@ -50,6 +51,23 @@ def _page(title: str, links: list[str]) -> str:
 class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # keep pytest's output clean
         pass
+
+    def send_head(self):
+        # /simple/<project> without the slash: redirect, with a Content-Type as real indexes send
+        # (early uv releases refuse a response without one).
+        path = self.translate_path(self.path)
+        parts = self.path.split("?", 1)
+        if os.path.isdir(path) and not parts[0].endswith("/"):
+            self.send_response(301)
+            self.send_header("Location", parts[0] + "/" + ("?" + parts[1] if len(parts) > 1 else ""))
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        # No conditional requests: the 304 answer carries no Content-Type, which early uv releases
+        # refuse when they revalidate their HTTP cache.  Always answering 200 is valid HTTP.
+        del self.headers["If-Modified-Since"]
+        return super().send_head()
 
 
 @dataclass

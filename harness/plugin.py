@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .errors import HarnessError, TargetError
+from .runners.base import CommandFailed
 from .session import Archsmoke, Options
 from .signals import terminate_as_interrupt
 
@@ -140,6 +141,20 @@ def _fail_on_harness_error(error: HarnessError) -> None:
     # Wrong inputs (bad version, corrupt download, missing host tool) would fail every test the
     # same way: stop the run once, with the message and that error's exit code.
     pytest.exit(f"archsmoke: {error}", returncode=error.exit_code)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A command that failed in a target is reported as what ran where and what it said, not a traceback."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(CommandFailed) and report.failed:
+        harness_dir = str(Path(__file__).parent)
+        caller = next((entry for entry in reversed(excinfo.traceback)
+                       if not str(entry.path).startswith(harness_dir)), None)
+        where = f"{caller.path}:{caller.lineno + 1}: {caller.statement}".strip() if caller else ""
+        report.longrepr = f"{where}\n{excinfo.value}"
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ def test_uvx_help(run_uv, uv):
     assert "Usage: uvx" in out
 
 
-@pytest.mark.uv_min("0.2.0", "`uv help`")
 def test_help_pip(run_uv):
     out = run_uv("help", "pip").stdout
     assert "pip" in out and "install" in out and "compile" in out
@@ -30,7 +29,7 @@ def test_python_shim_finds_the_binary(target, uv, uv_binary):
     assert shim == direct
 
 
-@pytest.mark.uv_min("0.1.24", "`uv generate-shell-completion`")
+@pytest.mark.uv_min("0.1.6", "`uv generate-shell-completion`")
 def test_bash_completion_parses(target, run_uv, workdir):
     script = run_uv("generate-shell-completion", "bash").stdout
     assert "complete" in script and len(script) > 1000
