@@ -1,22 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmark: what archsmoke costs on top of the emulated work, cold (empty cache) and warm.
+"""Benchmark: what archsmoke costs on top of the emulated work.
 
-For each arch it runs the foundation's whole flow through the same API the
-pytest plugin uses: ensure the root filesystem, fetch the uv wheel, start the
-target, install uv with the target's pip, run `uv --version`, stop.
+Part 1, start-up (per arch, through the API the pytest plugin uses): ensure the
+root filesystem, fetch the uv wheel, start the target, install uv with the
+target's pip, run `uv --version`, stop.
 
     cold        wall time with an empty cache (builds the root filesystem, downloads uv)
     warm        wall time with everything cached (median of --runs)
     emulated    sum of the durations of the commands run in the target (warm)
     overhead    (warm - emulated) / emulated: what the harness itself adds
 
-Needs root and the network (Debian archive, package index) for the cold runs.
+Part 2, the smoke suite (tests/smoke, warm cache, one pytest process per arch):
+
+    wall        the pytest process, start to end (includes pytest's own start-up)
+    target      from asking for the target until it stopped
+    emulated    sum of the commands' own durations in the target
+    overhead    (target - emulated) / emulated
+
+then every arch in one run, one after another and with pytest-xdist (-n 2 --dist loadgroup),
+and the speed-up.
+
+Needs root, and the network (Debian archive, package index) for the cold runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +52,42 @@ def one_pass(arch: str, cache_dir: Path, version: str) -> tuple[float, float, in
     return time.monotonic() - begun, emulated, commands
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_suite(arches: list[str], version: str, extra: list[str], stats: Path) -> tuple[float, dict]:
+    for old in stats.parent.glob(stats.name + "*"):
+        old.unlink()
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[f"--arch={a}" for a in arches],
+               f"--uv-version={version}", f"--archsmoke-stats={stats}", *extra, str(REPO / "tests/smoke")]
+    begun = time.monotonic()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    wall = time.monotonic() - begun
+    if result.returncode != 0:
+        sys.exit(f"the smoke suite failed ({' '.join(command)}):\n{result.stdout[-3000:]}")
+    rows: dict = {}
+    for path in stats.parent.glob(stats.name + "*"):
+        rows.update(json.loads(path.read_text()))
+    return wall, rows
+
+
+def suite_benchmark(arches: list[str], version: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as scratch:
+        stats = Path(scratch) / "stats.json"
+        run_suite(arches, version, [], stats)  # warm everything up
+        print(f"\n{'arch':<9}{'wall s':>8}{'target s':>10}{'emulated s':>12}{'overhead s':>12}{'overhead':>10}{'cmds':>6}")
+        for arch in arches:
+            wall, rows = run_suite([arch], version, [], stats)
+            row = rows[arch]
+            extra = row["target_seconds"] - row["command_seconds"]
+            print(f"{arch:<9}{wall:>8.1f}{row['target_seconds']:>10.1f}{row['command_seconds']:>12.1f}{extra:>12.2f}"
+                  f"{extra / row['command_seconds']:>10.1%}{row['commands']:>6}", flush=True)
+        serial, _ = run_suite(arches, version, [], stats)
+        parallel, _ = run_suite(arches, version, ["-n", "2", "--dist", "loadgroup"], stats)
+        print(f"\nall {len(arches)} arches, one after another: {serial:.1f} s; "
+              f"pytest-xdist -n 2: {parallel:.1f} s; speed-up {serial / parallel:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("arches", nargs="*", default=["ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64"])
@@ -48,6 +95,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="warm runs per arch (the median is shown)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold runs (no network needed)")
     parser.add_argument("--cache-dir", type=Path, help="warm cache to use (default: the normal one)")
+    parser.add_argument("--no-suite", action="store_true", help="skip part 2 (the smoke suite)")
     args = parser.parse_args()
 
     print(f"{'arch':<9}{'cold s':>8}{'warm s':>8}{'emulated s':>12}{'overhead s':>12}{'overhead':>10}{'cmds':>6}")
@@ -61,6 +109,8 @@ def main() -> int:
         wall, emulated, commands = sorted(runs)[len(runs) // 2]
         print(f"{arch:<9}{cold:>8}{wall:>8.2f}{emulated:>12.2f}{wall - emulated:>12.2f}"
               f"{(wall - emulated) / emulated:>10.1%}{commands:>6}", flush=True)
+    if not args.no_suite:
+        suite_benchmark(args.arches, args.uv_version)
     return 0
 
 

@@ -12,6 +12,7 @@ Fixtures (all session-scoped, one instance per arch, torn down when the arch cha
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--debian-mirror", default=None, metavar="URL",
                     help="Debian archive to build root filesystems from (default: $ARCHSMOKE_DEBIAN_MIRROR, "
                          "else this host's apt sources)")
+    group.addoption("--archsmoke-stats", type=Path, default=None, metavar="FILE",
+                    help="write per-target timings (commands, their own seconds, target wall seconds) as JSON "
+                         "(pytest-xdist workers add their id to the name)")
     group.addoption("--index-url", default=None, metavar="URL",
                     help="package index (PEP 503) to download uv from (default: $ARCHSMOKE_INDEX_URL, else pip's)")
 
@@ -215,6 +219,19 @@ def _archsmoke_properties(request: pytest.FixtureRequest) -> None:
     record = request.config.stash[_STATE].records[callspec.params["arch_target"].name]
     for name, value in record.properties().items():
         request.node.user_properties.append((name, value))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    path = config.getoption("archsmoke_stats")
+    state = config.stash.get(_STATE, None)
+    if path is None or state is None:
+        return
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker:
+        path = path.with_name(f"{path.name}.{worker}")
+    rows = {name: vars(record) for name, record in state.records.items() if record.commands}
+    path.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -7,6 +7,7 @@ so there is one place that turns options into started, installed targets.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -46,9 +47,17 @@ class TargetRecord:
     binary_sha256: str | None = None
     binary_version: str | None = None
     reported_version: str | None = None
+    commands: int = 0
+    command_seconds: float = 0.0  # the commands' own durations in the target
+    target_seconds: float = 0.0  # from asking for the target until it was stopped
 
     def properties(self) -> dict[str, str]:
-        return {f"archsmoke_{k}": str(v) for k, v in vars(self).items() if v is not None}
+        return {f"archsmoke_{k}": str(v) for k, v in vars(self).items() if v is not None and k in _IDENTITY}
+
+
+
+_IDENTITY = ("target", "runner", "rootfs_key", "qemu", "binary_origin", "binary_sha256", "binary_version",
+             "reported_version")
 
 
 class Archsmoke:
@@ -85,12 +94,19 @@ class Archsmoke:
 
     @contextlib.contextmanager
     def started(self, target: Target) -> Iterator[Runner]:
+        begun = time.monotonic()
         rootfs = self.rootfs(target)
         runner = self.runner_class(target, rootfs, RunnerOptions(cpu=self.options.cpu, sink=self.sink))
+        record = self.records[target.name]
         if not binfmt.runs_natively(target):
-            self.records[target.name].qemu = binfmt.qemu_version(target)
-        with runner:
-            yield runner
+            record.qemu = binfmt.qemu_version(target)
+        try:
+            with runner:
+                yield runner
+        finally:
+            record.commands += len(runner.history)
+            record.command_seconds += sum(result.duration for result in runner.history)
+            record.target_seconds += time.monotonic() - begun
 
     def binary_for(self, target: Target) -> binaries.BinaryUnderTest:
         if target.name not in self._binaries:
