@@ -173,15 +173,11 @@ def arch_target(request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="session")
 def target(archsmoke: Archsmoke, arch_target):
-    try:
-        context = archsmoke.started(arch_target)
-        runner = context.__enter__()
-    except HarnessError as error:
-        _fail_on_harness_error(error)
-    try:
+    stack = contextlib.ExitStack()
+    with harness_errors():
+        runner = stack.enter_context(archsmoke.started(arch_target))
+    with stack:
         yield runner
-    finally:
-        context.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
@@ -193,20 +189,16 @@ def target_host(target):
 
 @pytest.fixture(scope="session")
 def uv_binary(archsmoke: Archsmoke, arch_target):
-    try:
+    with harness_errors():
         return archsmoke.binary_for(arch_target)
-    except HarnessError as error:
-        _fail_on_harness_error(error)
 
 
 @pytest.fixture(scope="session")
 def uv(archsmoke: Archsmoke, target, uv_binary):
     from .binary import install
 
-    try:
+    with harness_errors():
         return install(uv_binary, target)
-    except HarnessError as error:
-        _fail_on_harness_error(error)
 
 
 @pytest.fixture(autouse=True)
