@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import os
 import sys
 from pathlib import Path
 
-from . import doctor, rootfs
+from . import doctor, report, rootfs
 from .cache import Cache, remove_tree
 from .errors import ConfigError, HarnessError
 from .progress import stderr_sink
@@ -29,6 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     prune = images.add_parser("prune", help="remove damaged, outdated and half-built entries")
     prune.add_argument("--all", action="store_true", help="remove every cached root filesystem")
     prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    images.add_parser("key", help="print the cache key of ARCH's root filesystem (for CI caches)").add_argument("arch")
+    export = images.add_parser("export", help="write ARCH's cached root filesystem to a tar file (for CI caches)")
+    export.add_argument("arch")
+    export.add_argument("file", type=Path)
+    importing = images.add_parser("import", help="put a root filesystem exported with `images export` into the cache")
+    importing.add_argument("file", type=Path)
+    report = commands.add_parser("report", help="merge JUnit files into one Markdown report; exit 1 if anything failed")
+    report.add_argument("files", nargs="+", type=Path, metavar="JUNIT_XML")
+    report.add_argument("--output", type=Path, help="write the report here instead of to stdout")
+    report.add_argument("--github-step-summary", action="store_true",
+                        help="also append it to the file named by $GITHUB_STEP_SUMMARY")
+    report.add_argument("--max-chars", type=int, default=65_536, help="size limit (default: a GitHub comment's)")
+    report.add_argument("--title", default="archsmoke report")
     check = commands.add_parser("doctor", help="check this host and print the fix for anything missing")
     check.add_argument("arches", nargs="*", metavar="ARCH", help="targets to check (default: all)")
     check.add_argument("--debian-mirror", help="Debian archive URL to check for")
@@ -103,6 +117,23 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
     return 0
 
 
+def make_report(args: argparse.Namespace, catalog: TargetCatalog) -> int:
+    results = report.load(args.files, set(catalog.names))
+    text = report.render(results, limit=args.max_chars, title=args.title)
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    if args.github_step_summary:
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not summary:
+            raise ConfigError("--github-step-summary given but $GITHUB_STEP_SUMMARY is not set",
+                              fix="use it inside a GitHub Actions step, or use --output")
+        with open(summary, "a") as handle:
+            handle.write(text + "\n")
+    return 1 if results.failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     terminate_as_interrupt()
@@ -114,6 +145,17 @@ def main(argv: list[str] | None = None) -> int:
             checks = doctor.run_checks(targets, cache, args.debian_mirror)
             print(doctor.render(checks))
             return 0 if all(c.ok for c in checks) else 3
+        if args.command == "report":
+            return make_report(args, catalog)
+        if args.action == "key":
+            print(rootfs.cache_key(catalog.get(args.arch)))
+            return 0
+        if args.action == "export":
+            rootfs.export_entry(cache, catalog.get(args.arch), args.file)
+            return 0
+        if args.action == "import":
+            print(rootfs.import_entry(cache, args.file).name)
+            return 0
         if args.action == "list":
             return images_list(cache, catalog)
         if args.action == "build":

@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--archsmoke-stats", type=Path, default=None, metavar="FILE",
                     help="write per-target timings (commands, their own seconds, target wall seconds) as JSON "
                          "(pytest-xdist workers add their id to the name)")
+    group.addoption("--archsmoke-logs", type=Path, default=None, metavar="DIR",
+                    help="where to keep each failing target's log (every command it ran, with its output); "
+                         "default: beside the --junitxml file, if any")
     group.addoption("--index-url", default=None, metavar="URL",
                     help="package index (PEP 503) to download uv from (default: $ARCHSMOKE_INDEX_URL, else pip's)")
 
@@ -151,6 +154,9 @@ def _fail_on_harness_error(error: HarnessError) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A command that failed in a target is reported as what ran where and what it said, not a traceback."""
     report = yield
+    callspec = getattr(item, "callspec", None)
+    if report.failed and callspec and "arch_target" in callspec.params:
+        item.config.stash[_STATE].failed_targets.add(callspec.params["arch_target"].name)
     excinfo = call.excinfo
     if excinfo is not None and excinfo.errisinstance(CommandFailed) and report.failed:
         harness_dir = str(Path(__file__).parent)
@@ -172,12 +178,22 @@ def arch_target(request: pytest.FixtureRequest):
 
 
 @pytest.fixture(scope="session")
-def target(archsmoke: Archsmoke, arch_target):
+def target(archsmoke: Archsmoke, arch_target, request: pytest.FixtureRequest):
     stack = contextlib.ExitStack()
     with harness_errors():
         runner = stack.enter_context(archsmoke.started(arch_target))
     with stack:
         yield runner
+        logs = _logs_dir(request.config)
+        if logs is not None and arch_target.name in archsmoke.failed_targets:
+            logs.mkdir(parents=True, exist_ok=True)
+            (logs / f"archsmoke-{arch_target.name}.log").write_text(runner.transcript())
+
+
+def _logs_dir(config: pytest.Config) -> Path | None:
+    explicit = config.getoption("archsmoke_logs")
+    junit = getattr(config.option, "xmlpath", None)
+    return explicit or (Path(junit).parent if junit else None)
 
 
 @pytest.fixture(scope="session")

@@ -77,6 +77,7 @@ class Archsmoke:
                 binaries.matching(self.local_binaries, target)  # refuse a wrong-arch binary before anything runs
         self.records: dict[str, TargetRecord] = {t.name: TargetRecord(t.name, options.runner) for t in self.targets}
         self._binaries: dict[str, binaries.BinaryUnderTest] = {}
+        self.failed_targets: set[str] = set()
 
     def _choose_targets(self) -> list[Target]:
         if self.options.arches:

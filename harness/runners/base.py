@@ -161,6 +161,18 @@ class Runner(abc.ABC):
         self.history.append(result)
         return result
 
+    def transcript(self, limit: int = 200_000) -> str:
+        """Every command run in this target with its full output (each stream cut at `limit` characters)."""
+        parts = [f"# {self.where}: {len(self.history)} commands\n"]
+        for number, result in enumerate(self.history, 1):
+            status = "timed out" if result.timed_out else f"exit {result.exit_code}"
+            parts.append(f"\n## {number}. {result.command}\n{status}, {result.duration:.2f} s\n")
+            for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+                if text:
+                    cut = f"[... {len(text) - limit} characters cut ...]\n" if len(text) > limit else ""
+                    parts.append(f"--- {name} ---\n{cut}{text[-limit:]}\n")
+        return "".join(parts)
+
     def __enter__(self) -> Runner:
         self.start()
         return self
