@@ -111,3 +111,31 @@ def test_prune_keeps_current_entries_and_removes_outdated(tmp_path, built):
     out = _cli(tmp_path, "images", "prune").communicate(timeout=60)[0]
     assert f"removing {stale.name} (damaged: manifest is for another key)" in out
     assert (area / source.key).exists() and not stale.exists()
+
+
+def test_export_then_import_keeps_the_tree_exact(tmp_path, built):
+    source = built(ARCH)
+    archive = tmp_path / "rootfs.tar"
+    exported = _cli(source.path.parent.parent, "images", "export", ARCH, str(archive))
+    assert exported.communicate(timeout=120)[1] == "" and exported.returncode == 0
+    imported = _cli(tmp_path / "other", "images", "import", str(archive))
+    out, err = imported.communicate(timeout=120)
+    assert imported.returncode == 0, err
+    assert out.strip() == source.key
+    copy = tmp_path / "other" / KIND / source.key
+    assert check_entry(copy, source.key)[1] == ""
+    assert tree_digest(copy / "root") == tree_digest(source.root)
+
+
+def test_an_import_of_a_damaged_tree_is_refused(tmp_path, built):
+    source = built(ARCH)
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    subprocess.run(["cp", "-a", str(source.path), str(staged / source.key)], check=True)
+    os.unlink(staged / source.key / "root/usr/bin/python3.11")
+    archive = tmp_path / "damaged.tar"
+    subprocess.run(["tar", "-C", str(staged), "-cf", str(archive), source.key], check=True)
+    imported = _cli(tmp_path / "other", "images", "import", str(archive))
+    err = imported.communicate(timeout=120)[1]
+    assert imported.returncode == 6 and "holds a damaged root filesystem (contents changed" in err
+    assert not (tmp_path / "other" / KIND / source.key).exists()
