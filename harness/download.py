@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import ssl
 import subprocess
 import sys
@@ -195,7 +194,3 @@ def fetch(cache: Cache, item: IndexFile, sink: Sink | None = None) -> Path:
         return final
     finally:
         remove_tree(partial)
-
-
-def normalise_name(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 

@@ -1,6 +1,5 @@
 """The binary under test in each of its forms, checked and installed into real targets."""
 
-import io
 import shutil
 import subprocess
 import tarfile
