@@ -249,12 +249,15 @@ def check_loader(binary: BinaryUnderTest, target: Target, root: Path) -> None:
 
 
 def install(binary: BinaryUnderTest, runner: Runner) -> InstalledBinary:
-    """Install into a started target: a wheel into a venv by the target's own pip, an executable onto PATH."""
+    """Install into a started target: a wheel into a venv by the target's own pip, an executable onto PATH.
+
+    A target without Python (the musl roots) gets a wheel's executables onto PATH instead.
+    """
     target = runner.target
     check_runs_on(binary.elf, target)
     check_loader(binary, target, runner.rootfs.root)
     budget = target.timeouts.install
-    if binary.kind == "wheel":
+    if binary.kind == "wheel" and target.has_python:
         venv = f"{INSTALL_PREFIX}/venv"
         staged = f"/tmp/archsmoke-install/{binary.file.name}"
         runner.put(binary.file, staged, mode=0o644)

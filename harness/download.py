@@ -23,7 +23,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from .cache import Cache, remove_tree, retire, sha256_file
-from .errors import DownloadError
+from .errors import DownloadError, NoBinaryForTarget
 from .progress import Progress, Sink
 
 KIND = "downloads"
@@ -145,9 +145,10 @@ def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...]
     for candidate in same_version:
         if candidate.platforms & set(platforms):
             return candidate
-    offered = sorted({p for f in same_version for p in f.platforms})
-    raise DownloadError(
-        f"{project} {wanted} has no wheel for platforms {', '.join(platforms)}; it has: {', '.join(offered)}",
+    offered = sorted({p for f in same_version for p in f.platforms if "linux" in p})
+    listed = ", ".join(offered) if len(offered) <= 6 else f"{len(offered)} other Linux platforms"
+    raise NoBinaryForTarget(
+        f"{project} {wanted} has no wheel for platforms {', '.join(platforms)} (it has {listed})",
         fix="choose another version or arch, or pass a local build with --binary",
     )
 

@@ -40,6 +40,10 @@ class DownloadError(HarnessError):
     exit_code = 5
 
 
+class NoBinaryForTarget(DownloadError):
+    """The release exists but publishes no binary for this target (its tests are skipped, not failed)."""
+
+
 class ImageBuildError(HarnessError):
     """A root filesystem could not be built."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .errors import HarnessError, TargetError
+from .errors import HarnessError, NoBinaryForTarget, TargetError
 from .runners.base import CommandFailed
 from .session import Archsmoke, Options
 from .signals import terminate_as_interrupt
@@ -142,6 +142,8 @@ def harness_errors():
 
 
 def _fail_on_harness_error(error: HarnessError) -> None:
+    if isinstance(error, NoBinaryForTarget):
+        pytest.skip(f"archsmoke: {error.problem}")
     if isinstance(error, TargetError):
         # This target misbehaved (install failed, command hung): its tests error, other arches go on.
         pytest.fail(f"archsmoke: {error}", pytrace=False)

@@ -32,7 +32,7 @@ from .targets import Target
 
 KIND = "rootfs"
 # Bump when the build steps change what ends up in a root filesystem.
-FORMAT = 2
+FORMAT = 3
 MANIFEST = "manifest.json"
 UNREADABLE = "not readable by this user"
 
@@ -155,8 +155,10 @@ class RootfsBuilder:
             self._mmdebstrap(target, root, mirror, progress)
             progress.say("finishing natively: accounts, hosts, CA bundle")
             finish_natively(root)
-            progress.say("ldconfig (emulated)")
-            run_in_root(root, ["/sbin/ldconfig"], timeout=target.timeouts.build)
+            if (root / "sbin/ldconfig").exists():  # glibc roots; musl has none
+                progress.say("ldconfig (emulated)")
+                run_in_root(root, ["/sbin/ldconfig"], timeout=target.timeouts.build)
+            link_busybox_applets(root, target)
             byte_compile(root, target, progress)
             digest, count = tree_digest(root)
             manifest = {
@@ -240,8 +242,24 @@ def finish_natively(root: Path) -> None:
         bundle.write_text("".join(c.read_text() for c in certificates))
 
 
-def run_in_root(root: Path, argv: list[str], timeout: float) -> None:
-    """Run one build step inside the tree (chroot as root, a user namespace otherwise)."""
+def link_busybox_applets(root: Path, target: Target) -> None:
+    """A root with only busybox-static gets /bin/sh and friends as symlinks."""
+    busybox = root / "bin/busybox"
+    if not busybox.exists() or (root / "bin/sh").exists():
+        return
+    applets = run_in_root(root, ["/bin/busybox", "--list-full"], timeout=target.timeouts.build).split()
+    if not applets:
+        raise ImageBuildError(f"busybox in the {target.name} root did not list its applets",
+                              fix="check the busybox-static package of that architecture")
+    for applet in applets:
+        link = root / applet
+        if not link.exists() and not link.is_symlink():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to("/bin/busybox")
+
+
+def run_in_root(root: Path, argv: list[str], timeout: float) -> str:
+    """Run one build step inside the tree (chroot as root, a user namespace otherwise); its stdout."""
     from .runners.process import host_tool
 
     chroot = host_tool("chroot", "coreutils")
@@ -255,6 +273,7 @@ def run_in_root(root: Path, argv: list[str], timeout: float) -> None:
         raise ImageBuildError(
             f"build step {' '.join(argv)} failed in {root} (exit {result.returncode}): {result.stderr.strip()[-800:]}"
         )
+    return result.stdout
 
 
 def target_python_version(root: Path) -> tuple[int, int] | None:

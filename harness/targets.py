@@ -77,6 +77,10 @@ class Target:
     def emulated(self) -> bool:
         return self.qemu_arch is not None
 
+    @property
+    def has_python(self) -> bool:
+        return "python3" in self.rootfs.packages
+
     def __str__(self) -> str:
         return self.name
 

@@ -31,7 +31,8 @@ def _harness(*args):
 def test_unknown_arch(pytester, cache):
     code, output = _pytest(pytester, cache, "--arch", "mips64", SMOKE)
     assert code == 4
-    assert "unknown arch 'mips64'; known arches: aarch64, armv7, i386, ppc64le, s390x, x86_64" in output
+    assert ("unknown arch 'mips64'; known arches: aarch64, aarch64-musl, armv7, armv7-musl, i386, ppc64le, "
+            "ppc64le-musl, s390x, s390x-musl, x86_64") in output
 
 
 def test_a_file_that_is_not_a_binary(pytester, cache, tmp_path):

@@ -13,7 +13,11 @@ VALID = (Path(__file__).parents[2] / "vms" / "ppc64le.yaml").read_text()
 
 def test_every_shipped_target_loads():
     catalog = TargetCatalog.load()
-    assert set(catalog.names) == {"ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64"}
+    assert set(catalog.names) == {"ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64",
+                                  "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"}
+    assert {t.name for t in catalog.targets.values() if t.libc == "musl"} == {
+        "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"}
+    assert not catalog.get("ppc64le-musl").has_python and catalog.get("ppc64le").has_python
     ppc = catalog.get("ppc64le")
     assert (ppc.debian_arch, ppc.qemu_arch, ppc.elf.machine, ppc.elf.endian) == ("ppc64el", "ppc64le", "PPC64", "little")
     assert ppc.page_size == 65536 and ppc.cpu == "power8"

@@ -78,8 +78,17 @@ def _uv_feature_gate(request):
         pytest.skip(f"uv {found} predates {feature} (added in {minimum})")
 
 
+@pytest.fixture(autouse=True)
+def _python_gate(request, arch_target):
+    """@pytest.mark.needs_python: skipped in roots without Python (the musl roots), with the reason."""
+    if request.node.get_closest_marker("needs_python") and not arch_target.has_python:
+        sibling = arch_target.name.removesuffix("-musl")
+        pytest.skip(f"the {arch_target.name} root has no Python; this check runs in the {sibling} root")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "uv_min(version, feature): needs a uv at least this new")
+    config.addinivalue_line("markers", "needs_python: needs Python in the target (skipped in the musl roots)")
 
 
 @pytest.fixture

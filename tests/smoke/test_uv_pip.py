@@ -5,6 +5,8 @@ import posixpath
 
 import pytest
 
+pytestmark = pytest.mark.needs_python
+
 APP_RUNS = "import archsmoke_app, sys; sys.argv = ['x', 'test']; archsmoke_app.main()"
 REPORT = ("import json, platform, sys, sysconfig; print(json.dumps({'machine': platform.machine(), "
           "'multiarch': sysconfig.get_config_var('MULTIARCH'), 'prefix': sys.prefix, 'base': sys.base_prefix}))")

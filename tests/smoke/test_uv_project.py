@@ -2,6 +2,8 @@
 
 import pytest
 
+pytestmark = pytest.mark.needs_python
+
 PYPROJECT = """\
 [project]
 name = "demo"
