@@ -62,7 +62,8 @@ def test_merged_report(junit_files):
     names = {re.match(r"\| `([^`]+)`", row).group(1) for row in rows}
     assert names == {"test_version.py::test_uv_reports_its_version", "test_uv_cli.py::test_help",
                      "test_uv_cli.py::test_uvx_help", "test_uv_cli.py::test_help_pip",
-                     "test_uv_cli.py::test_python_shim_finds_the_binary", "test_uv_cli.py::test_bash_completion_parses"}
+                     "test_uv_cli.py::test_python_shim_finds_the_binary", "test_uv_cli.py::test_bash_completion_parses",
+                     "test_uv_cli.py::test_cache_commands"}
     for row in rows:
         cells = [c.strip() for c in row.split("|")[2:4]]
         assert cells[1].startswith(("✅", "⏭️")), row  # x86_64 passes
