@@ -197,17 +197,22 @@ def download_release(version: str, target: Target, cache: Cache, index_url: str 
     return prepare(path, cache, origin=f"uv {resolved} ({chosen.filename} from {index})", version=resolved)
 
 
+def runs_on(binary: BinaryUnderTest, target: Target) -> bool:
+    try:
+        check_runs_on(binary.elf, target)
+    except BinaryError:
+        return False
+    return True
+
+
 def matching(binaries: list[BinaryUnderTest], target: Target) -> BinaryUnderTest:
     """The one given binary that runs on the target; with one binary, its mismatch is the error."""
     if len(binaries) == 1:
         check_runs_on(binaries[0].elf, target)
         return binaries[0]
     for candidate in binaries:
-        try:
-            check_runs_on(candidate.elf, target)
+        if runs_on(candidate, target):
             return candidate
-        except BinaryError:
-            continue
     given = "; ".join(f"{b.origin}: {b.elf.describe()}" for b in binaries)
     raise BinaryError(f"none of the binaries given runs on {target.name} ({target.elf.describe()}): {given}",
                       fix=f"add --binary with the {target.name} build, or drop {target.name} from --arch")

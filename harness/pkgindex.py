@@ -24,8 +24,11 @@ def project_of(filename: str) -> str:
     return canonicalize_name(parse_sdist_filename(filename)[0])
 
 
-def write_simple_pages(files_dir: Path, simple_dir: Path) -> None:
-    """/simple/<project>/index.html for every wheel and sdist in files_dir, with sha256 fragments."""
+def write_simple_pages(files_dir: Path, simple_dir: Path, claimed_sha256: dict[str, str] | None = None) -> None:
+    """/simple/<project>/index.html for every wheel and sdist in files_dir, with sha256 fragments.
+
+    claimed_sha256 overrides the hash published for a file name (to serve a corrupt download on purpose).
+    """
     projects: dict[str, list[Path]] = {}
     for path in sorted(files_dir.iterdir()):
         if path.name.endswith((".whl", ".tar.gz")):
@@ -35,7 +38,7 @@ def write_simple_pages(files_dir: Path, simple_dir: Path) -> None:
     for project, paths in sorted(projects.items()):
         links = []
         for path in paths:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = (claimed_sha256 or {}).get(path.name) or hashlib.sha256(path.read_bytes()).hexdigest()
             links.append(f'<a href="../../files/{html.escape(path.name)}#sha256={digest}">{html.escape(path.name)}</a><br>')
         (simple_dir / project).mkdir(exist_ok=True)
         (simple_dir / project / "index.html").write_text(_page(project, links))

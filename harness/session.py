@@ -15,7 +15,7 @@ from typing import Iterator
 from . import binary as binaries
 from . import binfmt
 from .cache import Cache
-from .errors import BinaryError, ConfigError
+from .errors import ConfigError
 from .progress import Sink
 from .rootfs import RootFilesystem, RootfsBuilder
 from .runners import Runner, RunnerOptions, runner_class
@@ -85,7 +85,7 @@ class Archsmoke:
         if self.local_binaries:
             # No --arch: test each given binary on the targets it was built for.
             return [t for t in self.catalog.targets.values()
-                    if any(_runs(b, t) for b in self.local_binaries)]
+                    if any(binaries.runs_on(b, t) for b in self.local_binaries)]
         return list(self.catalog.targets.values())
 
     def rootfs(self, target: Target) -> RootFilesystem:
@@ -122,11 +122,3 @@ class Archsmoke:
                 chosen.origin, chosen.sha256, chosen.version)
             self._binaries[target.name] = chosen
         return self._binaries[target.name]
-
-
-def _runs(binary: binaries.BinaryUnderTest, target: Target) -> bool:
-    try:
-        binaries.check_runs_on(binary.elf, target)
-        return True
-    except BinaryError:
-        return False

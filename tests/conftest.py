@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import http.server
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from harness.binary import BinaryUnderTest, download_release
 from harness.cache import Cache
+from harness.pkgindex import PackageIndex, write_simple_pages
 from harness.rootfs import RootFilesystem, RootfsBuilder
 from harness.targets import TargetCatalog
 
@@ -53,53 +51,24 @@ def release(cache, catalog):
     return fetch
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-class LoopbackIndex:
-    """A PEP 503 index of real files, served by a real HTTP server on 127.0.0.1."""
+class LoopbackIndex(PackageIndex):
+    """archsmoke's own index server (harness.pkgindex) with a way to publish chosen files."""
 
     def __init__(self, root: Path):
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.requests: list[str] = []
-        index = self
-
-        class Handler(_QuietHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(root), **kwargs)
-
-            def do_GET(self):
-                index.requests.append(self.path)
-                super().do_GET()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        (root / "files").mkdir(parents=True, exist_ok=True)
+        super().__init__(root)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/simple"
+        return self.http_url
 
-    def publish(self, project: str, files: list[Path], sha256: dict[str, str] | None = None) -> None:
-        """Serve files under /files and list them at /simple/<project>/ with their sha256 (or the given one)."""
-        (self.root / "files").mkdir(exist_ok=True)
-        links = []
+    def publish(self, files: list[Path], sha256: dict[str, str] | None = None) -> None:
+        """Serve files under /files and list them under /simple/ with their sha256 (or the one given)."""
         for path in files:
             served = self.root / "files" / path.name
             if not served.exists():
                 shutil.copyfile(path, served)
-            digest = (sha256 or {}).get(path.name) or hashlib.sha256(served.read_bytes()).hexdigest()
-            links.append(f'<a href="../../files/{path.name}#sha256={digest}">{path.name}</a><br>')
-        page = self.root / "simple" / project
-        page.mkdir(parents=True, exist_ok=True)
-        (page / "index.html").write_text("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        write_simple_pages(self.root / "files", self.root / "simple", claimed_sha256=sha256)
 
 
 @pytest.fixture

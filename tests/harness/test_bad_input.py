@@ -55,7 +55,7 @@ def test_binary_and_version_together(pytester, cache, release):
 
 
 def test_a_version_that_does_not_exist(pytester, cache, loopback_index, release):
-    loopback_index.publish("uv", [release("ppc64le").file])
+    loopback_index.publish([release("ppc64le").file])
     code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--uv-version", "9.9.9",
                            "--index-url", loopback_index.url, SMOKE)
     assert code == 5 and "uv 9.9.9 does not exist on the index" in output
@@ -63,7 +63,7 @@ def test_a_version_that_does_not_exist(pytester, cache, loopback_index, release)
 
 def test_a_corrupt_download(pytester, cache, loopback_index, release, tmp_path):
     wheel = release("ppc64le").file
-    loopback_index.publish("uv", [wheel], sha256={wheel.name: "f" * 64})
+    loopback_index.publish([wheel], sha256={wheel.name: "f" * 64})
     code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--uv-version", "0.13.9",
                            "--cache-dir", str(tmp_path / "fresh"), "--index-url", loopback_index.url, SMOKE)
     assert code == 5 and "is corrupt: its sha256 is" in output

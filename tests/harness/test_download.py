@@ -21,7 +21,7 @@ def index(loopback_index, release, tmp_path):
         copy = tmp_path / real[0].name.replace("0.13.9", version)
         shutil.copyfile(real[0], copy)
         renamed.append(copy)
-    loopback_index.publish("uv", real + renamed)
+    loopback_index.publish(real + renamed)
     return loopback_index
 
 
@@ -56,7 +56,7 @@ def test_a_damaged_cached_file_is_downloaded_again(index, empty_cache, catalog):
 
 def test_a_corrupt_download_is_refused_and_not_cached(loopback_index, release, empty_cache, catalog):
     wheel = release("ppc64le").file
-    loopback_index.publish("uv", [wheel], sha256={wheel.name: "0" * 64})
+    loopback_index.publish([wheel], sha256={wheel.name: "0" * 64})
     with pytest.raises(DownloadError) as caught:
         download_release("0.13.9", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
     assert f"{wheel.name} from http://127.0.0.1" in str(caught.value) and "is corrupt" in str(caught.value)
