@@ -226,26 +226,10 @@ def expected_triple(binary: BinaryUnderTest, target: Target) -> str:
     return "-".join((arch, vendor, system, abi.replace("gnu", "musl")))
 
 
-def resolve_in_root(root: Path, path: str, depth: int = 0) -> Path:
-    """Follow symlinks inside a root filesystem the way the target's kernel would."""
-    current = root
-    parts = [p for p in PurePosixPath(path).parts if p != "/"]
-    for index, part in enumerate(parts):
-        candidate = current / part
-        if candidate.is_symlink():
-            if depth > 40:
-                break
-            link = os.readlink(candidate)
-            rest = "/".join(parts[index + 1:])
-            base = "/" if link.startswith("/") else "/" + str(current.relative_to(root))
-            return resolve_in_root(root, str(PurePosixPath(base, link, rest)), depth + 1)
-        current = candidate
-    return current
-
-
-def check_loader(binary: BinaryUnderTest, target: Target, root: Path) -> None:
+def check_loader(binary: BinaryUnderTest, runner: Runner) -> None:
+    target = runner.target
     loader = binary.elf.interpreter
-    if loader and not resolve_in_root(root, loader).is_file():
+    if loader and not runner.file_exists(loader):
         raise BinaryError(
             f"{binary.origin} needs the dynamic loader {loader}, which the {target.name} "
             f"{target.libc} root filesystem does not have ({binary.elf.libc} binary on a {target.libc} target)",
@@ -260,9 +244,9 @@ def install(binary: BinaryUnderTest, runner: Runner) -> InstalledBinary:
     """
     target = runner.target
     check_runs_on(binary.elf, target)
-    check_loader(binary, target, runner.rootfs.root)
+    check_loader(binary, runner)
     budget = target.timeouts.install
-    if binary.kind == "wheel" and target.has_python:
+    if binary.kind == "wheel" and runner.has_python:
         venv = f"{INSTALL_PREFIX}/venv"
         staged = f"/tmp/archsmoke-install/{binary.file.name}"
         runner.put(binary.file, staged, mode=0o644)

@@ -36,7 +36,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--uv-version", metavar="VERSION", default=None,
                     help="download this uv release's wheel for each target from the package index "
                          "('latest', the default when no --binary is given, resolves to the newest)")
-    group.addoption("--runner", default="qemu-user", metavar="NAME", help="target tier (default: qemu-user)")
+    group.addoption("--runner", default="qemu-user", metavar="NAME",
+                    help="target tier: qemu-user (chroot through binfmt_misc) or container (default: qemu-user)")
+    group.addoption("--engine", default=None, metavar="NAME",
+                    help="container tier: podman or docker (default: podman if it answers, else docker)")
+    group.addoption("--image-source", default="rootfs", metavar="SOURCE",
+                    help="container tier: 'rootfs' imports archsmoke's own root filesystems as images (no registry "
+                         "needed); 'pinned' pulls each target's digest-pinned image from vms/ (default: rootfs)")
     group.addoption("--cpu", default=None, metavar="MODEL",
                     help="QEMU CPU model for every emulated target, instead of each target's floor from vms/")
     group.addoption("--cache-dir", dest="archsmoke_cache_dir", type=Path, default=None, metavar="DIR",
@@ -66,6 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
         binaries=config.getoption("binary"),
         uv_version=config.getoption("uv_version"),
         runner=config.getoption("runner"),
+        engine=config.getoption("engine"),
+        image_source=config.getoption("image_source"),
         cpu=config.getoption("cpu"),
         cache_dir=config.getoption("archsmoke_cache_dir"),
         targets_dir=config.getoption("targets_dir"),
@@ -200,6 +208,12 @@ def _logs_dir(config: pytest.Config) -> Path | None:
 
 @pytest.fixture(scope="session")
 def target_host(target):
+    """A pytest-testinfra Host: testinfra's own podman/docker backend for containers, archsmoke's otherwise."""
+    url = getattr(target, "testinfra_url", None)
+    if url:
+        import testinfra
+
+        return testinfra.get_host(url)
     from .testinfra_backend import host_for
 
     return host_for(target)
@@ -254,6 +268,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.section("archsmoke targets")
     for record in used:
         terminalreporter.write_line(
-            f"{record.target}: {record.runner}, rootfs {record.rootfs_key}, {record.qemu or 'native'}; "
+            f"{record.target}: {record.runner}, {record.root or 'rootfs ' + str(record.rootfs_key)}, "
+            f"{record.qemu or 'native'}; "
             f"binary {record.binary_origin or '-'} sha256 {(record.binary_sha256 or '-')[:16]}"
             + (f"; reports {record.reported_version}" if record.reported_version else ""))

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import binfmt
 from .cache import Cache, content_key, retire
@@ -61,6 +61,23 @@ class RootFilesystem:
     @property
     def root(self) -> Path:
         return self.path / "root"
+
+
+def resolve_in_root(root: Path, path: str, depth: int = 0) -> Path:
+    """Follow symlinks inside a root filesystem the way the target's kernel would."""
+    current = root
+    parts = [p for p in PurePosixPath(path).parts if p != "/"]
+    for index, part in enumerate(parts):
+        candidate = current / part
+        if candidate.is_symlink():
+            if depth > 40:
+                break
+            link = os.readlink(candidate)
+            rest = "/".join(parts[index + 1:])
+            base = "/" if link.startswith("/") else "/" + str(current.relative_to(root))
+            return resolve_in_root(root, str(PurePosixPath(base, link, rest)), depth + 1)
+        current = candidate
+    return current
 
 
 def tree_digest(root: Path) -> tuple[str, int]:

@@ -22,12 +22,17 @@ from .runners import Runner, RunnerOptions, runner_class
 from .targets import Target, TargetCatalog
 
 
+IMAGE_SOURCES = ("rootfs", "pinned")
+
+
 @dataclass
 class Options:
     arches: list[str] = field(default_factory=list)
     binaries: list[Path] = field(default_factory=list)
     uv_version: str | None = None
     runner: str = "qemu-user"
+    engine: str | None = None  # container tier: podman or docker
+    image_source: str = "rootfs"  # container tier: rootfs (imported) or pinned (the target's image.ref)
     cpu: str | None = None
     cache_dir: Path | None = None
     targets_dir: Path | None = None
@@ -42,6 +47,7 @@ class TargetRecord:
     target: str
     runner: str
     rootfs_key: str | None = None
+    root: str | None = None  # what the commands ran in: a root filesystem, or an image and where it came from
     qemu: str | None = None
     binary_origin: str | None = None
     binary_sha256: str | None = None
@@ -56,7 +62,7 @@ class TargetRecord:
 
 
 
-_IDENTITY = ("target", "runner", "rootfs_key", "qemu", "binary_origin", "binary_sha256", "binary_version",
+_IDENTITY = ("target", "runner", "rootfs_key", "root", "qemu", "binary_origin", "binary_sha256", "binary_version",
              "reported_version")
 
 
@@ -66,6 +72,12 @@ class Archsmoke:
         self.sink = sink
         self.catalog = TargetCatalog.load(options.targets_dir)
         self.runner_class = runner_class(options.runner)
+        if options.image_source not in IMAGE_SOURCES:
+            raise ConfigError(f"unknown image source {options.image_source!r}",
+                              fix=f"--image-source {' or '.join(IMAGE_SOURCES)}")
+        if options.runner != "container" and (options.engine or options.image_source != "rootfs"):
+            raise ConfigError("--engine and --image-source apply to the container tier only",
+                              fix="add --runner container, or drop them")
         self.cache = Cache(options.cache_dir)
         self.builder = RootfsBuilder(self.cache, options.debian_mirror, sink)
         self.local_binaries = [binaries.prepare(p, self.cache) for p in options.binaries]
@@ -93,16 +105,23 @@ class Archsmoke:
         self.records[target.name].rootfs_key = rootfs.key
         return rootfs
 
+    def uses_rootfs(self, target: Target) -> bool:
+        return not (self.options.image_source == "pinned" and target.image is not None)
+
     @contextlib.contextmanager
     def started(self, target: Target) -> Iterator[Runner]:
         begun = time.monotonic()
-        rootfs = self.rootfs(target)
-        runner = self.runner_class(target, rootfs, RunnerOptions(cpu=self.options.cpu, sink=self.sink))
+        rootfs = self.rootfs(target) if self.uses_rootfs(target) else None
+        image_source = "pinned" if not self.uses_rootfs(target) else "rootfs"
+        runner = self.runner_class(target, rootfs, RunnerOptions(
+            cpu=self.options.cpu, sink=self.sink, engine=self.options.engine, image_source=image_source,
+            cache=self.cache))
         record = self.records[target.name]
         if not binfmt.runs_natively(target):
             record.qemu = binfmt.qemu_version(target)
         try:
             with runner:
+                record.root = runner.root_description
                 yield runner
         finally:
             record.commands += len(runner.history)

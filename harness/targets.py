@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,31 @@ class RootfsRecipe:
 
 
 @dataclass(frozen=True)
+class PinnedImage:
+    """A published container image for the container tier, pinned by digest (``--image-source pinned``)."""
+
+    ref: str  # registry/name@sha256:<64 hex>
+    has_python: bool
+
+    @property
+    def digest(self) -> str:
+        return self.ref.rsplit("@", 1)[1]
+
+
+# OCI platforms (GOARCH and variant) of the Debian architectures archsmoke knows.
+OCI_PLATFORMS = {
+    "amd64": ("amd64", None),
+    "i386": ("386", None),
+    "arm64": ("arm64", None),
+    "armhf": ("arm", "v7"),
+    "ppc64el": ("ppc64le", None),
+    "s390x": ("s390x", None),
+    "riscv64": ("riscv64", None),
+}
+_DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
 class TimeBudgets:
     """Seconds allowed for each kind of work on this target (emulation is slow)."""
 
@@ -72,6 +98,17 @@ class Target:
     wheel_platforms: tuple[str, ...]
     rootfs: RootfsRecipe
     timeouts: TimeBudgets
+    image: PinnedImage | None = None
+
+    @property
+    def oci_platform(self) -> tuple[str, str | None]:
+        """(architecture, variant) as container images record them."""
+        return OCI_PLATFORMS[self.debian_arch]
+
+    @property
+    def platform_name(self) -> str:
+        arch, variant = self.oci_platform
+        return f"linux/{arch}" + (f"/{variant}" if variant else "")
 
     @property
     def emulated(self) -> bool:
@@ -206,6 +243,14 @@ def parse_target(source: Path, text: str) -> Target:
         install=budgets.positive("install"),
     )
     budgets.reject_unknown()
+    image = None
+    if "image" in top.data:
+        pinned = top.section("image")
+        ref = pinned.get("ref", str)
+        if not _DIGEST_REF.match(ref):
+            raise pinned.error("field 'image.ref'", f"must be pinned by digest (name@sha256:<64 hex digits>), got {ref!r}")
+        image = PinnedImage(ref=ref, has_python=pinned.get("python", bool))
+        pinned.reject_unknown()
     page_size = top.get("page_size", int)
     if page_size <= 0 or page_size & (page_size - 1):
         raise top.error("field 'page_size'", f"must be a power of two in bytes, got {page_size}")
@@ -224,8 +269,11 @@ def parse_target(source: Path, text: str) -> Target:
         wheel_platforms=top.string_list("wheel_platforms"),
         rootfs=recipe,
         timeouts=timeouts,
+        image=image,
     )
     top.reject_unknown()
+    if target.debian_arch not in OCI_PLATFORMS:
+        raise top.error("field 'debian_arch'", f"must be one of {', '.join(OCI_PLATFORMS)}, got {target.debian_arch!r}")
     if target.cpu and not target.qemu_arch:
         raise top.error("field 'cpu'", "only applies to emulated targets (qemu_arch is empty)")
     return target

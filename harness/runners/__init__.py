@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .base import CommandFailed, CommandResult, Runner, RunnerOptions
+from .container import ContainerRunner
 from .qemu_user import QemuUserRunner
 
-RUNNERS: dict[str, type[Runner]] = {QemuUserRunner.name: QemuUserRunner}
+RUNNERS: dict[str, type[Runner]] = {QemuUserRunner.name: QemuUserRunner, ContainerRunner.name: ContainerRunner}
 
 
 def runner_class(name: str) -> type[Runner]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..cache import Cache
 from ..errors import TargetError
 from ..progress import Sink
-from ..rootfs import RootFilesystem
+from ..rootfs import RootFilesystem, resolve_in_root
 from ..targets import Target
 
 DEFAULT_ENV = {
@@ -87,6 +88,9 @@ class RunnerOptions:
     cpu: str | None = None  # overrides the target's CPU floor; "" means QEMU's default
     sink: Sink | None = None
     work_root: Path | None = None  # where per-session state lives (default: the system temp dir)
+    engine: str | None = None  # container tier: podman or docker (default: whichever answers)
+    image_source: str = "rootfs"  # container tier: "rootfs" (imported) or "pinned" (the target's image.ref)
+    cache: Cache | None = None  # container tier: where image imports are locked
 
 
 class Runner(abc.ABC):
@@ -94,7 +98,7 @@ class Runner(abc.ABC):
 
     name: str = "?"
 
-    def __init__(self, target: Target, rootfs: RootFilesystem, options: RunnerOptions | None = None):
+    def __init__(self, target: Target, rootfs: RootFilesystem | None, options: RunnerOptions | None = None):
         self.target = target
         self.rootfs = rootfs
         self.options = options or RunnerOptions()
@@ -116,6 +120,22 @@ class Runner(abc.ABC):
     @property
     def emulated(self) -> bool:
         return self.target.emulated
+
+    @property
+    def has_python(self) -> bool:
+        """Whether the root this runner started has python3 (the full functional suite needs it)."""
+        return self.target.has_python
+
+    @property
+    def root_description(self) -> str:
+        """Which root the commands run in, for the report."""
+        return f"root filesystem {self.rootfs.key}" if self.rootfs else "?"
+
+    def file_exists(self, path: str) -> bool:
+        """Whether a path (symlinks followed) exists in the target's root."""
+        if self.rootfs is not None:
+            return resolve_in_root(self.rootfs.root, path).exists()
+        return self.run(["/bin/sh", "-c", 'test -e "$0"', path]).exit_code == 0
 
     @abc.abstractmethod
     def start(self) -> None: ...

@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from harness.binary import check_loader, install, matching, prepare, resolve_in_root
+from harness.binary import check_loader, install, matching, prepare
+from harness.rootfs import resolve_in_root
 from harness.cache import Cache
 from harness.errors import BinaryError
 from harness.runners import QemuUserRunner
@@ -108,13 +109,13 @@ def test_loader_lookup_follows_symlinks_inside_the_root(built):
     assert resolved.is_file() and str(resolved).startswith(str(root))
 
 
-def test_a_missing_loader_is_refused(release, built, catalog, tmp_path, scratch_cache):
+def test_a_missing_loader_is_refused(release, ppc64le_target, tmp_path, scratch_cache):
     copy = tmp_path / "uv"
     shutil.copy(release("ppc64le").executable, copy)
     subprocess.run(["patchelf", "--set-interpreter", "/lib64/ld-missing.so.9", str(copy)], check=True)
     binary = prepare(copy, scratch_cache)
     with pytest.raises(BinaryError, match="needs the dynamic loader /lib64/ld-missing.so.9, which the ppc64le glibc"):
-        check_loader(binary, catalog.get("ppc64le"), built("ppc64le").root)
+        check_loader(binary, ppc64le_target)
 
 
 def test_wheel_installs_into_a_venv_by_the_targets_pip(ppc64le_target, release):

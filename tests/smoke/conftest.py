@@ -80,8 +80,8 @@ def _uv_feature_gate(request):
 
 @pytest.fixture(autouse=True)
 def _python_gate(request, arch_target):
-    """@pytest.mark.needs_python: skipped in roots without Python (the musl roots), with the reason."""
-    if request.node.get_closest_marker("needs_python") and not arch_target.has_python:
+    """@pytest.mark.needs_python: skipped where the root has no Python (the musl roots), with the reason."""
+    if request.node.get_closest_marker("needs_python") and not request.getfixturevalue("target").has_python:
         sibling = arch_target.name.removesuffix("-musl")
         pytest.skip(f"the {arch_target.name} root has no Python; this check runs in the {sibling} root")
 

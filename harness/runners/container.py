@@ -1,0 +1,203 @@
+"""The container tier: one long-lived podman (or docker) container per target, commands run with exec.
+
+The container's first process is a shell reading its stdin, which is a pipe
+from this process, and the container is started with --rm.  When stop() closes
+the pipe, or this process dies however it dies, the shell's read returns, the
+container exits and the engine removes it: nothing outlives the harness.
+Foreign-arch containers run through the same binfmt_misc handlers as the
+qemu-user tier (the F flag makes the emulator usable inside the container).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import uuid
+from pathlib import Path
+
+from .. import binfmt, engine as engines, images
+from ..errors import TargetError
+from ..progress import Progress
+from .base import CommandResult, Runner
+from .process import run_with_deadline
+from .qemu_user import _read_line
+
+NAME_PREFIX = "archsmoke-"
+OWNER_LABEL = "io.archsmoke.owner"
+_HOLDER = 'echo ready; read _ || true'
+
+# What `uname -m` says on each Debian architecture (qemu-user reports the emulated machine).
+UNAME_MACHINE = {"amd64": "x86_64", "i386": "i686", "arm64": "aarch64", "armhf": "armv7l",
+                 "ppc64el": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+
+
+class ContainerRunner(Runner):
+    name = "container"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.engine: engines.Engine | None = None
+        self.image: images.Image | None = None
+        self.container = f"{NAME_PREFIX}{self.target.name}-{uuid.uuid4().hex[:12]}"
+        self._holder: subprocess.Popen | None = None
+
+    @property
+    def where(self) -> str:
+        engine = self.engine.name if self.engine else "container"
+        return f"{self.target.name} ({engine} container {self.container})"
+
+    @property
+    def emulated(self) -> bool:
+        return not binfmt.runs_natively(self.target)
+
+    @property
+    def has_python(self) -> bool:
+        return self.image.has_python if self.image else self.target.has_python
+
+    @property
+    def root_description(self) -> str:
+        return self.image.origin if self.image else "?"
+
+    @property
+    def testinfra_url(self) -> str:
+        """pytest-testinfra's own backend for this container (podman:// or docker://)."""
+        assert self.engine is not None
+        return f"{self.engine.name}://{self.container}"
+
+    def start(self) -> None:
+        self.engine = engines.detect(self.options.engine)
+        if self.emulated:
+            binfmt.require_handler(self.target)
+        progress = Progress(f"start {self.target.name}", self.options.sink)
+        remove_orphans(self.engine)
+        self.image = self._image()
+        env = [f"--env={k}={v}" for k, v in self.environment().items()]
+        personality = ["--personality=LINUX32"] if binfmt.needs_32bit_personality(self.target) else []
+        self._holder = subprocess.Popen(
+            self.engine.command(
+                "run", "--interactive", "--rm", "--name", self.container, "--label", f"{OWNER_LABEL}={_owner()}",
+                "--network", "host", "--platform", self.target.platform_name, *personality,
+                *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        line = _read_line(self._holder.stdout, self.target.timeouts.start)
+        if line.strip() != b"ready":
+            self._abandon()
+            raise TargetError(f"{self.where} failed to start: {self._holder_error()}",
+                              fix="run `python -m harness doctor`")
+        self.started = True
+        self._check_machine()
+        progress.say(f"{self.engine.name} container {self.container} on {self.image.ref} ready")
+
+    def _image(self) -> images.Image:
+        if self.options.image_source == "pinned":
+            return images.pinned(self.engine, self.target, self.options.sink)
+        if self.rootfs is None or self.options.cache is None:
+            raise TargetError(f"{self.where}: no root filesystem to import as an image")
+        return images.from_rootfs(self.engine, self.rootfs, self.options.cache, self.options.sink)
+
+    def _check_machine(self) -> None:
+        """The image's contents, not just its label, must be the target's machine."""
+        expected = UNAME_MACHINE[self.target.debian_arch]
+        result = self.run(["uname", "-m"])
+        found = result.stdout.strip()
+        if not result.ok or found != expected:
+            self.stop()
+            raise TargetError(
+                f"{self.image.ref} runs as {found or '(uname failed: ' + result.stderr.strip() + ')'} "
+                f"in a container for {self.target.name}, which must run as {expected}",
+                fix=f"use an image built for {self.target.platform_name}")
+
+    def _holder_error(self) -> str:
+        assert self._holder is not None
+        try:
+            _, err = self._holder.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            return f"no answer within {self.target.timeouts.start:.0f} s"
+        lines = [x for x in err.decode(errors="replace").strip().splitlines() if not x.startswith("WARNING")]
+        return " / ".join(lines)[-800:] or f"the container exited with {self._holder.returncode}"
+
+    def _execute(self, argv, env, timeout, stdin) -> CommandResult:
+        assert self.engine is not None
+        flags = ["--interactive"] if stdin is not None else []
+        command = self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
+                                      self.container, *argv)
+        code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin)
+        if timed_out:
+            # Killing the exec client leaves the command running in the container: kill everything
+            # there but the holder (kill -1 spares the caller and the container's init).
+            run_with_deadline(self.engine.command("exec", self.container, "/bin/sh", "-c", "kill -9 -1"),
+                              dict(os.environ), 30, None)
+        return CommandResult(command="", where=self.where, exit_code=code, stdout_bytes=out, stderr_bytes=err,
+                             duration=seconds, timeout=timeout, timed_out=timed_out)
+
+    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
+        if not destination.startswith("/"):
+            raise TargetError(f"paths inside the target must be absolute, got {destination!r}")
+        # A tar stream sets name, mode and owner exactly and creates missing parent directories.
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive, open(source, "rb") as data:
+            info = archive.gettarinfo(str(source), arcname=destination.lstrip("/"))
+            info.mode = mode if mode is not None else os.stat(source).st_mode & 0o777
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            archive.addfile(info, data)
+        self._copy("cp", "-", f"{self.container}:/", stdin=buffer.getvalue())
+
+    def get(self, source: str, destination: Path) -> None:
+        stream = self._copy("cp", f"{self.container}:{source}", "-")
+        with tarfile.open(fileobj=io.BytesIO(stream)) as archive:
+            member = next((m for m in archive.getmembers() if m.isfile()), None)
+            if member is None:
+                raise TargetError(f"{source} in {self.where} is not a regular file")
+            destination.write_bytes(archive.extractfile(member).read())
+
+    def _copy(self, *args: str, stdin: bytes | None = None) -> bytes:
+        assert self.engine is not None
+        result = self.engine.run(*args, input=stdin, timeout=self.target.timeouts.install, check=False)
+        if result.returncode != 0:
+            raise TargetError(f"{self.engine.name} {' '.join(args)} failed in {self.where}: "
+                              f"{result.stderr.decode(errors='replace').strip()}")
+        return result.stdout
+
+    def stop(self) -> None:
+        if self._holder is not None:
+            try:
+                self._holder.communicate(timeout=30)  # closes the pipe: the holder's read returns
+            except subprocess.TimeoutExpired:
+                self._abandon()
+            self._holder = None
+        if self.engine is not None:
+            # --rm removes the container as it exits; this catches an engine that did not.
+            self.engine.remove(self.container)
+        self.started = False
+
+    def _abandon(self) -> None:
+        assert self._holder is not None and self.engine is not None
+        self.engine.remove(self.container)
+        self._holder.kill()
+
+
+def _owner() -> str:
+    """This process, in a form that tells a later run whether it is still alive."""
+    return f"{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def remove_orphans(engine: engines.Engine) -> list[str]:
+    """Containers of archsmoke runs that are gone (SIGKILLed before the engine could clean up)."""
+    orphans = []
+    for name, owner in engine.labelled(OWNER_LABEL).items():
+        pid, _, started = owner.partition(":")
+        if pid.isdigit() and _start_time(int(pid)) != started:
+            orphans.append(name)
+    engine.remove(*orphans)
+    return orphans
