@@ -76,3 +76,22 @@ def loopback_index(tmp_path):
     index = LoopbackIndex(tmp_path / "index")
     yield index
     index.close()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The container engine on this host, with the flags it needs here (podman on archsmoke's CI)."""
+    from harness.engine import detect
+
+    return detect()
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """A real distribution registry on 127.0.0.1; the engine is told it speaks plain HTTP."""
+    from registry import LoopbackRegistry
+
+    server = LoopbackRegistry(tmp_path / "registry")
+    monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(server.registries_conf))
+    yield server
+    server.close()

@@ -21,7 +21,7 @@ from .. import binfmt, engine as engines, images
 from ..errors import TargetError
 from ..progress import Progress
 from .base import CommandResult, Runner
-from .process import run_with_deadline
+from .process import host_tool, run_with_deadline
 from .qemu_user import _read_line
 
 NAME_PREFIX = "archsmoke-"
@@ -42,6 +42,7 @@ class ContainerRunner(Runner):
         self.image: images.Image | None = None
         self.container = f"{NAME_PREFIX}{self.target.name}-{uuid.uuid4().hex[:12]}"
         self._holder: subprocess.Popen | None = None
+        self._personality: list[str] = []
 
     @property
     def where(self) -> str:
@@ -68,27 +69,35 @@ class ContainerRunner(Runner):
 
     def start(self) -> None:
         self.engine = engines.detect(self.options.engine)
+        # i386 runs natively on x86_64; `uname -m` must still say i686.  runc before 1.2 ignores
+        # --personality, but podman's exec sessions inherit it from the client through conmon.
+        self._personality = ([host_tool("setarch", "util-linux"), "linux32"]
+                             if binfmt.needs_32bit_personality(self.target) else [])
         if self.emulated:
             binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         remove_orphans(self.engine)
         self.image = self._image()
         env = [f"--env={k}={v}" for k, v in self.environment().items()]
-        personality = ["--personality=LINUX32"] if binfmt.needs_32bit_personality(self.target) else []
         self._holder = subprocess.Popen(
-            self.engine.command(
+            [*self._personality, *self.engine.command(
                 "run", "--interactive", "--rm", "--name", self.container, "--label", f"{OWNER_LABEL}={_owner()}",
-                "--network", "host", "--platform", self.target.platform_name, *personality,
-                *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER),
+                "--network", "host", "--platform", self.target.platform_name,
+                *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         line = _read_line(self._holder.stdout, self.target.timeouts.start)
         if line.strip() != b"ready":
             self._abandon()
-            raise TargetError(f"{self.where} failed to start: {self._holder_error()}",
-                              fix="run `python -m harness doctor`")
+            why = self._holder_error()
+            self._check_machine(self._machine_without_cpu_floor())  # a mislabelled image fails like this too
+            raise TargetError(f"{self.where} failed to start: {why}", fix="run `python -m harness doctor`")
         self.started = True
-        self._check_machine()
+        result = self.run(["uname", "-m"])
+        if not result.ok:
+            self.stop()
+            raise TargetError(f"`uname -m` failed in {self.where}: {result.stderr.strip()}")
+        self._check_machine(result.stdout.strip())
         progress.say(f"{self.engine.name} container {self.container} on {self.image.ref} ready")
 
     def _image(self) -> images.Image:
@@ -98,17 +107,20 @@ class ContainerRunner(Runner):
             raise TargetError(f"{self.where}: no root filesystem to import as an image")
         return images.from_rootfs(self.engine, self.rootfs, self.options.cache, self.options.sink)
 
-    def _check_machine(self) -> None:
+    def _check_machine(self, found: str | None) -> None:
         """The image's contents, not just its label, must be the target's machine."""
         expected = UNAME_MACHINE[self.target.debian_arch]
-        result = self.run(["uname", "-m"])
-        found = result.stdout.strip()
-        if not result.ok or found != expected:
+        if found is not None and found != expected:
             self.stop()
-            raise TargetError(
-                f"{self.image.ref} runs as {found or '(uname failed: ' + result.stderr.strip() + ')'} "
-                f"in a container for {self.target.name}, which must run as {expected}",
-                fix=f"use an image built for {self.target.platform_name}")
+            raise TargetError(f"{self.image.ref} runs as {found} in a container for {self.target.name}, "
+                              f"which must run as {expected}",
+                              fix=f"use an image built for {self.target.platform_name}")
+
+    def _machine_without_cpu_floor(self) -> str | None:
+        """What the image runs as under the emulator's default CPU (another arch's emulator rejects ours)."""
+        result = self.engine.run("run", "--rm", "--network", "none", *self.engine.run_flags,
+                                 "--entrypoint", "uname", self.image.ref, "-m", check=False, timeout=60)
+        return result.stdout.decode(errors="replace").strip() or None if result.returncode == 0 else None
 
     def _holder_error(self) -> str:
         assert self._holder is not None
@@ -122,8 +134,8 @@ class ContainerRunner(Runner):
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
         assert self.engine is not None
         flags = ["--interactive"] if stdin is not None else []
-        command = self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
-                                      self.container, *argv)
+        command = [*self._personality, *self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
+                                      self.container, *argv)]
         code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin)
         if timed_out:
             # Killing the exec client leaves the command running in the container: kill everything

@@ -1,0 +1,68 @@
+"""A real distribution registry (Debian's docker-registry) on 127.0.0.1, for the pull-by-digest path."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from harness.engine import Engine
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LoopbackRegistry:
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = _free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        root.mkdir(parents=True, exist_ok=True)
+        config = root / "config.yml"
+        config.write_text(
+            "version: 0.1\n"
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: {self.host}\n"
+        )
+        # The engines pull over TLS unless told a registry is plain HTTP: say so for this one only.
+        self.registries_conf = root / "registries.conf"
+        self.registries_conf.write_text(f'[[registry]]\nlocation = "{self.host}"\ninsecure = true\n')
+        self.log = root / "registry.log"
+        self._log_file = self.log.open("wb")
+        self.process = subprocess.Popen(["docker-registry", "serve", str(config)],
+                                        stdout=self._log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.close()
+        raise RuntimeError(f"docker-registry did not start: {self.log.read_text()[-2000:]}")
+
+    def push(self, engine: Engine, source: str, name: str) -> str:
+        """Push a local image; returns name@sha256:... in this registry."""
+        digest_file = self.root / f"{name.replace('/', '_')}.digest"
+        destination = f"{self.host}/{name}:pushed"
+        engine.run("push", "--tls-verify=false", "--digestfile", str(digest_file), source, destination, timeout=600)
+        return f"{self.host}/{name}@{digest_file.read_text().strip()}"
+
+    def requests(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
