@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import doctor, report, rootfs
+from . import doctor, engine, report, rootfs
+from . import images as container_images
 from .cache import Cache, remove_tree
 from .errors import ConfigError, HarnessError
 from .progress import stderr_sink
@@ -66,7 +67,20 @@ def images_list(cache: Cache, catalog: TargetCatalog) -> int:
             state = "current" if path.name in current else "outdated (no target uses this recipe)"
             state += f", built {manifest['built_at']} in {manifest['build_seconds']} s, {manifest['entries']} entries"
         print(f"{path.name}  {_size(path)}  {state}")
+    chosen = _engine_if_any()
+    if chosen is not None:
+        for ref, key in container_images.list_imported(chosen):
+            state = "current" if key in current else "outdated (no target uses its root filesystem)"
+            print(f"{chosen.name} image {ref}  from {key}, {state}")
     return 0
+
+
+def _engine_if_any():
+    """The container engine, or None where there is none (the qemu-user tier needs no engine)."""
+    try:
+        return engine.detect()
+    except HarnessError:
+        return None
 
 
 def images_build(cache: Cache, catalog: TargetCatalog, arches: list[str], mirror: str | None) -> int:
@@ -112,6 +126,14 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
         print(f"{'would remove' if dry_run else 'removing'} {path.name} ({reason})")
         if not dry_run:
             remove_tree(path)
+    chosen = _engine_if_any()
+    for ref, key in container_images.list_imported(chosen) if chosen else []:
+        if everything or key not in current:
+            doomed.append((Path(ref), "imported image"))
+            print(f"{'would remove' if dry_run else 'removing'} {chosen.name} image {ref} "
+                  f"({'--all' if everything else 'its root filesystem is outdated'})")
+            if not dry_run:
+                chosen.run("rmi", "--force", ref, check=False)
     if not doomed:
         print("nothing to prune")
     return 0

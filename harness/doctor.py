@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from . import binfmt
+from . import binfmt, engine
 from .cache import Cache
 from .errors import HarnessError
 from .mirror import debian_mirror
@@ -71,11 +71,33 @@ def run_checks(targets: list[Target], cache: Cache, mirror: str | None = None) -
                                 f"{handler.interpreter}, flags {handler.flags}"))
         except HarnessError as error:
             checks.append(Check(f"binfmt handler qemu-{target.qemu_arch}", False, error.problem, error.fix))
+    checks.extend(container_checks())
     probe = cache.root if cache.root.exists() else next(p for p in cache.root.parents if p.exists())
     free = shutil.disk_usage(probe).free
     checks.append(Check(f"free disk at {probe}", free >= MIN_FREE_BYTES, f"{free / (1 << 30):.1f} GiB",
                         None if free >= MIN_FREE_BYTES else
                         f"free space or point --cache-dir elsewhere (needs {MIN_FREE_BYTES >> 30} GiB)"))
+    return checks
+
+
+def container_checks() -> list[Check]:
+    """The container tier: which engine answers, and each way archsmoke adapts to this host (with why)."""
+    checks = []
+    try:
+        chosen = engine.detect()
+    except HarnessError as error:
+        return [Check("container engine (for --runner container)", False, error.problem, error.fix)]
+    checks.append(Check("container engine", True, f"{chosen.name} {chosen.version} at {chosen.path}"))
+    for choice in chosen.choices:
+        checks.append(Check(f"{chosen.name} adapted", True, f"{' '.join(choice.flags)}: {choice.reason}"))
+    for other in engine.ENGINES:
+        if other == chosen.name:
+            continue
+        try:
+            found = engine.detect(other)
+            checks.append(Check(other, True, f"{found.version} at {found.path} also answers (--engine {other})"))
+        except HarnessError as error:
+            checks.append(Check(other, True, f"not usable here, so not tested here: {error.problem.split(': ', 1)[1]}"))
     return checks
 
 

@@ -125,9 +125,12 @@ def ulimit_choices() -> list[Choice]:
     for name, default in PODMAN_DEFAULT_LIMITS.items():
         limit = hard_limit(name)
         if limit is not None and limit < default:
+            what = f"the host's hard {name} limit is {limit}"
+            if name == "nproc" and limit < resource.getrlimit(_RLIMITS[name])[1]:
+                what = f"pid_max ({limit}) caps the process limit a container can be given"
             choices.append(Choice(("--ulimit", f"{name}={limit}:{limit}"),
-                                  f"the host's hard {name} limit is {limit}, below the engine's default {default}, "
-                                  f"which a container without CAP_SYS_RESOURCE cannot be given"))
+                                  f"{what}, below the engine's default {default}: the container would fail "
+                                  f"to start (raising a hard limit needs CAP_SYS_RESOURCE)"))
     return choices
 
 

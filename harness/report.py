@@ -119,12 +119,12 @@ def _summary(results: Results) -> str:
 def _targets_table(results: Results) -> list[str]:
     if not results.targets:
         return []
-    lines = ["| target | runner | binary | sha256 | QEMU | root filesystem |", "|---|---|---|---|---|---|"]
+    lines = ["| target | runner | binary | sha256 | QEMU | ran in |", "|---|---|---|---|---|---|"]
     for name in sorted(results.targets):
         t = results.targets[name]
         version = t.get("reported_version") or t.get("binary_version") or "?"
         lines.append(f"| {name} | {t.get('runner', '?')} | uv {version} | `{t.get('binary_sha256', '?')[:12]}` | "
-                     f"{t.get('qemu', 'native')} | `{t.get('rootfs_key', '?')}` |")
+                     f"{t.get('qemu', 'native')} | {t.get('root') or 'root filesystem ' + t.get('rootfs_key', '?')} |")
     return lines
 
 

@@ -87,11 +87,12 @@ def engine():
 
 
 @pytest.fixture
-def registry(tmp_path, monkeypatch):
+def registry(tmp_path, monkeypatch, engine):
     """A real distribution registry on 127.0.0.1; the engine is told it speaks plain HTTP."""
     from registry import LoopbackRegistry
 
     server = LoopbackRegistry(tmp_path / "registry")
     monkeypatch.setenv("CONTAINERS_REGISTRIES_CONF", str(server.registries_conf))
     yield server
+    server.forget(engine)
     server.close()

@@ -32,6 +32,7 @@ class LoopbackRegistry:
         # The engines pull over TLS unless told a registry is plain HTTP: say so for this one only.
         self.registries_conf = root / "registries.conf"
         self.registries_conf.write_text(f'[[registry]]\nlocation = "{self.host}"\ninsecure = true\n')
+        self.pulled_refs: list[str] = []
         self.log = root / "registry.log"
         self._log_file = self.log.open("wb")
         self.process = subprocess.Popen(["docker-registry", "serve", str(config)],
@@ -53,7 +54,14 @@ class LoopbackRegistry:
         digest_file = self.root / f"{name.replace('/', '_')}.digest"
         destination = f"{self.host}/{name}:pushed"
         engine.run("push", "--tls-verify=false", "--digestfile", str(digest_file), source, destination, timeout=600)
-        return f"{self.host}/{name}@{digest_file.read_text().strip()}"
+        ref = f"{self.host}/{name}@{digest_file.read_text().strip()}"
+        self.pulled_refs.append(ref)
+        return ref
+
+    def forget(self, engine: Engine) -> None:
+        """Remove this registry's images from the engine's store (each test's registry has its own port)."""
+        for ref in self.pulled_refs:
+            engine.run("rmi", "--force", ref, check=False)
 
     def requests(self) -> str:
         return self.log.read_text(errors="replace")

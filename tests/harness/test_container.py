@@ -357,3 +357,21 @@ def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, ca
     finally:
         engine.remove("archsmoke-orphan-test", "archsmoke-live-test")
     assert live.returncode == 0
+
+
+def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache, tmp_path):
+    from harness import cli
+
+    ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
+    tar = subprocess.run(["tar", "-C", str(built("ppc64le-musl").root), "-cf", "-", "."], capture_output=True)
+    engine.run("import", "--arch", "ppc64le", "--change", f"LABEL {images.KEY_LABEL}=ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld",
+               "-", ref, input=tar.stdout)
+    current = images.imported_ref(built("ppc64le-musl"))
+    images.from_rootfs(engine, built("ppc64le-musl"), cache)
+    listed = {r for r, _ in images.list_imported(engine)}
+    assert {ref, current} <= listed
+    empty = ["--cache-dir", str(tmp_path)]  # only images here: the shared cache's entries are not this test's
+    assert cli.main([*empty, "images", "prune", "--dry-run"]) == 0
+    assert images.inspect(engine, ref) is not None
+    assert cli.main([*empty, "images", "prune"]) == 0
+    assert images.inspect(engine, ref) is None and images.inspect(engine, current) is not None

@@ -40,6 +40,7 @@ def test_junit_carries_what_a_reader_needs_to_trust_the_result(junit_files):
     for name in ("archsmoke_target", "archsmoke_runner", "archsmoke_binary_version", "archsmoke_binary_sha256",
                  "archsmoke_rootfs_key", "archsmoke_reported_version"):
         assert f'name="{name}"' in xml
+    assert 'name="archsmoke_root" value="root filesystem x86_64-' in xml
     ppc = (junit_files / "junit-ppc64le.xml").read_text()
     assert 'name="archsmoke_qemu" value="qemu-ppc64le version' in ppc
 
@@ -69,6 +70,7 @@ def test_merged_report(junit_files):
         assert cells[1].startswith(("✅", "⏭️")), row  # x86_64 passes
         assert cells[0].startswith(("❌", "💥", "⏭️")), row  # ppc64le fails
     assert "| x86_64 | qemu-user | uv 0.13.9 |" in text and "qemu-ppc64le version" in text
+    assert re.search(r"\| ppc64le \| qemu-user \|.*\| root filesystem ppc64le-[0-9a-f]{24} \|", text)
     assert "### Failures" in text
     assert "<details><summary>❌ <code>test_version.py::test_uv_reports_its_version</code> on <b>ppc64le</b>: exit code 1" in text
     assert "command: /usr/local/bin/uv --version" in text
