@@ -20,6 +20,10 @@ Part 2, the smoke suite (tests/smoke, warm cache, one pytest process per arch):
 then every arch in one run, one after another and with pytest-xdist (-n 2 --dist loadgroup),
 and the speed-up.
 
+Both parts run per tier (--runners, default qemu-user and container).  For the container tier,
+"cold" is the first start from a cached root filesystem with no image yet (the import), since
+the image store is the engine's, not archsmoke's cache.
+
 Needs root, and the network (Debian archive, package index) for the cold runs.
 """
 
@@ -36,12 +40,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.binary import install  # noqa: E402
+from harness.engine import detect  # noqa: E402
+from harness.images import imported_ref  # noqa: E402
 from harness.session import Archsmoke, Options  # noqa: E402
 
 
-def one_pass(arch: str, cache_dir: Path, version: str) -> tuple[float, float, int]:
+def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[float, float, int]:
     begun = time.monotonic()
-    session = Archsmoke(Options(arches=[arch], uv_version=version, cache_dir=cache_dir), sink=lambda line: None)
+    session = Archsmoke(Options(arches=[arch], uv_version=version, cache_dir=cache_dir, runner=runner),
+                        sink=lambda line: None)
     target = session.targets[0]
     binary = session.binary_for(target)
     with session.started(target) as runner:
@@ -50,6 +57,17 @@ def one_pass(arch: str, cache_dir: Path, version: str) -> tuple[float, float, in
         emulated = sum(result.duration for result in runner.history)
         commands = len(runner.history)
     return time.monotonic() - begun, emulated, commands
+
+
+def cold_pass(arch: str, cache_dir: Path | None, version: str, runner: str) -> float:
+    if runner != "container":
+        with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as empty:
+            return one_pass(arch, Path(empty), version, runner)[0]
+    session = Archsmoke(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
+    rootfs = session.rootfs(session.targets[0])
+    engine = detect()
+    engine.run("rmi", "--force", imported_ref(rootfs), check=False)
+    return one_pass(arch, cache_dir, version, runner)[0]
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,21 +89,26 @@ def run_suite(arches: list[str], version: str, extra: list[str], stats: Path) ->
     return wall, rows
 
 
-def suite_benchmark(arches: list[str], version: str) -> None:
+def suite_benchmark(arches: list[str], version: str, runners: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as scratch:
         stats = Path(scratch) / "stats.json"
-        run_suite(arches, version, [], stats)  # warm everything up
-        print(f"\n{'arch':<9}{'wall s':>8}{'target s':>10}{'emulated s':>12}{'overhead s':>12}{'overhead':>10}{'cmds':>6}")
-        for arch in arches:
-            wall, rows = run_suite([arch], version, [], stats)
-            row = rows[arch]
-            extra = row["target_seconds"] - row["command_seconds"]
-            print(f"{arch:<9}{wall:>8.1f}{row['target_seconds']:>10.1f}{row['command_seconds']:>12.1f}{extra:>12.2f}"
-                  f"{extra / row['command_seconds']:>10.1%}{row['commands']:>6}", flush=True)
-        serial, _ = run_suite(arches, version, [], stats)
-        parallel, _ = run_suite(arches, version, ["-n", "2", "--dist", "loadgroup"], stats)
-        print(f"\nall {len(arches)} arches, one after another: {serial:.1f} s; "
-              f"pytest-xdist -n 2: {parallel:.1f} s; speed-up {serial / parallel:.2f}x")
+        print(f"\n{'arch':<14}{'runner':<11}{'wall s':>8}{'target s':>10}{'emulated s':>12}{'overhead s':>12}"
+              f"{'overhead':>10}{'cmds':>6}")
+        for runner in runners:
+            tier = ["--runner", runner]
+            run_suite(arches, version, tier, stats)  # warm everything up
+            for arch in arches:
+                wall, rows = run_suite([arch], version, tier, stats)
+                row = rows[arch]
+                extra = row["target_seconds"] - row["command_seconds"]
+                print(f"{arch:<14}{runner:<11}{wall:>8.1f}{row['target_seconds']:>10.1f}{row['command_seconds']:>12.1f}"
+                      f"{extra:>12.2f}{extra / row['command_seconds']:>10.1%}{row['commands']:>6}", flush=True)
+        for runner in runners:
+            tier = ["--runner", runner]
+            serial, _ = run_suite(arches, version, tier, stats)
+            parallel, _ = run_suite(arches, version, [*tier, "-n", "2", "--dist", "loadgroup"], stats)
+            print(f"\n{runner}: all {len(arches)} arches, one after another: {serial:.1f} s; "
+                  f"pytest-xdist -n 2: {parallel:.1f} s; speed-up {serial / parallel:.2f}x", flush=True)
 
 
 def main() -> int:
@@ -96,21 +119,24 @@ def main() -> int:
     parser.add_argument("--no-cold", action="store_true", help="skip the cold runs (no network needed)")
     parser.add_argument("--cache-dir", type=Path, help="warm cache to use (default: the normal one)")
     parser.add_argument("--no-suite", action="store_true", help="skip part 2 (the smoke suite)")
+    parser.add_argument("--runners", default="qemu-user,container", help="tiers to measure (comma-separated)")
     args = parser.parse_args()
+    runners = args.runners.split(",")
 
-    print(f"{'arch':<9}{'cold s':>8}{'warm s':>8}{'emulated s':>12}{'overhead s':>12}{'overhead':>10}{'cmds':>6}")
-    for arch in args.arches:
-        cold = "-"
-        if not args.no_cold:
-            with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as empty:
-                cold = f"{one_pass(arch, Path(empty), args.uv_version)[0]:.1f}"
-        one_pass(arch, args.cache_dir, args.uv_version)  # make sure the warm cache is filled
-        runs = [one_pass(arch, args.cache_dir, args.uv_version) for _ in range(args.runs)]
-        wall, emulated, commands = sorted(runs)[len(runs) // 2]
-        print(f"{arch:<9}{cold:>8}{wall:>8.2f}{emulated:>12.2f}{wall - emulated:>12.2f}"
-              f"{(wall - emulated) / emulated:>10.1%}{commands:>6}", flush=True)
+    print(f"{'arch':<14}{'runner':<11}{'cold s':>8}{'warm s':>8}{'emulated s':>12}{'overhead s':>12}{'overhead':>10}"
+          f"{'cmds':>6}")
+    for runner in runners:
+        for arch in args.arches:
+            cold = "-"
+            if not args.no_cold:
+                cold = f"{cold_pass(arch, args.cache_dir, args.uv_version, runner):.1f}"
+            one_pass(arch, args.cache_dir, args.uv_version, runner)  # make sure the warm cache is filled
+            runs = [one_pass(arch, args.cache_dir, args.uv_version, runner) for _ in range(args.runs)]
+            wall, emulated, commands = sorted(runs)[len(runs) // 2]
+            print(f"{arch:<14}{runner:<11}{cold:>8}{wall:>8.2f}{emulated:>12.2f}{wall - emulated:>12.2f}"
+                  f"{(wall - emulated) / emulated:>10.1%}{commands:>6}", flush=True)
     if not args.no_suite:
-        suite_benchmark(args.arches, args.uv_version)
+        suite_benchmark(args.arches, args.uv_version, runners)
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Iterator
 from . import binary as binaries
 from . import binfmt
 from .cache import Cache
+from .engine import ENGINES
 from .errors import ConfigError
 from .progress import Sink
 from .rootfs import RootFilesystem, RootfsBuilder
@@ -75,6 +76,8 @@ class Archsmoke:
         if options.image_source not in IMAGE_SOURCES:
             raise ConfigError(f"unknown image source {options.image_source!r}",
                               fix=f"--image-source {' or '.join(IMAGE_SOURCES)}")
+        if options.engine is not None and options.engine not in ENGINES:
+            raise ConfigError(f"unknown container engine {options.engine!r}", fix=f"--engine {' or --engine '.join(ENGINES)}")
         if options.runner != "container" and (options.engine or options.image_source != "rootfs"):
             raise ConfigError("--engine and --image-source apply to the container tier only",
                               fix="add --runner container, or drop them")

@@ -137,3 +137,30 @@ def test_doctor_on_this_host():
     code, output = _harness("doctor")
     assert code == 0, output
     assert "ok      binfmt handler qemu-ppc64le" in output and "all checks passed" in output
+
+
+def test_container_options_without_the_container_tier(pytester, cache):
+    code, output = _pytest(pytester, cache, "--arch", "x86_64", "--engine", "podman", SMOKE)
+    assert code == 4 and "--engine and --image-source apply to the container tier only" in output
+    code, output = _pytest(pytester, cache, "--arch", "x86_64", "--runner", "container", "--image-source", "hub", SMOKE)
+    assert code == 4 and "unknown image source 'hub'" in output and "--image-source rootfs or pinned" in output
+    code, output = _pytest(pytester, cache, "--arch", "x86_64", "--runner", "vm", SMOKE)
+    assert code == 4 and "unknown runner 'vm'; available: container, qemu-user" in output
+
+
+def test_an_image_not_pinned_by_digest(pytester, cache, tmp_path):
+    targets = tmp_path / "vms"
+    targets.mkdir()
+    text = (VMS / "ppc64le-musl.yaml").read_text()
+    text = re.sub(r"ref: \S+", "ref: docker.io/library/python:3.11-alpine", text)
+    (targets / "ppc64le-musl.yaml").write_text(text)
+    code, output = _pytest(pytester, cache, "--targets-dir", str(targets), "--arch", "ppc64le-musl", SMOKE)
+    assert code == 4
+    assert "field 'image.ref' must be pinned by digest (name@sha256:<64 hex digits>), " \
+           "got 'docker.io/library/python:3.11-alpine'" in output
+
+
+def test_an_unknown_engine(pytester, cache):
+    code, output = _pytest(pytester, cache, "--arch", "s390x-musl", "--runner", "container", "--engine", "lxc", SMOKE)
+    assert "unknown container engine 'lxc'" in output and "--engine podman or --engine docker" in output
+    assert code == 4

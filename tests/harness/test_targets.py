@@ -99,3 +99,15 @@ def test_duplicate_alias(tmp_path):
     (tmp_path / "other.yaml").write_text(VALID.replace("arch: ppc64le", "arch: other"))
     with pytest.raises(ConfigError, match="alias 'ppc64el' is also used by"):
         TargetCatalog.load(tmp_path)
+
+
+def test_container_platforms_and_pinned_images(catalog):
+    assert {t.name: t.platform_name for t in catalog.targets.values() if not t.name.endswith("-musl")} == {
+        "ppc64le": "linux/ppc64le", "s390x": "linux/s390x", "aarch64": "linux/arm64", "armv7": "linux/arm/v7",
+        "i386": "linux/386", "x86_64": "linux/amd64"}
+    for name in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"):
+        image = catalog.get(name).image
+        assert image is not None and image.has_python
+        assert image.ref.startswith("docker.io/library/python@sha256:") and len(image.digest) == len("sha256:") + 64
+    digests = [catalog.get(n).image.digest for n in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl")]
+    assert len(set(digests)) == 4, "each platform pins its own manifest, not one shared index"
