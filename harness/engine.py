@@ -59,6 +59,12 @@ class Engine:
         return result
 
 
+    def platform_flags(self, arch: str, variant: str | None) -> list[str]:
+        """How `import` and `pull` are told the platform: podman takes --arch/--variant, docker --platform."""
+        if self.name == "docker":
+            return ["--platform", "linux/" + arch + (f"/{variant}" if variant else "")]
+        return ["--arch", arch] + (["--variant", variant] if variant else [])
+
     def remove(self, *names: str) -> None:
         """Remove containers at once (SIGKILL); names already gone are not an error."""
         if not names:

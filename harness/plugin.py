@@ -109,7 +109,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     source = (", ".join(b.origin for b in state.local_binaries) if state.local_binaries
               else f"uv {state.options.uv_version or 'latest'} from the package index")
-    return [f"archsmoke: arches {', '.join(t.name for t in state.targets)}; runner {state.options.runner}; "
+    runner = state.options.runner
+    if runner == "container":
+        runner += f" (engine {state.options.engine or 'podman, else docker'}; images: {state.options.image_source})"
+    return [f"archsmoke: arches {', '.join(t.name for t in state.targets)}; runner {runner}; "
             f"binary {source}; cache {state.cache.root}"]
 
 

@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -128,35 +126,16 @@ def test_stop_leaves_nothing(built, catalog):
     assert not Path(f"/proc/{init_pid}").exists()
 
 
-INTERRUPTED_TEST = """
-import os, pathlib
-
-def test_hangs(target):
-    pathlib.Path(os.environ["ARCHSMOKE_TEST_STATE"]).write_text(f"{target._init_pid} {target._session}")
-    target.run("sleep 1000")
-"""
-
-
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_leaves_no_mounts_or_processes(built, catalog, cache, tmp_path, how):
+    from hanging_run import interrupt_hanging_run
+
     built("ppc64le")
-    (tmp_path / "test_hang.py").write_text(INTERRUPTED_TEST)
-    state = tmp_path / "state"
     work = tmp_path / "work"
     work.mkdir()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--arch", "ppc64le",
-         "--cache-dir", str(cache.root), str(tmp_path / "test_hang.py")],
-        cwd=tmp_path, env={**os.environ, "ARCHSMOKE_TEST_STATE": str(state), "TMPDIR": str(work)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while not state.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    init_pid, session = state.read_text().split()
-    time.sleep(1)
-    child.send_signal(how)
-    child.wait(timeout=60)
+    state = interrupt_hanging_run(tmp_path, 'f"{target._init_pid} {target._session}"',
+                                  ["--arch", "ppc64le", "--cache-dir", str(cache.root)], how, env={"TMPDIR": str(work)})
+    init_pid, session = state.split()
     deadline = time.monotonic() + 10
     while Path(f"/proc/{init_pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -1,0 +1,46 @@
+"""A pytest run of archsmoke that hangs in a target, to be interrupted by the tests of cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+_TEST = """
+import os, pathlib
+
+def test_hangs(target):
+    pathlib.Path(os.environ["ARCHSMOKE_TEST_STATE"]).write_text({state})
+    target.run("sleep 1000")
+"""
+
+
+def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str], how: signal.Signals,
+                          env: dict[str, str] | None = None, check=None) -> str:
+    """Start the run, wait until the hanging test wrote `state_expression` (about its started target),
+    call check(state) while it hangs, send `how`, wait for the run to end; returns the state."""
+    (tmp_path / "test_hang.py").write_text(_TEST.format(state=state_expression))
+    state = tmp_path / "state"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, str(tmp_path / "test_hang.py")],
+        cwd=tmp_path, env={**os.environ, **(env or {}), "ARCHSMOKE_TEST_STATE": str(state)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not state.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        text = state.read_text()
+        time.sleep(1)
+        if check is not None:
+            check(text)
+        child.send_signal(how)
+        child.wait(timeout=60)
+        return text
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
