@@ -74,6 +74,16 @@ def _split_id(name: str, classname: str, target: str | None, known: set[str]) ->
     return label, target or HOST
 
 
+def _column(target: str, props: dict[str, str]) -> str:
+    """One column per target and tier: the same arch on qemu-user and in a container are two results."""
+    runner = props.get("archsmoke_runner", "qemu-user")
+    if runner == "qemu-user":
+        return target
+    root = props.get("archsmoke_root", "")
+    pinned = root.startswith("image ") and "from root filesystem" not in root
+    return f"{target} ({runner}{', pinned image' if pinned else ''})"
+
+
 def load(files: list[Path], known_targets: set[str]) -> Results:
     results = Results()
     for path in files:
@@ -88,6 +98,7 @@ def load(files: list[Path], known_targets: set[str]) -> Results:
                 props = _properties(case)
                 test, target = _split_id(case.name or "", case.classname or "", props.get("archsmoke_target"),
                                          known_targets)
+                target = _column(target, props)
                 if props.get("archsmoke_target"):
                     results.targets.setdefault(target, {}).update(
                         {k.removeprefix("archsmoke_"): v for k, v in props.items() if k.startswith("archsmoke_")})

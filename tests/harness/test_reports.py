@@ -27,6 +27,7 @@ def junit_files(tmp_path_factory, cache, built, release):
     runs = {
         "x86_64": ["--arch", "x86_64", "--uv-version", "0.13.9"],
         "ppc64le": ["--arch", "ppc64le", "--binary", str(broken)],
+        "x86_64-container": ["--arch", "x86_64", "--uv-version", "0.13.9", "--runner", "container"],
     }
     for arch, args in runs.items():
         subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cache-dir", str(cache.root),
@@ -75,6 +76,17 @@ def test_merged_report(junit_files):
     assert "<details><summary>❌ <code>test_version.py::test_uv_reports_its_version</code> on <b>ppc64le</b>: exit code 1" in text
     assert "command: /usr/local/bin/uv --version" in text
     assert len(text) < 65_536 and "cut" not in text
+
+
+def test_each_tier_is_its_own_column(junit_files):
+    result = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-x86_64-container.xml")
+    assert result.returncode == 0, result.stdout
+    text = result.stdout
+    assert "| test | x86_64 | x86_64 (container) |" in text
+    assert re.search(r"\| x86_64 \(container\) \| container \| uv 0\.13\.9 \|.*\| image localhost/archsmoke/x86_64:"
+                     r"[0-9a-f]{24} from root filesystem x86_64-[0-9a-f]{24} \|", text)
+    rows = [line for line in text.splitlines() if line.startswith("| `test_")]
+    assert rows and all(row.count("✅") == 2 for row in rows if "⏭️" not in row)
 
 
 def test_a_passing_report_exits_zero(junit_files):
