@@ -36,6 +36,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--uv-version", metavar="VERSION", default=None,
                     help="download this uv release's wheel for each target from the package index "
                          "('latest', the default when no --binary is given, resolves to the newest)")
+    group.addoption("--libc", default=None, metavar="LIBC",
+                    help="glibc or musl: test each chosen arch's target with that C library "
+                         "(--arch ppc64le --libc musl is ppc64le-musl; --libc musl alone: every musl target)")
     group.addoption("--runner", default="qemu-user", metavar="NAME",
                     help="target tier: qemu-user (chroot through binfmt_misc) or container (default: qemu-user)")
     group.addoption("--engine", default=None, metavar="NAME",
@@ -71,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         arches=config.getoption("arch"),
         binaries=config.getoption("binary"),
         uv_version=config.getoption("uv_version"),
+        libc=config.getoption("libc"),
         runner=config.getoption("runner"),
         engine=config.getoption("engine"),
         image_source=config.getoption("image_source"),

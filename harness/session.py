@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .progress import Sink
 from .rootfs import RootFilesystem, RootfsBuilder
 from .runners import Runner, RunnerOptions, runner_class
-from .targets import Target, TargetCatalog
+from .targets import LIBCS, Target, TargetCatalog
 
 
 IMAGE_SOURCES = ("rootfs", "pinned")
@@ -31,6 +31,7 @@ class Options:
     arches: list[str] = field(default_factory=list)
     binaries: list[Path] = field(default_factory=list)
     uv_version: str | None = None
+    libc: str | None = None  # glibc or musl: each chosen arch's target of that libc
     runner: str = "qemu-user"
     engine: str | None = None  # container tier: podman or docker
     image_source: str = "rootfs"  # container tier: rootfs (imported) or pinned (the target's image.ref)
@@ -95,6 +96,18 @@ class Archsmoke:
         self.failed_targets: set[str] = set()
 
     def _choose_targets(self) -> list[Target]:
+        chosen = self._targets_by_arch()
+        libc = self.options.libc
+        if libc is None:
+            return chosen
+        if libc not in LIBCS:
+            raise ConfigError(f"unknown libc {libc!r}", fix=f"--libc {' or --libc '.join(LIBCS)}")
+        named = [a for value in self.options.arches for a in value.split(",") if a.strip() not in ("", "all")]
+        if not named:  # every target (no --arch, or 'all'): those of that libc
+            return [t for t in chosen if t.libc == libc]
+        return list(dict.fromkeys(self.catalog.with_libc(t, libc) for t in chosen))
+
+    def _targets_by_arch(self) -> list[Target]:
         if self.options.arches:
             return self.catalog.select(self.options.arches)
         if self.local_binaries:

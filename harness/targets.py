@@ -333,6 +333,17 @@ class TargetCatalog:
                 wanted.extend(t for t in chosen if t not in wanted)
         return wanted
 
+    def with_libc(self, target: Target, libc: str) -> Target:
+        """The target of the same architecture with the given C library (--libc musl: ppc64le -> ppc64le-musl)."""
+        if libc not in LIBCS:
+            raise ConfigError(f"unknown libc {libc!r}", fix=f"--libc {' or --libc '.join(LIBCS)}")
+        for other in self.targets.values():
+            if other.debian_arch == target.debian_arch and other.libc == libc:
+                return other
+        having = sorted(t.name for t in self.targets.values() if t.libc == libc)
+        raise ConfigError(f"no {libc} target for {target.name}; {libc} targets: {', '.join(having)}",
+                          fix=f"drop --libc {libc}, or add a vms/{target.name}-{libc}.yaml")
+
     def native(self) -> Target | None:
         machine = platform.machine()
         return next((t for t in self.targets.values() if machine in (t.name, *t.aliases)), None)

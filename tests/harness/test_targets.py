@@ -111,3 +111,20 @@ def test_container_platforms_and_pinned_images(catalog):
         assert image.ref.startswith("docker.io/library/python@sha256:") and len(image.digest) == len("sha256:") + 64
     digests = [catalog.get(n).image.digest for n in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl")]
     assert len(set(digests)) == 4, "each platform pins its own manifest, not one shared index"
+
+
+def test_libc_picks_each_arch_of_that_libc(catalog):
+    from harness.errors import ConfigError
+    from harness.session import Archsmoke, Options
+
+    def chosen(**options):
+        return [t.name for t in Archsmoke(Options(**options))._choose_targets()]
+
+    assert chosen(arches=["ppc64le,s390x"], libc="musl") == ["ppc64le-musl", "s390x-musl"]
+    assert chosen(arches=["ppc64le-musl"], libc="glibc") == ["ppc64le"]
+    assert chosen(libc="musl") == ["aarch64-musl", "armv7-musl", "ppc64le-musl", "s390x-musl"]
+    with pytest.raises(ConfigError, match="no musl target for i386; musl targets: aarch64-musl, armv7-musl, "
+                                          "ppc64le-musl, s390x-musl"):
+        chosen(arches=["i386"], libc="musl")
+    with pytest.raises(ConfigError, match="unknown libc 'uclibc'"):
+        chosen(arches=["armv7"], libc="uclibc")
