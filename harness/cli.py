@@ -68,11 +68,16 @@ def images_list(cache: Cache, catalog: TargetCatalog) -> int:
             state += f", built {manifest['built_at']} in {manifest['build_seconds']} s, {manifest['entries']} entries"
         print(f"{path.name}  {_size(path)}  {state}")
     chosen = _engine_if_any()
-    if chosen is not None:
-        for ref, key in container_images.list_imported(chosen):
-            state = "current" if key in current else "outdated (no target uses its root filesystem)"
-            print(f"{chosen.name} image {ref}  from {key}, {state}")
+    imported = container_images.list_imported(chosen) if chosen is not None else []
+    if imported:
+        print(f"\n{CONTAINER_IMAGES_HEADING} ({chosen.name}, imported from root filesystems):")
+    for ref, key in imported:
+        state = "current" if key in current else "outdated (no target uses its root filesystem)"
+        print(f"{ref}  from {key}, {state}")
     return 0
+
+
+CONTAINER_IMAGES_HEADING = "container images"
 
 
 def _engine_if_any():
