@@ -12,10 +12,12 @@ matching Python.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -196,7 +198,11 @@ class RootfsBuilder:
     def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress) -> None:
         # As root, mmdebstrap mounts into the tree it builds; a private mount namespace makes
         # sure no such mount outlives it, however it is stopped.
-        isolate = ["unshare", "--mount", "--propagation", "private"] if os.geteuid() == 0 else []
+        # In its own PID namespace too, with --kill-child: when the harness dies, even by SIGKILL, the
+        # kernel's parent-death signal stops unshare, and with it every process of the build, so no
+        # orphaned build goes on writing into a tree that prune is removing.
+        isolate = (["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
+                   if os.geteuid() == 0 else [])
         command = [
             *isolate,
             "mmdebstrap",
@@ -209,7 +215,7 @@ class RootfsBuilder:
         ]
         log: list[str] = []
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + target.timeouts.build
         try:
             assert process.stdout is not None
@@ -233,6 +239,16 @@ class RootfsBuilder:
                 f"mmdebstrap failed for {target.name} (exit {process.returncode}); its last lines:\n    {tail}",
                 fix="check the mirror (--debian-mirror) and the package names in " + target.source.name,
             )
+
+
+def die_with_parent() -> None:
+    """In a child before exec: the kernel sends it SIGKILL when the harness exits, however that happens."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def finish_natively(root: Path) -> None:
