@@ -44,3 +44,15 @@ def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str]
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def processes_naming(text: str) -> list[str]:
+    """Pids of the processes whose command line contains `text`."""
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in path.read_bytes():
+                found.append(path.parent.name)
+        except OSError:
+            pass
+    return found

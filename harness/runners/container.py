@@ -21,8 +21,7 @@ from .. import binfmt, engine as engines, images
 from ..errors import TargetError
 from ..progress import Progress
 from .base import CommandResult, Runner
-from .process import host_tool, run_with_deadline
-from .qemu_user import _read_line
+from .process import host_tool, read_line, run_with_deadline
 
 NAME_PREFIX = "archsmoke-"
 OWNER_LABEL = "io.archsmoke.owner"
@@ -86,7 +85,7 @@ class ContainerRunner(Runner):
                 *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        line = _read_line(self._holder.stdout, self.target.timeouts.start)
+        line = read_line(self._holder.stdout, self.target.timeouts.start)
         if line.strip() != b"ready":
             self._abandon()
             why = self._holder_error()

@@ -83,3 +83,12 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
     process.stderr.close()
     return (process.returncode, bytes(output[process.stdout]), bytes(output[process.stderr]),
             time.monotonic() - started, timed_out)
+
+
+def read_line(stream, timeout: float) -> bytes:
+    """One line from a pipe, or b"" if none comes within the timeout (fail fast, never hang at start)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return b""
+    return stream.readline()

@@ -13,7 +13,6 @@ called or when this Python process dies, however it dies.
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
 import subprocess
 import tempfile
@@ -23,7 +22,7 @@ from .. import binfmt
 from ..errors import TargetError
 from ..progress import Progress
 from .base import CommandResult, Runner
-from .process import host_tool, run_with_deadline
+from .process import host_tool, read_line, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _HOLDER_SCRIPT = """
@@ -75,7 +74,7 @@ class QemuUserRunner(Runner):
              *(str(self._session / p) for p in ("upper", "work", "merged"))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        line = _read_line(self._holder.stdout, self.target.timeouts.start)
+        line = read_line(self._holder.stdout, self.target.timeouts.start)
         if line.strip() != b"ready":
             self._holder.kill()
             _, err = self._holder.communicate()
@@ -132,15 +131,6 @@ class QemuUserRunner(Runner):
         if self._session is not None:
             _remove_session_dir(self._session)
             self._session = None
-
-
-def _read_line(stream, timeout: float) -> bytes:
-    """One line from a pipe, or b"" if none comes within the timeout (fail fast, never hang at start)."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            return b""
-    return stream.readline()
 
 
 def _remove_session_dir(session: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hanging_run import interrupt_hanging_run, processes_naming
 from harness import engine as engines
 from harness import images
 from harness.errors import ConfigError, HostSetupError, TargetError
@@ -159,6 +160,13 @@ def test_i386_runs_with_a_32_bit_personality(built, catalog, cache):
         assert runner.run(["uname", "-m"]).check().stdout.strip() == "i686"
 
 
+def _import_tree(engine, root: Path, arch: str, ref: str, *changes: str) -> None:
+    """A tree imported by hand, with whatever platform and labels a test needs (not through archsmoke)."""
+    tar = subprocess.run(["tar", "-C", str(root), "-cf", "-", "."], capture_output=True, check=True)
+    engine.run("import", "--arch", arch, *(f for change in changes for f in ("--change", change)), "-", ref,
+               input=tar.stdout)
+
+
 # --- images from root filesystems --------------------------------------------------------------
 
 
@@ -181,9 +189,7 @@ def test_an_image_of_another_tree_under_the_same_tag_is_replaced(engine, built, 
     ref = images.imported_ref(rootfs)
     # The same tag on an image of a different tree (a stale or foreign import): never reused.
     engine.run("rmi", "--force", ref, check=False)
-    tar = subprocess.run(["tar", "-C", str(built("ppc64le-musl").root), "-cf", "-", "."], capture_output=True)
-    engine.run("import", "--arch", "s390x", "--change", f"LABEL {images.TREE_LABEL}=not-this-tree", "-", ref,
-               input=tar.stdout)
+    _import_tree(engine, built("ppc64le-musl").root, "s390x", ref, f"LABEL {images.TREE_LABEL}=not-this-tree")
     said = []
     images.from_rootfs(engine, rootfs, cache, said.append)
     assert any("importing" in line for line in said)
@@ -192,8 +198,7 @@ def test_an_image_of_another_tree_under_the_same_tag_is_replaced(engine, built, 
 
 def test_an_image_for_another_platform_is_refused(engine, built, catalog):
     ref = "localhost/archsmoke-test/wrong-platform:1"
-    tar = subprocess.run(["tar", "-C", str(built("ppc64le-musl").root), "-cf", "-", "."], capture_output=True)
-    engine.run("import", "--arch", "amd64", "-", ref, input=tar.stdout)
+    _import_tree(engine, built("ppc64le-musl").root, "amd64", ref)
     try:
         with pytest.raises(ConfigError, match=re.escape(
                 f"image {ref} is for linux/amd64, but target ppc64le-musl is linux/ppc64le")):
@@ -218,8 +223,7 @@ def _catalog_pinning(tmp_path: Path, arch: str, ref: str, python: bool) -> Targe
 def _publish(engine, registry, rootfs, cache, name: str, arch: str | None = None) -> str:
     """A root filesystem as an image in the registry (optionally mislabelled), no copy of that name left here."""
     local = f"localhost/archsmoke-test/{name}:1"
-    tar = subprocess.run(["tar", "-C", str(rootfs.root), "-cf", "-", "."], capture_output=True)
-    engine.run("import", "--arch", arch or rootfs.target.oci_platform[0], "-", local, input=tar.stdout)
+    _import_tree(engine, rootfs.root, arch or rootfs.target.oci_platform[0], local)
     pinned = registry.push(engine, local, f"archsmoke-test/{name}")
     engine.run("rmi", "--force", local, check=False)
     return pinned
@@ -298,8 +302,6 @@ def test_the_smoke_suite_runs_inside_a_pulled_image_with_python(engine, registry
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_leaves_no_container(built, cache, engine, tmp_path, how):
-    from hanging_run import interrupt_hanging_run
-
     built("ppc64le-musl")
 
     def running(container):
@@ -310,20 +312,9 @@ def test_an_interrupted_run_leaves_no_container(built, cache, engine, tmp_path, 
     # SIGINT and SIGTERM: the harness stops it.  SIGKILL: the holder's stdin closes and the engine's --rm removes it.
     assert _wait_gone(engine, container), f"container {container} outlived the harness ({how.name})"
     deadline = time.monotonic() + 15
-    while _processes_naming(container) and time.monotonic() < deadline:
+    while processes_naming(container) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _processes_naming(container), "an engine process for it is still running"
-
-
-def _processes_naming(text: str) -> list[str]:
-    found = []
-    for path in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in path.read_bytes():
-                found.append(path.parent.name)
-        except OSError:
-            pass
-    return found
+    assert not processes_naming(container), "an engine process for it is still running"
 
 
 def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, cache):
@@ -347,9 +338,8 @@ def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache,
     from harness import cli
 
     ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
-    tar = subprocess.run(["tar", "-C", str(built("ppc64le-musl").root), "-cf", "-", "."], capture_output=True)
-    engine.run("import", "--arch", "ppc64le", "--change", f"LABEL {images.KEY_LABEL}=ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld",
-               "-", ref, input=tar.stdout)
+    _import_tree(engine, built("ppc64le-musl").root, "ppc64le", ref,
+                 f"LABEL {images.KEY_LABEL}=ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld")
     current = images.imported_ref(built("ppc64le-musl"))
     images.from_rootfs(engine, built("ppc64le-musl"), cache)
     listed = {r for r, _ in images.list_imported(engine)}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from hanging_run import processes_naming
 from harness.cache import Cache, content_key
 from harness.cli import CONTAINER_IMAGES_HEADING
 from harness.rootfs import KIND, RootfsBuilder, cache_key, check_entry, tree_digest
@@ -65,9 +66,9 @@ def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catal
     build.communicate(timeout=60)
     assert build.returncode != 0
     deadline = time.monotonic() + 10
-    while _processes_naming(str(tmp_path)) and time.monotonic() < deadline:
+    while processes_naming(str(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _processes_naming(str(tmp_path)), "the build's processes outlived the harness"
+    assert not processes_naming(str(tmp_path)), "the build's processes outlived the harness"
     key = cache_key(catalog.get(ARCH))
     assert not (tmp_path / KIND / key).exists()
     listing = _cli(tmp_path, "images", "list").communicate(timeout=60)[0]
@@ -83,17 +84,6 @@ def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catal
     else:
         assert not leftovers
     assert not [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if str(tmp_path) in line]
-
-
-def _processes_naming(text: str) -> list[str]:
-    found = []
-    for path in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in path.read_bytes():
-                found.append(path.parent.name)
-        except OSError:
-            pass
-    return found
 
 
 def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, built, catalog):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hanging_run import interrupt_hanging_run
 from harness.rootfs import tree_digest
 from harness.runners import CommandFailed, QemuUserRunner, RunnerOptions
 from harness.testinfra_backend import host_for
@@ -128,8 +129,6 @@ def test_stop_leaves_nothing(built, catalog):
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_leaves_no_mounts_or_processes(built, catalog, cache, tmp_path, how):
-    from hanging_run import interrupt_hanging_run
-
     built("ppc64le")
     work = tmp_path / "work"
     work.mkdir()
