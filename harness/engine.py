@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, HostSetupError
+from .targets import Target
 
 ENGINES = ("podman", "docker")
 
@@ -59,10 +60,11 @@ class Engine:
         return result
 
 
-    def platform_flags(self, arch: str, variant: str | None) -> list[str]:
+    def platform_flags(self, target: Target) -> list[str]:
         """How `import` and `pull` are told the platform: podman takes --arch/--variant, docker --platform."""
         if self.name == "docker":
-            return ["--platform", "linux/" + arch + (f"/{variant}" if variant else "")]
+            return ["--platform", target.platform_name]
+        arch, variant = target.oci_platform
         return ["--arch", arch] + (["--variant", variant] if variant else [])
 
     def remove(self, *names: str) -> None:
@@ -153,10 +155,15 @@ def _answers(path: str, name: str) -> tuple[str | None, str]:
     return version, ""
 
 
+def require_known(name: str) -> None:
+    if name not in ENGINES:
+        raise ConfigError(f"unknown container engine {name!r}", fix=f"--engine {' or --engine '.join(ENGINES)}")
+
+
 def detect(preferred: str | None = None) -> Engine:
     """The engine to use: `preferred` if given, else podman, else docker; it must answer, not just exist."""
-    if preferred is not None and preferred not in ENGINES:
-        raise ConfigError(f"unknown container engine {preferred!r}", fix=f"--engine {' or --engine '.join(ENGINES)}")
+    if preferred is not None:
+        require_known(preferred)
     problems = []
     for name in (preferred,) if preferred else ENGINES:
         path = shutil.which(name)

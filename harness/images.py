@@ -76,7 +76,7 @@ def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink
             return Image(ref, origin, target.has_python)
         progress = Progress(f"image {target.name}", sink)
         progress.say(f"importing root filesystem {rootfs.key} ({rootfs.manifest.get('entries', '?')} entries) as {ref}")
-        platform = engine.platform_flags(*target.oci_platform)
+        platform = engine.platform_flags(target)
         # The engine tags the image only once the whole stream is in: an interrupted import leaves no tag.
         tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs.root), "-cf", "-", "."],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -110,7 +110,7 @@ def pinned(engine: Engine, target: Target, sink: Sink | None = None) -> Image:
     if details is None:
         progress = Progress(f"image {target.name}", sink)
         progress.say(f"pulling {ref}")
-        platform = engine.platform_flags(*target.oci_platform)
+        platform = engine.platform_flags(target)
         result = engine.run("pull", *platform, ref, timeout=target.timeouts.build, check=False)
         if result.returncode != 0:
             why = result.stderr.decode(errors="replace").strip().splitlines()

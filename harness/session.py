@@ -15,12 +15,12 @@ from typing import Iterator
 from . import binary as binaries
 from . import binfmt
 from .cache import Cache
-from .engine import ENGINES
+from .engine import require_known as require_known_engine
 from .errors import ConfigError
 from .progress import Sink
 from .rootfs import RootFilesystem, RootfsBuilder
 from .runners import Runner, RunnerOptions, runner_class
-from .targets import LIBCS, Target, TargetCatalog
+from .targets import Target, TargetCatalog, require_libc
 
 
 IMAGE_SOURCES = ("rootfs", "pinned")
@@ -77,8 +77,8 @@ class Archsmoke:
         if options.image_source not in IMAGE_SOURCES:
             raise ConfigError(f"unknown image source {options.image_source!r}",
                               fix=f"--image-source {' or '.join(IMAGE_SOURCES)}")
-        if options.engine is not None and options.engine not in ENGINES:
-            raise ConfigError(f"unknown container engine {options.engine!r}", fix=f"--engine {' or --engine '.join(ENGINES)}")
+        if options.engine is not None:
+            require_known_engine(options.engine)
         if options.runner != "container" and (options.engine or options.image_source != "rootfs"):
             raise ConfigError("--engine and --image-source apply to the container tier only",
                               fix="add --runner container, or drop them")
@@ -100,8 +100,7 @@ class Archsmoke:
         libc = self.options.libc
         if libc is None:
             return chosen
-        if libc not in LIBCS:
-            raise ConfigError(f"unknown libc {libc!r}", fix=f"--libc {' or --libc '.join(LIBCS)}")
+        require_libc(libc)
         named = [a for value in self.options.arches for a in value.split(",") if a.strip() not in ("", "all")]
         if not named:  # every target (no --arch, or 'all'): those of that libc
             return [t for t in chosen if t.libc == libc]

@@ -122,6 +122,11 @@ class Target:
         return self.name
 
 
+def require_libc(libc: str) -> None:
+    if libc not in LIBCS:
+        raise ConfigError(f"unknown libc {libc!r}", fix=f"--libc {' or --libc '.join(LIBCS)}")
+
+
 def default_targets_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "vms"
     if checkout.is_dir():
@@ -335,8 +340,7 @@ class TargetCatalog:
 
     def with_libc(self, target: Target, libc: str) -> Target:
         """The target of the same architecture with the given C library (--libc musl: ppc64le -> ppc64le-musl)."""
-        if libc not in LIBCS:
-            raise ConfigError(f"unknown libc {libc!r}", fix=f"--libc {' or --libc '.join(LIBCS)}")
+        require_libc(libc)
         for other in self.targets.values():
             if other.debian_arch == target.debian_arch and other.libc == libc:
                 return other
