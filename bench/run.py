@@ -39,10 +39,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.binary import install  # noqa: E402
-from harness.engine import detect  # noqa: E402
-from harness.images import imported_ref  # noqa: E402
-from harness.session import Archsmoke, Options  # noqa: E402
+from archsmoke.binary import install  # noqa: E402
+from archsmoke.host.engine import detect  # noqa: E402
+from archsmoke.tiers.container.images import imported_ref  # noqa: E402
+from archsmoke.plugin.session import Archsmoke, Options  # noqa: E402
 
 
 def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[float, float, int]:

@@ -1,14 +1,17 @@
-"""The on-disk cache: content-addressed entries, published atomically, built once under a lock.
+"""The on-disk cache: one mechanism for every kind of entry.
 
 Layout under the cache root (``$XDG_CACHE_HOME/archsmoke`` unless overridden)::
 
-    <kind>/<key>/          a finished entry; it exists only once complete
-    <kind>/<key>.lock      flock(2) held by whoever is building <key>
-    <kind>/.tmp-<key>-*    work in progress; never mistaken for an entry
+    <kind>/<key>/             a finished entry; entry.json inside it is written last
+    <kind>/<key>.lock         flock(2) held by whoever is building or checking <key>
+    <kind>/.tmp-<key>-*       work in progress; never mistaken for an entry
 
-A build writes into a temporary sibling and renames it into place, so an
-interrupted build leaves only a ``.tmp-`` directory, which the next build of
-that key (or ``images prune``) removes.
+``Cache.ensure`` is the only way entries are made: under the key's lock, reuse
+the entry if its kind's ``verify`` finds it sound, else retire it and build a
+new one into a staging directory, write entry.json last and rename the
+directory into place.  An interrupted build leaves only a ``.tmp-`` directory,
+which the next build of that key (or ``images prune``) removes.  Kinds:
+root filesystems, downloads, unpacked binaries, the smoke suite's demo packages.
 """
 
 from __future__ import annotations
@@ -20,12 +23,21 @@ import json
 import os
 import shutil
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .errors import ConfigError
 
 ENV_CACHE_DIR = "ARCHSMOKE_CACHE_DIR"
+ENTRY_FILE = "entry.json"
+
+# verify(entry directory, its entry.json) -> "" when sound, else what is wrong.  It may raise a
+# HarnessError when the entry cannot even be judged (another user's unreadable files).
+Verify = Callable[[Path, dict], str]
+# build(staging directory) -> what entry.json records besides key and kind.
+Build = Callable[[Path], dict]
 
 
 def default_cache_dir() -> Path:
@@ -50,6 +62,30 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    path: Path
+    key: str
+    meta: dict
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+
+def read_entry(path: Path, key: str, verify: Verify | None = None) -> tuple[Entry | None, str]:
+    """(entry, "") for a sound entry directory, (None, why) for a damaged or missing one."""
+    if not path.is_dir():
+        return None, "not built"
+    try:
+        meta = json.loads((path / ENTRY_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"{ENTRY_FILE} unreadable ({exc.__class__.__name__})"
+    if meta.get("key") != key:
+        return None, f"{ENTRY_FILE} is for another key"
+    why = verify(path, meta) if verify else ""
+    return (None, why) if why else (Entry(path, key, meta), "")
+
+
 class Cache:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else default_cache_dir()
@@ -59,13 +95,11 @@ class Cache:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(
-                f"cannot create cache directory {path}: {exc.strerror}",
-                fix=f"choose a writable one with --cache-dir or {ENV_CACHE_DIR}",
-            )
+            raise ConfigError(f"cannot create cache directory {path}: {exc.strerror}",
+                              fix=f"choose a writable one with --cache-dir or {ENV_CACHE_DIR}")
         return path
 
-    def entry(self, kind: str, key: str) -> Path:
+    def entry_path(self, kind: str, key: str) -> Path:
         return self.area(kind) / key
 
     @contextlib.contextmanager
@@ -84,13 +118,46 @@ class Cache:
         finally:
             os.close(descriptor)  # releases the lock
 
+    def lookup(self, kind: str, key: str, verify: Verify | None = None) -> Entry | None:
+        """The sound entry, or None (without building; a damaged one stays until ensure replaces it)."""
+        path = self.root / kind / key
+        return read_entry(path, key, verify)[0] if path.is_dir() else None
+
+    def ensure(self, kind: str, key: str, build: Build, verify: Verify | None = None,
+               on_damage: Callable[[str], None] | None = None) -> Entry:
+        """The entry for key: reused if sound, else (re)built exactly once across processes."""
+        path = self.entry_path(kind, key)
+        with self.lock(kind, key):
+            entry, why = read_entry(path, key, verify)
+            if entry is not None:
+                return entry
+            if path.exists():
+                if on_damage:
+                    on_damage(why)
+                try:
+                    retire(path)
+                except PermissionError:
+                    raise ConfigError(f"the cache entry {path} is damaged ({why}) and this user may not replace it",
+                                      fix=f"use a cache of your own with --cache-dir or {ENV_CACHE_DIR}, "
+                                          "or prune it as its owner") from None
+            with self.staging(kind, key) as work:
+                meta = {"key": key, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        **build(work)}
+                # Written last: a directory without it is never taken for a finished entry.
+                (work / ENTRY_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+            return Entry(path, key, meta)
+
     @contextlib.contextmanager
     def staging(self, kind: str, key: str) -> Iterator[Path]:
-        """A temporary directory that becomes entry ``key`` only if the block succeeds."""
+        """A temporary directory that becomes entry ``key`` only if the block succeeds (call under the lock)."""
         area = self.area(kind)
         for stale in area.glob(f".tmp-{key}-*"):
             remove_tree(stale)
-        work = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=area))
+        try:
+            work = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=area))
+        except OSError as exc:
+            raise ConfigError(f"cannot write to the cache at {area}: {exc.strerror}",
+                              fix=f"make it writable, or choose another with --cache-dir or {ENV_CACHE_DIR}") from None
         try:
             yield work
             work.chmod(0o755)  # mkdtemp made it private
@@ -102,10 +169,34 @@ class Cache:
             if work.exists():
                 remove_tree(work)
 
-    def stale_work(self) -> list[Path]:
-        if not self.root.is_dir():
-            return []
-        return sorted(self.root.glob("*/.tmp-*"))
+    def entries(self, kind: str, verify: Verify | None = None) -> list[tuple[Path, Entry | None, str]]:
+        """Every finished-looking entry of a kind, with whether it is sound."""
+        area = self.root / kind
+        return [(path, *read_entry(path, path.name, verify))
+                for path in (sorted(area.iterdir()) if area.is_dir() else [])
+                if path.is_dir() and not path.name.startswith(".")]
+
+
+def files_verifier(listing_field: str = "files") -> Verify:
+    """For entries whose entry.json maps file names (relative paths) to their sha256."""
+
+    def verify(path: Path, meta: dict) -> str:
+        files = meta.get(listing_field) or {}
+        if not files:
+            return f"{ENTRY_FILE} lists no files"
+        for name, digest in files.items():
+            file = path / name
+            if not file.is_file():
+                return f"{name} is missing"
+            if sha256_file(file) != digest:
+                return f"{name} changed since it was cached"
+        return ""
+
+    return verify
+
+
+def hash_listing(directory: Path, names: list[str]) -> dict[str, str]:
+    return {name: sha256_file(directory / name) for name in names}
 
 
 def retire(path: Path) -> None:

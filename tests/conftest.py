@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.binary import BinaryUnderTest, download_release
-from harness.cache import Cache
-from harness.pkgindex import PackageIndex, write_simple_pages
-from harness.rootfs import RootFilesystem, RootfsBuilder
-from harness.targets import TargetCatalog
+from archsmoke.binary import BinaryUnderTest, download_release
+from archsmoke.cache import Cache
+from pkgindex import PackageIndex, write_simple_pages
+from archsmoke.rootfs import RootFilesystem, RootfsBuilder
+from archsmoke.targets import TargetCatalog
 
 # A pinned release, so the self-tests do not move when uv publishes.
 UV_VERSION = "0.13.9"
@@ -81,7 +81,7 @@ def loopback_index(tmp_path):
 @pytest.fixture(scope="session")
 def engine():
     """The container engine on this host, with the flags it needs here (podman on archsmoke's CI)."""
-    from harness.engine import detect
+    from archsmoke.host.engine import detect
 
     return detect()
 

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.engine import Engine
+from archsmoke.host.engine import Engine
 
 
 def _free_port() -> int:

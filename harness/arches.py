@@ -1,0 +1,63 @@
+"""Every fact archsmoke knows about an architecture, in one table keyed by Debian's name for it.
+
+Targets (vms/*.yaml) name their Debian architecture; everything else (the ELF
+machine number, how container images record the platform, what ``uname -m``
+says, whether this host runs it without an emulator) is looked up here.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Arch:
+    debian: str  # Debian's name: ppc64el
+    elf_machine: str  # elf.h's EM_ name without the prefix: PPC64
+    elf_number: int  # e_machine
+    oci: tuple[str, str | None]  # (architecture, variant) as container images record it
+    uname: str  # what `uname -m` says on a real machine of this arch
+    compat_of: str | None = None  # the 64-bit arch whose kernel also runs this one natively (i386 on amd64)
+
+    @property
+    def platform_name(self) -> str:
+        arch, variant = self.oci
+        return f"linux/{arch}" + (f"/{variant}" if variant else "")
+
+
+ARCHES: dict[str, Arch] = {a.debian: a for a in (
+    Arch("amd64", "X86_64", 62, ("amd64", None), "x86_64"),
+    Arch("i386", "386", 3, ("386", None), "i686", compat_of="amd64"),
+    Arch("arm64", "AARCH64", 183, ("arm64", None), "aarch64"),
+    Arch("armhf", "ARM", 40, ("arm", "v7"), "armv7l"),  # many arm64 CPUs lack AArch32: always emulated
+    Arch("ppc64el", "PPC64", 21, ("ppc64le", None), "ppc64le"),
+    Arch("s390x", "S390", 22, ("s390x", None), "s390x"),
+    Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64"),
+)}
+
+ELF_MACHINES: dict[str, int] = {a.elf_machine: a.elf_number for a in ARCHES.values()}
+ELF_MACHINE_NAMES: dict[int, str] = {a.elf_number: a.elf_machine for a in ARCHES.values()}
+
+# A dynamic executable's loader (PT_INTERP) says which C library it needs.
+MUSL_LOADER_MARK = "ld-musl"
+
+
+def host_arch(machine: str | None = None) -> Arch | None:
+    """The Arch of this host (by `uname -m`), None on a machine archsmoke does not know."""
+    machine = machine or platform.machine()
+    return next((a for a in ARCHES.values() if a.uname == machine or a.debian == machine), None)
+
+
+def runs_natively(debian_arch: str, machine: str | None = None) -> bool:
+    """Whether this host's kernel runs the arch's binaries itself (no emulator)."""
+    host = host_arch(machine)
+    arch = ARCHES.get(debian_arch)
+    return host is not None and arch is not None and host.debian in (arch.debian, arch.compat_of)
+
+
+def needs_32bit_personality(debian_arch: str, machine: str | None = None) -> bool:
+    """A 32-bit arch run natively on its 64-bit sibling: `setarch linux32` makes uname say what real hardware says."""
+    host = host_arch(machine)
+    arch = ARCHES.get(debian_arch)
+    return host is not None and arch is not None and arch.compat_of == host.debian

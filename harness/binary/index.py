@@ -1,0 +1,203 @@
+"""Wheels from a package index (PEP 503 simple API), cached by their sha256.
+
+Cache entries: ``downloads/<sha256>/<filename>``; the directory name is the
+file's hash, checked again on every use.  A download is written to a
+temporary file and becomes an entry only after its hash matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from ..cache import Cache, remove_tree, sha256_file
+from ..errors import DownloadError, NoBinaryForTarget
+from ..progress import Progress, Sink
+
+KIND = "downloads"
+ENV_INDEX_URL = "ARCHSMOKE_INDEX_URL"
+TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    filename: str
+    url: str
+    sha256: str | None
+    yanked: bool
+
+    @property
+    def version(self) -> Version | None:
+        try:
+            return parse_wheel_filename(self.filename)[1]
+        except InvalidWheelFilename:
+            return None
+
+    @property
+    def platforms(self) -> set[str]:
+        try:
+            return {tag.platform for tag in parse_wheel_filename(self.filename)[3]}
+        except InvalidWheelFilename:
+            return set()
+
+
+def default_index_url() -> str:
+    """The index this host's pip uses: archsmoke downloads from where pip would."""
+    for variable in (ENV_INDEX_URL, "PIP_INDEX_URL"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        configured = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                                    capture_output=True, text=True, timeout=30)
+        if configured.returncode == 0 and configured.stdout.strip():
+            return configured.stdout.strip()
+        from pip._internal.models.index import PyPI  # pip's own default
+
+        return PyPI.simple_url
+    except (ImportError, OSError, subprocess.TimeoutExpired):
+        raise DownloadError("cannot tell which package index to use (pip is not available)",
+                            fix=f"pass --index-url URL or set {ENV_INDEX_URL}") from None
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, dict[str, str | None]]] = []
+        self._attrs: dict[str, str | None] | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._attrs, self._text = dict(attrs), ""
+
+    def handle_data(self, data):
+        if self._attrs is not None:
+            self._text += data
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._attrs is not None:
+            self.links.append((self._text.strip(), self._attrs))
+            self._attrs = None
+
+
+def _open(url: str):
+    context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
+    request = urllib.request.Request(url, headers={"User-Agent": "archsmoke", "Accept": "text/html"})
+    try:
+        return urllib.request.urlopen(request, timeout=TIMEOUT, context=context)
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(f"{url} answered HTTP {exc.code} {exc.reason}",
+                            fix="check the version and --index-url") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DownloadError(f"cannot reach {url}: {reason}",
+                            fix="check the network, or pass --index-url / a local --binary instead") from None
+
+
+def list_files(index_url: str, project: str) -> list[IndexFile]:
+    page_url = index_url.rstrip("/") + f"/{project}/"
+    with _open(page_url) as response:
+        body = response.read().decode("utf-8", "replace")
+        base = response.geturl()
+    parser = _LinkParser()
+    parser.feed(body)
+    files = []
+    for text, attrs in parser.links:
+        href = attrs.get("href") or ""
+        url, _, fragment = urllib.parse.urljoin(base, href).partition("#")
+        digest = fragment[len("sha256="):] if fragment.startswith("sha256=") else None
+        filename = text or urllib.parse.unquote(url.rsplit("/", 1)[-1])
+        files.append(IndexFile(filename, url, digest, "data-yanked" in attrs))
+    return files
+
+
+def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...], project: str) -> IndexFile:
+    wheels = [f for f in files if f.filename.endswith(".whl") and f.version is not None]
+    if version == "latest":
+        releases = [f.version for f in wheels if not f.yanked and not f.version.is_prerelease]
+        if not releases:
+            raise DownloadError(f"the index lists no releases of {project}")
+        wanted = max(releases)
+    else:
+        try:
+            wanted = Version(version)
+        except InvalidVersion:
+            raise DownloadError(f"{version!r} is not a version number", fix="pass a version number such as 0.13.9, or latest") from None
+    same_version = [f for f in wheels if f.version == wanted]
+    if not same_version:
+        newest = sorted({f.version for f in wheels}, reverse=True)[:5]
+        raise DownloadError(
+            f"{project} {version} does not exist on the index (newest there: {', '.join(map(str, newest))})",
+            fix=f"pass an existing version of {project} to --release, or 'latest'",
+        )
+    for candidate in same_version:
+        if candidate.platforms & set(platforms):
+            return candidate
+    offered = sorted({p for f in same_version for p in f.platforms if "linux" in p})
+    listed = ", ".join(offered) if len(offered) <= 6 else f"{len(offered)} other Linux platforms"
+    raise NoBinaryForTarget(
+        f"{project} {wanted} has no wheel for platforms {', '.join(platforms)} (it has {listed})",
+        fix="choose another version or arch, or pass a local build with --binary",
+    )
+
+
+def _verify(path: Path, meta: dict) -> str:
+    file = path / meta.get("file", "?")
+    if not file.is_file():
+        return f"{file.name} is missing"
+    return "" if sha256_file(file) == path.name else f"{file.name} no longer matches its sha256"
+
+
+def find_cached(cache: Cache, filename: str) -> Path | None:
+    area = cache.root / KIND
+    for path in sorted(area.glob(f"*/{filename}")) if area.is_dir() else []:
+        if cache.lookup(KIND, path.parent.name, _verify):
+            return path
+    return None
+
+
+def fetch(cache: Cache, item: IndexFile, sink: Sink | None = None) -> Path:
+    """Download one file into the cache (or reuse it), verifying its sha256."""
+    if item.sha256 and cache.lookup(KIND, item.sha256, _verify):
+        return cache.entry_path(KIND, item.sha256) / item.filename
+    progress = Progress(f"download {item.filename}", sink)
+    area = cache.area(KIND)
+    partial = area / f".tmp-download-{os.getpid()}-{item.filename}"
+    digest = hashlib.sha256()
+    try:
+        with _open(item.url) as response, open(partial, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done = 0
+            while block := response.read(1 << 20):
+                out.write(block)
+                digest.update(block)
+                done += len(block)
+                progress.update(f"{done >> 20} of {total >> 20 or '?'} MiB")
+        actual = digest.hexdigest()
+        if item.sha256 and actual != item.sha256:
+            raise DownloadError(
+                f"{item.filename} from {item.url} is corrupt: its sha256 is {actual}, the index says {item.sha256}",
+                fix="try again; if it persists the index or a proxy is serving a damaged file",
+            )
+
+        def publish(work: Path) -> dict:
+            os.replace(partial, work / item.filename)
+            return {"file": item.filename, "url": item.url}
+
+        entry = cache.ensure(KIND, actual, build=publish, verify=_verify)
+        progress.say(f"{done >> 20} MiB, sha256 {actual[:16]}…")
+        return entry.path / item.filename
+    finally:
+        remove_tree(partial)

@@ -1,0 +1,57 @@
+"""Which of the given builds runs on a target, and what it should say it was built for."""
+
+from __future__ import annotations
+
+from ..errors import BinaryError, NoBinaryForTarget
+from ..targets import Target
+from .elf import check_runs_on
+from .product import Product, known_executables
+from .unpack import BinaryUnderTest
+
+
+def runs_on(binary: BinaryUnderTest, target: Target) -> bool:
+    try:
+        check_runs_on(binary.elf, target)
+    except BinaryError:
+        return False
+    return True
+
+
+def builds_of(binaries: list[BinaryUnderTest], product: Product) -> list[BinaryUnderTest]:
+    """The given builds of this product: those shipping its main executable, or bare executables named
+    for no known product (`--binary dist/mytool-ppc64le`)."""
+    named = [b for b in binaries if b.provides(product)]
+    if named:
+        return named
+    others = known_executables() - set(product.executables)
+    return [b for b in binaries if b.kind == "executable" and b.executables[0].name not in others]
+
+
+def matching(binaries: list[BinaryUnderTest], product: Product, target: Target) -> BinaryUnderTest:
+    """The one given build of the product that runs on the target; with one build, its mismatch is the error."""
+    builds = builds_of(binaries, product)
+    if not builds:
+        given = ", ".join(f"{b.origin} ({', '.join(b.names)})" for b in binaries)
+        raise NoBinaryForTarget(f"no {product.name} build among the --binary files given: {given}",
+                                fix=f"add --binary with a {product.name} build")
+    if len(builds) == 1:
+        check_runs_on(builds[0].elf, target)
+        return builds[0]
+    fitting = [b for b in builds if runs_on(b, target)]
+    if len(fitting) > 1:
+        raise BinaryError(f"two --binary builds of {product.name} run on {target.name}: "
+                          f"{fitting[0].origin} and {fitting[1].origin}",
+                          fix="give one build per target")
+    if fitting:
+        return fitting[0]
+    given = "; ".join(f"{b.origin}: {b.elf.describe()}" for b in builds)
+    raise BinaryError(f"none of the {product.name} builds given runs on {target.name} ({target.elf.describe()}): "
+                      f"{given}", fix=f"add --binary with the {target.name} build, or drop {target.name} from --arch")
+
+
+def expected_triple(binary: BinaryUnderTest, target: Target) -> str:
+    """The Rust target triple a build of this linkage for this target reports (static builds are musl)."""
+    if binary.elf.libc == "glibc":
+        return target.triple
+    arch, vendor, system, abi = target.triple.split("-", 3)
+    return "-".join((arch, vendor, system, abi.replace("gnu", "musl")))

@@ -1,0 +1,74 @@
+"""A product: a program that ships cross-built executables, described just enough to fetch, install and ask it.
+
+uv is the first product archsmoke tests and ruff the second; any other project
+describes its own in its conftest (see the README's "Testing your own binary")::
+
+    Product("mytool", executables=("mytool",))
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+# A Rust/LLVM target triple as programs print it: arch-vendor-linux-abi.
+_TRIPLE = re.compile(r"\b[a-z0-9_]+-[a-z0-9_]+-linux-(?:gnu|musl)[a-z0-9_]*\b")
+
+
+@dataclass(frozen=True)
+class ReportedVersion:
+    version: str
+    triple: str | None  # the target triple the binary says it was built for, if it says one
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str  # as reports show it
+    executables: tuple[str, ...]  # the main one first, then the others its wheel or archive ships (uvx)
+    project: str | None = None  # its project on the package index, whose wheels carry the executables
+    version_args: tuple[str, ...] = ("--version",)
+    # Matched against the first line of the version output; must have a 'version' group.
+    version_pattern: str = r"\S+ (?P<version>[0-9][^\s()]*)(?: \((?P<details>[^)]*)\))?"
+
+    def __post_init__(self) -> None:
+        if not self.executables:
+            raise ConfigError(f"product {self.name!r} names no executables", fix="give executables=('name', ...)")
+        if "(?P<version>" not in self.version_pattern:
+            raise ConfigError(f"product {self.name!r}: version_pattern has no (?P<version>...) group")
+
+    @property
+    def main(self) -> str:
+        return self.executables[0]
+
+    @property
+    def index_project(self) -> str:
+        return self.project or self.name
+
+    def parse_version(self, output: str) -> ReportedVersion | None:
+        """The version (and triple) from the output of `main --version`, None if it does not match."""
+        first = output.strip().splitlines()[0] if output.strip() else ""
+        match = re.fullmatch(self.version_pattern, first.strip())
+        if not match:
+            return None
+        triple = _TRIPLE.search(first)
+        return ReportedVersion(match.group("version"), triple.group(0) if triple else None)
+
+
+UV = Product("uv", executables=("uv", "uvx"))
+RUFF = Product("ruff", executables=("ruff",))
+PRODUCTS: dict[str, Product] = {p.name: p for p in (UV, RUFF)}
+
+
+def product_named(name: str) -> Product:
+    try:
+        return PRODUCTS[name]
+    except KeyError:
+        raise ConfigError(f"unknown product {name!r}; built in: {', '.join(sorted(PRODUCTS))}",
+                          fix="pass one of those to --product, or define the archsmoke_product fixture "
+                              "in your conftest (see the README)") from None
+
+
+def known_executables() -> set[str]:
+    return {name for product in PRODUCTS.values() for name in product.executables}

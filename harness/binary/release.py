@@ -1,0 +1,39 @@
+"""A product's published build for a target: its wheel for the target's platform, from a package index."""
+
+from __future__ import annotations
+
+import re
+
+from ..cache import Cache
+from ..errors import ConfigError
+from ..progress import Sink
+from ..targets import Target
+from . import index
+from .product import Product
+from .unpack import BinaryUnderTest, prepare
+
+# PEP 440 public versions as releases use them, or 'latest'; checked before anything starts.
+_VERSION = re.compile(r"^(latest|[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?)$")
+
+
+def require_version(version: str, product: str = "the product") -> None:
+    if not _VERSION.match(version):
+        raise ConfigError(f"{version!r} is not a release version of {product}",
+                          fix="pass a version number such as 0.13.9, or latest")
+
+
+def download_release(product: Product, version: str, target: Target, cache: Cache, index_url: str | None = None,
+                     sink: Sink | None = None) -> BinaryUnderTest:
+    """The product's wheel for the target's platform; version 'latest' resolves to the newest release."""
+    project = product.index_project
+    if version != "latest":
+        for platform in target.wheel_platforms:
+            for path in sorted((cache.root / index.KIND).glob(f"*/{project}-{version}-*{platform}*.whl")):
+                if index.find_cached(cache, path.name):
+                    return prepare(path, cache, origin=f"{project} {version} (cached wheel {path.name})",
+                                   version=version)
+    url = index_url or index.default_index_url()
+    chosen = index.choose_file(index.list_files(url, project), version, target.wheel_platforms, project=project)
+    path = index.fetch(cache, chosen, sink)
+    resolved = str(chosen.version)
+    return prepare(path, cache, origin=f"{project} {resolved} ({chosen.filename} from {url})", version=resolved)

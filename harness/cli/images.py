@@ -1,0 +1,109 @@
+"""`python -m archsmoke images ...`: the root filesystem cache and the container images made from it."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+from .. import rootfs
+from ..cache import Cache, read_entry, remove_tree
+from ..errors import HarnessError
+from ..host import engine
+from ..progress import stderr_sink
+from ..targets import TargetCatalog
+from ..tiers.container import images as container_images
+
+
+def _size(path: Path) -> str:
+    total = sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return f"{total / (1 << 20):.0f} MiB"
+
+
+def images_list(cache: Cache, catalog: TargetCatalog) -> int:
+    current = {rootfs.cache_key(t) for t in catalog.targets.values()}
+    rows = cache.entries(rootfs.KIND, rootfs.verify_tree)
+    if not rows:
+        print(f"no root filesystems in {cache.root / rootfs.KIND}")
+    for path, entry, why in rows:
+        if entry is None:
+            state = f"DAMAGED ({why})"
+        else:
+            meta = entry.meta
+            state = "current" if path.name in current else "outdated (no target uses this recipe)"
+            state += f", built {meta['built_at']} in {meta['build_seconds']} s, {meta['entries']} entries"
+        print(f"{path.name}  {_size(path)}  {state}")
+    chosen = _engine_if_any()
+    imported = container_images.list_imported(chosen) if chosen is not None else []
+    if imported:
+        print(f"\n{CONTAINER_IMAGES_HEADING} ({chosen.name}, imported from root filesystems):")
+    for ref, key in imported:
+        state = "current" if key in current else "outdated (no target uses its root filesystem)"
+        print(f"{ref}  from {key}, {state}")
+    return 0
+
+
+CONTAINER_IMAGES_HEADING = "container images"
+
+
+def _engine_if_any():
+    """The container engine, or None where there is none (the qemu-user tier needs no engine)."""
+    try:
+        return engine.detect()
+    except HarnessError:
+        return None
+
+
+def images_build(cache: Cache, catalog: TargetCatalog, arches: list[str], mirror: str | None) -> int:
+    builder = rootfs.RootfsBuilder(cache, mirror, stderr_sink())
+    for target in catalog.select(arches):
+        built = builder.ensure(target)
+        print(f"{target.name}: {built.path}")
+    return 0
+
+
+def _locked(lock: Path) -> bool:
+    if not lock.exists():
+        return False
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run: bool) -> int:
+    area = cache.root / rootfs.KIND
+    current = {rootfs.cache_key(t) for t in catalog.targets.values()}
+    doomed: list[tuple[Path, str]] = []
+    for path in sorted(area.iterdir()) if area.is_dir() else []:
+        if path.name.endswith(".lock"):
+            continue
+        if path.name.startswith(".tmp-"):
+            key = path.name[len(".tmp-"):].rsplit("-", 1)[0]
+            if not _locked(area / f"{key}.lock"):  # a build in progress holds its lock
+                doomed.append((path, "unfinished build"))
+            continue
+        entry, why = read_entry(path, path.name, rootfs.verify_tree)
+        if everything:
+            doomed.append((path, "--all"))
+        elif entry is None:
+            doomed.append((path, f"damaged: {why}"))
+        elif path.name not in current:
+            doomed.append((path, "outdated recipe"))
+    for path, reason in doomed:
+        print(f"{'would remove' if dry_run else 'removing'} {path.name} ({reason})")
+        if not dry_run:
+            remove_tree(path)
+    chosen = _engine_if_any()
+    for ref, key in container_images.list_imported(chosen) if chosen else []:
+        if everything or key not in current:
+            doomed.append((Path(ref), "imported image"))
+            print(f"{'would remove' if dry_run else 'removing'} {chosen.name} image {ref} "
+                  f"({'--all' if everything else 'its root filesystem is outdated'})")
+            if not dry_run:
+                chosen.run("rmi", "--force", ref, check=False)
+    if not doomed:
+        print("nothing to prune")
+    return 0

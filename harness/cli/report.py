@@ -1,0 +1,194 @@
+"""`python -m archsmoke report`: JUnit files from any number of runs merged into one Markdown report.
+
+A matrix of tests x targets (never shortened), a summary line on top, each
+target's identity (binary, hash, QEMU, root filesystem), and a collapsed
+section per failure.  It must fit a pull request comment: when it would not,
+the failure details are shortened (then dropped, last first) and the report
+says what was cut.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from junitparser import Error, Failure, JUnitXml, Properties, Skipped
+
+from ..errors import ConfigError
+
+GITHUB_COMMENT_LIMIT = 65_536
+MARKS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️"}
+HOST = "(host)"  # tests that ran on no target: archsmoke's own
+
+
+@dataclass
+class Outcome:
+    status: str
+    seconds: float
+    message: str = ""
+    details: str = ""
+
+
+@dataclass
+class Results:
+    cells: dict[tuple[str, str], Outcome] = field(default_factory=dict)
+    targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (column, product) -> identity
+
+    @property
+    def tests(self) -> list[str]:
+        return sorted({test for test, _ in self.cells})
+
+    @property
+    def target_names(self) -> list[str]:
+        return sorted({target for _, target in self.cells}, key=lambda t: (t == HOST, t))
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.cells.values())
+
+    @property
+    def failed(self) -> bool:
+        return any(o.status in ("failed", "error") for o in self.cells.values())
+
+
+def _properties(case) -> dict[str, str]:
+    found = {}
+    for block in case.iterchildren(Properties):
+        for prop in block:
+            found[prop.name] = prop.value
+    return found
+
+
+def _split_id(name: str, classname: str, target: str | None, known: set[str]) -> tuple[str, str]:
+    """("test_file.py::test_name[other params]", target) from a pytest test id."""
+    module = classname.rsplit(".", 1)[-1]
+    match = re.fullmatch(r"([^\[]+)(?:\[(.*)\])?", name)
+    base, params = (match.group(1), match.group(2)) if match else (name, None)
+    rest = params.split("-") if params else []
+    if target is None:
+        target = next((p for p in rest if p in known), None)
+    if target in rest:
+        rest.remove(target)
+    label = f"{module}.py::{base}" + (f"[{'-'.join(rest)}]" if rest else "")
+    return label, target or HOST
+
+
+def _column(target: str, props: dict[str, str]) -> str:
+    """One column per target and tier: the same arch on qemu-user and in a container are two results.
+    Each tier names itself (archsmoke_tier_label); the default tier's column is the target alone."""
+    label = props.get("archsmoke_tier_label", "")
+    return f"{target} ({label})" if label else target
+
+
+def load(files: list[Path], known_targets: set[str]) -> Results:
+    results = Results()
+    for path in files:
+        try:
+            document = JUnitXml.fromfile(str(path))
+        except (OSError, ParseError) as exc:
+            raise ConfigError(f"{path} is not a readable JUnit XML file ({exc})",
+                              fix="pass the files written by pytest --junitxml") from None
+        suites = document if isinstance(document, JUnitXml) else [document]
+        for suite in suites:
+            for case in suite:
+                props = _properties(case)
+                test, target = _split_id(case.name or "", case.classname or "", props.get("archsmoke_target"),
+                                         known_targets)
+                target = _column(target, props)
+                if props.get("archsmoke_target"):
+                    row = (target, props.get("archsmoke_product", ""))
+                    results.targets.setdefault(row, {}).update(
+                        {k.removeprefix("archsmoke_"): v for k, v in props.items() if k.startswith("archsmoke_")})
+                status, message, details = "passed", "", ""
+                for result in case.result:
+                    if isinstance(result, Error):
+                        status = "error"
+                    elif isinstance(result, Failure):
+                        status = "failed"
+                    elif isinstance(result, Skipped):
+                        status = "skipped"
+                    message, details = result.message or "", result.text or ""
+                    if status in ("failed", "error"):
+                        break
+                results.cells[(test, target)] = Outcome(status, float(case.time or 0), message, details)
+    return results
+
+
+def _summary(results: Results) -> str:
+    words = {"error": "errors"}
+    parts = [f"{n} {s if n == 1 else words.get(s, s)}" for s in ("failed", "error", "passed", "skipped")
+             if (n := results.count(s))]
+    verdict = "❌ failed" if results.failed else "✅ passed"
+    targets = [t for t in results.target_names if t != HOST]
+    return (f"**archsmoke {verdict}**: {', '.join(parts) or 'no tests'} — {len(results.tests)} tests on "
+            f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets) or 'none'})")
+
+
+def _targets_table(results: Results) -> list[str]:
+    if not results.targets:
+        return []
+    lines = ["| target | runner | binary | sha256 | QEMU | ran in |", "|---|---|---|---|---|---|"]
+    with_product = {name for name, product in results.targets if product}
+    for (name, product) in sorted(results.targets):
+        if not product and name in with_product:
+            continue  # that target's tests without a binary: its rows with one say all of it
+        t = results.targets[(name, product)]
+        version = t.get("reported_version") or t.get("binary_version") or "?"
+        binary = f"{product} {version}" if product else "-"
+        lines.append(f"| {name} | {t.get('runner', '?')} | {binary} | `{t.get('binary_sha256', '-')[:12]}` | "
+                     f"{t.get('qemu', 'native')} | {t.get('root') or 'root filesystem ' + t.get('rootfs_key', '?')} |")
+    return lines
+
+
+def _matrix(results: Results) -> list[str]:
+    targets = results.target_names
+    lines = ["| test | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    for test in results.tests:
+        cells = []
+        for target in targets:
+            outcome = results.cells.get((test, target))
+            cells.append("" if outcome is None else f"{MARKS[outcome.status]} {outcome.seconds:.1f}s")
+        lines.append(f"| `{test}` | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _detail(test: str, target: str, outcome: Outcome, max_lines: int | None) -> str:
+    text = outcome.details.strip() or outcome.message.strip()
+    lines = text.splitlines()
+    if max_lines is not None and len(lines) > max_lines:
+        lines = [f"[... {len(lines) - max_lines} earlier lines cut to fit ...]", *lines[-max_lines:]]
+    body = "\n".join(lines).replace("```", "`\u200b``")
+    result_line = next((line for line in text.splitlines() if line.startswith("result:")), None)
+    if result_line:  # a failed command: say how it ended
+        first = result_line.removeprefix("result:").strip()
+    else:
+        first = outcome.message.strip().splitlines()[0][:150] if outcome.message.strip() else outcome.status
+    first = first.replace("<", "&lt;")
+    return (f"<details><summary>{MARKS[outcome.status]} <code>{test}</code> on <b>{target}</b>: {first}</summary>\n\n"
+            f"```\n{body}\n```\n</details>")
+
+
+def render(results: Results, limit: int = GITHUB_COMMENT_LIMIT, title: str = "archsmoke report") -> str:
+    head = "\n".join([f"## {title}", "", _summary(results), "", *_targets_table(results), "", *_matrix(results), ""])
+    failures = [(t, g, o) for (t, g), o in sorted(results.cells.items()) if o.status in ("failed", "error")]
+    if not failures:
+        return head
+    heading = "\n### Failures\n"
+    for max_lines in (None, 60, 25, 10, 3):
+        details = [_detail(t, g, o, max_lines) for t, g, o in failures]
+        note = "" if max_lines is None else (
+            f"\n_To fit one comment, each failure's output was cut to its last {max_lines} lines; "
+            f"the JUnit files and logs in the run's artifacts have it all._\n")
+        text = head + heading + note + "\n".join(details) + "\n"
+        if len(text) <= limit:
+            return text
+    # Even 3 lines each is too much: keep as many details as fit, and say how many were left out.
+    for keep in range(len(details) - 1, -1, -1):
+        note = (f"\n_To fit one comment, each failure's output was cut to its last 3 lines and "
+                f"{len(details) - keep} of {len(details)} failure details were left out; the JUnit files and "
+                f"logs in the run's artifacts have them all._\n")
+        text = head + heading + note + "\n".join(details[:keep]) + "\n"
+        if len(text) <= limit:
+            break
+    return text  # the matrix is never shortened, even if it alone is over the limit

@@ -1,0 +1,1 @@
+"""The host archsmoke runs on: its tools, binfmt_misc, container engine, Debian mirror, and `doctor`."""

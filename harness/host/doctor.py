@@ -1,0 +1,114 @@
+"""`python -m harness doctor`: what this host lacks for each target, and the command that fixes it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from ..cache import Cache
+from ..errors import HarnessError
+from ..targets import Target
+from . import binfmt, engine
+from .mirror import debian_mirror
+from .tools import find_tool
+
+MIN_FREE_BYTES = 4 << 30
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+def _tool(name: str, package: str) -> Check:
+    path = find_tool(name)
+    return Check(name, path is not None, path or "not found", None if path else f"apt-get install {package}")
+
+
+def _works(argv: list[str]) -> tuple[bool, str]:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    except OSError as exc:
+        return False, exc.strerror or str(exc)
+    return result.returncode == 0, result.stderr.strip()
+
+
+def run_checks(targets: list[Target], cache: Cache, mirror: str | None = None) -> list[Check]:
+    checks = [
+        _tool("mmdebstrap", "mmdebstrap"),
+        _tool("unshare", "util-linux"),
+        _tool("nsenter", "util-linux"),
+        _tool("chroot", "coreutils"),
+    ]
+    suites = sorted({t.rootfs.suite for t in targets})
+    for suite in suites:
+        try:
+            checks.append(Check(f"Debian mirror for {suite}", True, debian_mirror(suite, mirror)))
+        except HarnessError as error:
+            checks.append(Check(f"Debian mirror for {suite}", False, error.problem, error.fix))
+    if os.geteuid() == 0:
+        ok, why = _works([find_tool("unshare") or "unshare", "--mount", "--pid", "--fork", "true"])
+        checks.append(Check("mount and PID namespaces (root)", ok, why or "available",
+                            None if ok else "run on a host or container that allows unshare(2)"))
+    else:
+        ok, why = _works([find_tool("unshare") or "unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "true"])
+        checks.append(Check("user namespaces (rootless)", ok, why or "available",
+                            None if ok else "sysctl -w kernel.unprivileged_userns_clone=1 (or run as root)"))
+    for target in targets:
+        if target.runs_natively:
+            checks.append(Check(f"{target.name}", True, "runs natively on this host, no emulator needed"))
+            continue
+        emulator = f"qemu-{target.qemu_arch}-static"
+        found = find_tool(emulator)
+        checks.append(Check(emulator, found is not None, found or "not found",
+                            None if found else binfmt.install_fix(target.qemu_arch)))
+        try:
+            handler = binfmt.require_handler(target)
+            checks.append(Check(f"binfmt handler qemu-{target.qemu_arch}", True,
+                                f"{handler.interpreter}, flags {handler.flags}"))
+        except HarnessError as error:
+            checks.append(Check(f"binfmt handler qemu-{target.qemu_arch}", False, error.problem, error.fix))
+    checks.extend(container_checks())
+    probe = cache.root if cache.root.exists() else next(p for p in cache.root.parents if p.exists())
+    free = shutil.disk_usage(probe).free
+    checks.append(Check(f"free disk at {probe}", free >= MIN_FREE_BYTES, f"{free / (1 << 30):.1f} GiB",
+                        None if free >= MIN_FREE_BYTES else
+                        f"free space or point --cache-dir elsewhere (needs {MIN_FREE_BYTES >> 30} GiB)"))
+    return checks
+
+
+def container_checks() -> list[Check]:
+    """The container tier: which engine answers, and each way archsmoke adapts to this host (with why)."""
+    checks = []
+    try:
+        chosen = engine.detect()
+    except HarnessError as error:
+        return [Check("container engine (for --runner container)", False, error.problem, error.fix)]
+    checks.append(Check("container engine", True, f"{chosen.name} {chosen.version} at {chosen.path}"))
+    for choice in chosen.choices:
+        checks.append(Check(f"{chosen.name} adapted", True, f"{' '.join(choice.flags)}: {choice.reason}"))
+    for other in engine.ENGINES:
+        if other == chosen.name:
+            continue
+        try:
+            found = engine.detect(other)
+            checks.append(Check(other, True, f"{found.version} at {found.path} also answers (--engine {other})"))
+        except HarnessError as error:
+            checks.append(Check(other, True, f"not usable here, so not tested here: {error.problem.split(': ', 1)[1]}"))
+    return checks
+
+
+def render(checks: list[Check]) -> str:
+    lines = []
+    for check in checks:
+        lines.append(f"{'ok     ' if check.ok else 'MISSING'} {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            lines.append(f"        fix: {check.fix}")
+    missing = sum(not c.ok for c in checks)
+    lines.append("all checks passed" if not missing else f"{missing} problem(s) found")
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""The plugin's fixtures.  Targets are session-scoped, one per arch; the binary fixtures follow the product
+each suite declares (``archsmoke_product``), so several products' suites share one started target per arch."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from ..binary import InstalledBinary, Product, ReportedVersion
+from .hooks import harness_errors
+from .reporting import logs_dir
+from .session import Archsmoke
+from .state import session_state
+
+
+@pytest.fixture(scope="session")
+def archsmoke(request: pytest.FixtureRequest) -> Archsmoke:
+    """The run: chosen targets, the cache, the binaries under test."""
+    return session_state(request.config)
+
+
+@pytest.fixture(scope="session")
+def arch_target(request: pytest.FixtureRequest):
+    """The Target (from vms/ARCH.yaml); the test id carries its name."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def target(archsmoke: Archsmoke, arch_target, request: pytest.FixtureRequest):
+    """The started target: run(cmd, timeout=, env=, cwd=, stdin=), put(host_path, path), get(path, host_path)."""
+    stack = contextlib.ExitStack()
+    with harness_errors():
+        runner = stack.enter_context(archsmoke.started(arch_target))
+    with stack:
+        yield runner
+        logs = logs_dir(request.config)
+        if logs is not None and arch_target.name in archsmoke.failed_targets:
+            logs.mkdir(parents=True, exist_ok=True)
+            (logs / f"archsmoke-{arch_target.name}.log").write_text(runner.transcript())
+
+
+@pytest.fixture(scope="session")
+def target_host(target):
+    """A pytest-testinfra Host: testinfra's own podman/docker backend for containers, archsmoke's otherwise."""
+    url = getattr(target, "testinfra_url", None)
+    if url:
+        import testinfra
+
+        return testinfra.get_host(url)
+    from .testinfra_backend import host_for
+
+    return host_for(target)
+
+
+@pytest.fixture(scope="session")
+def archsmoke_product(archsmoke: Archsmoke) -> Product:
+    """The product under test.  Override it in a suite's conftest; else --product, else what --binary holds."""
+    with harness_errors():
+        return archsmoke.default_product()
+
+
+@pytest.fixture
+def binary_under_test(archsmoke: Archsmoke, arch_target, archsmoke_product: Product):
+    """The build of the product chosen for this arch: checked against the target, not yet installed."""
+    with harness_errors():
+        return archsmoke.binary_for(arch_target, archsmoke_product)
+
+
+@pytest.fixture
+def installed_binary(archsmoke: Archsmoke, target, binary_under_test, archsmoke_product: Product) -> InstalledBinary:
+    """That build installed in the started target (once per target and product)."""
+    with harness_errors():
+        return archsmoke.installed(target, archsmoke_product)
+
+
+@pytest.fixture
+def reported_version(archsmoke: Archsmoke, target, installed_binary: InstalledBinary) -> ReportedVersion:
+    """What `main --version` (the product's version_args) says in the target, checked to run and parse
+    (asked once per target and product)."""
+    return archsmoke.reported_version(target, installed_binary)

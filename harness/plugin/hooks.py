@@ -1,0 +1,94 @@
+"""The plugin's pytest hooks: markers, per-arch parametrization, readable failures, xdist grouping."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from ..errors import HarnessError, NoBinaryForTarget, TargetError
+from ..tiers.base import CommandFailed
+from .options import given
+from .state import active, session_state
+
+_HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
+    config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")
+    if given(config):
+        session_state(config, at_configure=True)  # bad options are a usage error before anything runs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "arch_target" not in metafunc.fixturenames:
+        return
+    state = session_state(metafunc.config)
+    targets = list(state.targets)
+    only = metafunc.definition.get_closest_marker("only_arch")
+    if only:
+        wanted = {state.catalog.get(name).name for name in only.args}
+        targets = [t for t in targets if t.name in wanted]
+    metafunc.parametrize("arch_target", targets, ids=[t.name for t in targets], indirect=True, scope="session")
+
+
+def _arch_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params["arch_target"].name if callspec and "arch_target" in callspec.params else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        arch = _arch_of(item)
+        marker = item.get_closest_marker("skip_arch") if arch else None
+        if marker and arch in {session_state(config).catalog.get(n).name for n in marker.args}:
+            item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "skipped on this arch")))
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    state = active(config)
+    if state is None or config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from .xdist import TargetScheduling
+
+    return TargetScheduling(config, log, state.catalog.names)
+
+
+@contextlib.contextmanager
+def harness_errors():
+    """For fixtures: turn archsmoke's errors into a clean failure (this arch) or a clean stop (bad input)."""
+    try:
+        yield
+    except HarnessError as error:
+        _fail_on_harness_error(error)
+
+
+def _fail_on_harness_error(error: HarnessError) -> None:
+    if isinstance(error, NoBinaryForTarget):
+        pytest.skip(f"archsmoke: {error.problem}")
+    if isinstance(error, TargetError):
+        # This target misbehaved (install failed, command hung): its tests error, other arches go on.
+        pytest.fail(f"archsmoke: {error}", pytrace=False)
+    # Wrong inputs (bad version, corrupt download, missing host tool) would fail every test the
+    # same way: stop the run once, with the message and that error's exit code.
+    pytest.exit(f"archsmoke: {error}", returncode=error.exit_code)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A command that failed in a target is reported as what ran where and what it said, not a traceback."""
+    report = yield
+    arch = _arch_of(item)
+    state = active(item.config)
+    if report.failed and arch and state is not None:
+        state.failed_targets.add(arch)
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(CommandFailed) and report.failed:
+        caller = next((entry for entry in reversed(excinfo.traceback)
+                       if not str(entry.path).startswith(_HARNESS_DIR)), None)
+        where = f"{caller.path}:{caller.lineno + 1}: {caller.statement}".strip() if caller else ""
+        report.longrepr = f"{where}\n{excinfo.value}"
+    return report

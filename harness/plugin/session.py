@@ -1,0 +1,217 @@
+"""What one archsmoke run knows: chosen targets and tier, the cache, the binaries under test.
+
+The pytest plugin and the benchmark both drive targets through this object,
+so there is one place that turns options into started, installed targets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import binary as binaries
+from ..binary import BinaryUnderTest, InstalledBinary, Product, ReportedVersion
+from ..errors import BinaryError
+from ..cache import Cache
+from ..errors import ConfigError
+from ..host import binfmt
+from ..progress import Sink
+from ..rootfs import RootfsBuilder
+from ..targets import Target, TargetCatalog, require_libc
+from ..tiers import DEFAULT_TIER, Runner, RunnerOptions, TIERS, tier_named
+
+
+@dataclass
+class Options:
+    arches: list[str] = field(default_factory=list)
+    binaries: list[Path] = field(default_factory=list)
+    product: str | None = None  # for tests that declare none
+    releases: list[str] = field(default_factory=list)  # "VERSION" or "NAME=VERSION"
+    libc: str | None = None  # glibc or musl: each chosen arch's target of that libc
+    runner: str = DEFAULT_TIER
+    tier_values: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier name -> its options' values
+    cpu: str | None = None
+    cache_dir: Path | None = None
+    targets_dir: Path | None = None
+    debian_mirror: str | None = None
+    index_url: str | None = None
+
+
+@dataclass
+class TargetRecord:
+    """What a reader needs to trust a result on one target."""
+
+    target: str
+    runner: str
+    tier_label: str = ""  # how report columns name the tier ("" for qemu-user)
+    rootfs_key: str | None = None
+    root: str | None = None  # what the commands ran in: a root filesystem, or an image and where it came from
+    qemu: str | None = None
+    starts: int = 0
+    commands: int = 0
+    command_seconds: float = 0.0  # the commands' own durations in the target
+    target_seconds: float = 0.0  # from asking for the target until it was stopped
+    binaries: dict[str, dict[str, str]] = field(default_factory=dict)  # product -> origin, sha256, version, reported
+
+    def properties(self, product: str | None = None) -> dict[str, str]:
+        found = {f"archsmoke_{k}": str(v) for k, v in vars(self).items() if v not in (None, "") and k in _IDENTITY}
+        if product and product in self.binaries:
+            found["archsmoke_product"] = product
+            found.update({f"archsmoke_binary_{k}" if k != "reported_version" else "archsmoke_reported_version": v
+                          for k, v in self.binaries[product].items() if v})
+        return found
+
+
+_IDENTITY = ("target", "runner", "tier_label", "rootfs_key", "root", "qemu")
+
+
+class Archsmoke:
+    def __init__(self, options: Options, sink: Sink | None = None):
+        self.options = options
+        self.sink = sink
+        self.catalog = TargetCatalog.load(options.targets_dir)
+        self.tier = tier_named(options.runner)
+        self.tier_settings = self.tier.settings(options.tier_values.get(self.tier.name, {}))
+        for other in TIERS.values():
+            given = [o.flag for o in other.options if options.tier_values.get(other.name, {}).get(o.dest) is not None]
+            if other is not self.tier and given:
+                raise ConfigError(f"{' and '.join(given)} apply to the {other.name} tier only",
+                                  fix=f"add --runner {other.name}, or drop them")
+        self.releases = self._parse_releases(options.releases)
+        if options.product is not None:
+            binaries.product_named(options.product)
+        self.cache = Cache(options.cache_dir)
+        self.builder = RootfsBuilder(self.cache, options.debian_mirror, sink)
+        self.local_binaries = [binaries.prepare(p, self.cache) for p in options.binaries]
+        if self.local_binaries and "" in self.releases:
+            raise ConfigError("--binary and --release VERSION both given",
+                              fix="test either local builds or a release (NAME=VERSION names one product's release)")
+        self.targets = self._choose_targets()
+        self.records: dict[str, TargetRecord] = {t.name: TargetRecord(t.name, self.tier.name) for t in self.targets}
+        self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
+        self._installed: dict[tuple[Runner, str], InstalledBinary] = {}  # per started target: a restart reinstalls
+        self._reported: dict[tuple[Runner, str], ReportedVersion] = {}
+        self.failed_targets: set[str] = set()
+
+    @staticmethod
+    def _parse_releases(values: list[str]) -> dict[str, str]:
+        """{"": version for every product, "name": version for one}."""
+        releases: dict[str, str] = {}
+        for value in values:
+            name, _, version = value.rpartition("=")
+            binaries.require_version(version, name or "the product")
+            if name:
+                binaries.product_named(name)
+            if name in releases and releases[name] != version:
+                raise ConfigError(f"--release given twice for {name or 'every product'}: {releases[name]} and {version}")
+            releases[name] = version
+        return releases
+
+    def _choose_targets(self) -> list[Target]:
+        chosen = self._targets_by_arch()
+        libc = self.options.libc
+        if libc is None:
+            return chosen
+        require_libc(libc)
+        named = [a for value in self.options.arches for a in value.split(",") if a.strip() not in ("", "all")]
+        if not named:  # no --arch, or 'all': every target of that libc
+            every = self.catalog.select(self.options.arches or ["all"])
+            return [t for t in every if t.libc == libc]
+        return list(dict.fromkeys(self.catalog.with_libc(t, libc) for t in chosen))
+
+    def _targets_by_arch(self) -> list[Target]:
+        if self.options.arches:
+            chosen = self.catalog.select(self.options.arches)
+            if not chosen:
+                raise ConfigError(f"--arch {' '.join(map(repr, self.options.arches))} names no target",
+                                  fix=f"pass one of {', '.join(self.catalog.names)}, or 'all'")
+            for target in chosen:
+                for build in self.local_binaries:  # refuse a wrong-arch binary before anything runs
+                    if len(self.local_binaries) == 1:
+                        binaries.check_runs_on(build.elf, target)
+            return chosen
+        if self.local_binaries:
+            # No --arch: test each given binary on the targets it was built for.
+            chosen = [t for t in self.catalog.targets.values()
+                      if any(binaries.runs_on(b, t) for b in self.local_binaries)]
+            if not chosen:
+                given = "; ".join(f"{b.origin}: {b.elf.describe()}" for b in self.local_binaries)
+                raise BinaryError(f"no target runs the binaries given ({given}); known targets: "
+                                           f"{', '.join(self.catalog.names)}",
+                                           fix="pass a build for one of those, or add a target to vms/")
+            return chosen
+        return self.catalog.default()
+
+    def default_product(self) -> Product:
+        """The product of tests that declare none: --product, else the one the --binary files are builds of."""
+        if self.options.product:
+            return binaries.product_named(self.options.product)
+        names = {b.names[0] for b in self.local_binaries}
+        known = [p for p in binaries.PRODUCTS.values() if any(b.provides(p) for b in self.local_binaries)]
+        if len(known) == 1:
+            return known[0]
+        if len(names) == 1 and not known:
+            name = names.pop()
+            return Product(name, executables=(name,))
+        raise ConfigError("which product do these tests test?",
+                          fix="pass --product NAME (built in: " + ", ".join(binaries.PRODUCTS) + "), or define the "
+                              "archsmoke_product fixture in your conftest")
+
+    @contextlib.contextmanager
+    def started(self, target: Target) -> Iterator[Runner]:
+        begun = time.monotonic()
+        rootfs = self.builder.ensure(target) if self.tier.uses_rootfs(self.tier_settings, target) else None
+        record = self.records[target.name]
+        record.rootfs_key = rootfs.key if rootfs else None
+        runner = self.tier.runner(target, rootfs, RunnerOptions(
+            cpu=self.options.cpu, sink=self.sink, cache=self.cache, settings=self.tier_settings))
+        if not target.runs_natively:
+            record.qemu = binfmt.qemu_version(target)
+        try:
+            with runner:
+                record.starts += 1
+                record.root = runner.root_description
+                record.tier_label = runner.report_label
+                yield runner
+        finally:
+            record.commands += len(runner.history)
+            record.command_seconds += sum(result.duration for result in runner.history)
+            record.target_seconds += time.monotonic() - begun
+
+    def binary_for(self, target: Target, product: Product) -> BinaryUnderTest:
+        key = (target.name, product.name)
+        if key not in self._binaries:
+            version = self.releases.get(product.name) or self.releases.get("")
+            if self.local_binaries and version is None:
+                chosen = binaries.matching(self.local_binaries, product, target)
+            else:
+                chosen = binaries.download_release(product, version or "latest", target, self.cache,
+                                                   self.options.index_url, self.sink)
+                binaries.check_runs_on(chosen.elf, target)
+            self.records[target.name].binaries[product.name] = {
+                "origin": chosen.origin, "sha256": chosen.sha256, "version": chosen.version or ""}
+            self._binaries[key] = chosen
+        return self._binaries[key]
+
+    def installed(self, runner: Runner, product: Product) -> InstalledBinary:
+        key = (runner, product.name)
+        if key not in self._installed:
+            self._installed[key] = binaries.install(self.binary_for(runner.target, product), product, runner)
+        return self._installed[key]
+
+    def reported_version(self, runner: Runner, installed: InstalledBinary) -> ReportedVersion:
+        key = (runner, installed.product.name)
+        if key not in self._reported:
+            product = installed.product
+            result = runner.run([installed.path, *product.version_args], env=installed.env).check()
+            reported = product.parse_version(result.stdout)
+            if reported is None:
+                raise BinaryError(f"`{product.main} {' '.join(product.version_args)}` printed {result.stdout!r}, "
+                                  f"which does not match {product.version_pattern!r}",
+                                  fix=f"check the binary, or the product's version_pattern")
+            self.records[runner.target.name].binaries[product.name]["reported_version"] = reported.version
+            self._reported[key] = reported
+        return self._reported[key]

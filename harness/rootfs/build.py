@@ -1,0 +1,157 @@
+"""Root filesystems of the target architectures, built from Debian's archive and cached by content.
+
+A build runs ``mmdebstrap --variant=extract``: it downloads and unpacks the
+packages but runs none of their maintainer scripts, which is where most of a
+normal foreign-arch bootstrap goes (every postinst under emulation); see
+finish.py for what is done instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..cache import Cache, content_key
+from ..errors import HostSetupError, ImageBuildError
+from ..host import binfmt
+from ..host.mirror import debian_mirror, sources_line
+from ..progress import Progress, Sink
+from ..targets import Target
+from .finish import byte_compile, finish_natively, link_busybox_applets, run_in_root
+from .tree import tree_digest, verify_tree
+
+KIND = "rootfs"
+# Bump when the build steps change what ends up in a root filesystem.
+FORMAT = 4
+
+
+def recipe(target: Target) -> dict:
+    return {
+        "format": FORMAT,
+        "suite": target.rootfs.suite,
+        "debian_arch": target.debian_arch,
+        "packages": sorted(target.rootfs.packages),
+        "variant": "extract",
+    }
+
+
+def cache_key(target: Target) -> str:
+    return f"{target.name}-{content_key(recipe(target))}"
+
+
+@dataclass(frozen=True)
+class RootFilesystem:
+    target: Target
+    key: str
+    path: Path  # the entry directory; the tree itself is path / "root"
+    manifest: dict  # the entry's entry.json: recipe, mirror, tree digest, build time
+
+    @property
+    def root(self) -> Path:
+        return self.path / "root"
+
+
+class RootfsBuilder:
+    def __init__(self, cache: Cache, mirror: str | None = None, sink: Sink | None = None):
+        self.cache = cache
+        self.mirror = mirror
+        self.sink = sink
+
+    def ensure(self, target: Target) -> RootFilesystem:
+        """The target's root filesystem, built now if it is missing or damaged."""
+        key = cache_key(target)
+        progress = Progress(f"rootfs {target.name}", self.sink)
+        entry = self.cache.ensure(
+            KIND, key, build=lambda work: self._build(target, key, work, progress), verify=verify_tree,
+            on_damage=lambda why: progress.say(f"cache entry {key} is damaged ({why}); rebuilding"))
+        return RootFilesystem(target, key, entry.path, entry.meta)
+
+    def _build(self, target: Target, key: str, work: Path, progress: Progress) -> dict:
+        if shutil.which("mmdebstrap") is None:
+            raise HostSetupError("mmdebstrap is not installed; it builds the root filesystems",
+                                 fix="apt-get install mmdebstrap")
+        binfmt.require_handler(target)
+        mirror = debian_mirror(target.rootfs.suite, self.mirror)
+        progress.say(f"building {key} from {mirror} ({len(target.rootfs.packages)} packages and their dependencies)")
+        started = time.monotonic()
+        root = work / "root"
+        self._mmdebstrap(target, root, mirror, progress)
+        progress.say("finishing natively: accounts, hosts, CA bundle")
+        finish_natively(root)
+        if (root / "sbin/ldconfig").exists():  # glibc roots; musl has none
+            progress.say("ldconfig (emulated)")
+            run_in_root(root, ["/sbin/ldconfig"], timeout=target.timeouts.build)
+        link_busybox_applets(root, target)
+        byte_compile(root, target, progress)
+        digest, count = tree_digest(root)
+        progress.say(f"built {key}: {count} entries")
+        return {
+            "target": target.name,
+            "recipe": recipe(target),
+            "mirror": mirror,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.monotonic() - started, 1),
+            "tree_digest": digest,
+            "entries": count,
+        }
+
+    def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress) -> None:
+        # As root, mmdebstrap mounts into the tree it builds; a private mount namespace makes
+        # sure no such mount outlives it, however it is stopped.
+        # In its own PID namespace too, with --kill-child: when the harness dies, even by SIGKILL, the
+        # kernel's parent-death signal stops unshare, and with it every process of the build, so no
+        # orphaned build goes on writing into a tree that prune is removing.
+        isolate = (["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
+                   if os.geteuid() == 0 else [])
+        command = [
+            *isolate,
+            "mmdebstrap",
+            "--variant=extract",
+            f"--arch={target.debian_arch}",
+            f"--include={','.join(sorted(target.rootfs.packages))}",
+            target.rootfs.suite,
+            str(root),
+            sources_line(mirror, target.rootfs.suite),
+        ]
+        log: list[str] = []
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True, preexec_fn=die_with_parent)
+        deadline = time.monotonic() + target.timeouts.build
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                log.append(line.rstrip())
+                if line.startswith("I: "):
+                    progress.say("mmdebstrap: " + line[3:].strip())
+                if time.monotonic() > deadline:
+                    raise ImageBuildError(
+                        f"building the {target.name} root filesystem took longer than its {target.timeouts.build:.0f} s budget",
+                        fix=f"raise timeouts.build in {target.source.name}, or check the mirror's speed",
+                    )
+            process.wait()
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, 9)
+                process.wait()
+        if process.returncode != 0:
+            tail = "\n    ".join(log[-15:])
+            raise ImageBuildError(
+                f"mmdebstrap failed for {target.name} (exit {process.returncode}); its last lines:\n    {tail}",
+                fix="check the mirror (--debian-mirror) and the package names in " + target.source.name,
+            )
+
+
+def die_with_parent() -> None:
+    """In a child before exec: the kernel sends it SIGKILL when the harness exits, however that happens."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
+PR_SET_PDEATHSIG = 1

@@ -1,0 +1,151 @@
+"""Target definitions: parsed and validated from ``vms/*.yaml``, then looked up by name or alias."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .. import arches
+from ..errors import ConfigError
+from .fields import Fields
+from .model import ELF_CLASSES, ENDIANS, LIBCS, ElfIdentity, PinnedImage, RootfsRecipe, Target, TimeBudgets, \
+    require_libc
+
+_DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$")
+
+
+def default_targets_dir() -> Path:
+    """The vms/ shipped inside the installed package, else the checkout's top-level vms/."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "vms", package.parent / "vms"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(f"archsmoke's target definitions are missing (looked in {package / 'vms'})",
+                      fix="reinstall archsmoke, or pass --targets-dir DIR")
+
+
+def parse_target(source: Path, text: str) -> Target:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}", fix=f"correct the syntax of {source.name}")
+    top = Fields(source, data)
+    name = top.get("arch", str)
+    if source.stem != name:
+        raise top.error("field 'arch'", f"must match the file name '{source.stem}', got {name!r}")
+    elf = top.section("elf")
+    elf_identity = ElfIdentity(machine=elf.choice("machine", tuple(arches.ELF_MACHINES)),
+                               bits=elf.choice("class", ELF_CLASSES), endian=elf.choice("endian", ENDIANS))
+    elf.reject_unknown()
+    rootfs = top.section("rootfs")
+    recipe = RootfsRecipe(suite=rootfs.get("suite", str), packages=rootfs.string_list("packages"))
+    rootfs.reject_unknown()
+    budgets = top.section("timeouts")
+    timeouts = TimeBudgets(build=budgets.positive("build"), start=budgets.positive("start"),
+                           command=budgets.positive("command"), install=budgets.positive("install"))
+    budgets.reject_unknown()
+    image = None
+    if "image" in top.data:
+        pinned = top.section("image")
+        ref = pinned.get("ref", str)
+        if not _DIGEST_REF.match(ref):
+            raise pinned.error("field 'image.ref'",
+                               f"must be pinned by digest (name@sha256:<64 hex digits>), got {ref!r}")
+        image = PinnedImage(ref=ref, has_python=pinned.get("python", bool))
+        pinned.reject_unknown()
+    page_size = top.get("page_size", int)
+    if page_size <= 0 or page_size & (page_size - 1):
+        raise top.error("field 'page_size'", f"must be a power of two in bytes, got {page_size}")
+    debian_arch = top.choice("debian_arch", tuple(arches.ARCHES))
+    target = Target(
+        name=name,
+        aliases=top.string_list("aliases", []),
+        source=source,
+        debian_arch=debian_arch,
+        multiarch=top.get("multiarch", str),
+        qemu_arch=top.get("qemu_arch", (str, type(None))),
+        elf=elf_identity,
+        libc=top.choice("libc", LIBCS),
+        page_size=page_size,
+        cpu=top.get("cpu", (str, type(None)), None),
+        triple=top.get("triple", str),
+        wheel_platforms=top.string_list("wheel_platforms"),
+        rootfs=recipe,
+        timeouts=timeouts,
+        image=image,
+    )
+    top.reject_unknown()
+    if target.cpu and not target.qemu_arch:
+        raise top.error("field 'cpu'", "only applies to emulated targets (qemu_arch is empty)")
+    return target
+
+
+def load_target(path: Path) -> Target:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read target definition: {exc.strerror}")
+    return parse_target(path, text)
+
+
+class TargetCatalog:
+    """Every target defined in a directory of ``*.yaml`` files, looked up by name or alias."""
+
+    def __init__(self, targets: list[Target]):
+        self.targets = {t.name: t for t in targets}
+        self._by_alias: dict[str, Target] = {}
+        for target in targets:
+            for alias in (target.name, *target.aliases):
+                other = self._by_alias.get(alias)
+                if other is not None and other is not target:
+                    raise ConfigError(f"{target.source}: alias {alias!r} is also used by {other.source}",
+                                      fix="give each target its own names")
+                self._by_alias[alias] = target
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> TargetCatalog:
+        directory = directory or default_targets_dir()
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise ConfigError(f"no target definitions (*.yaml) in {directory}",
+                              fix="point --targets-dir at a directory of target definitions like archsmoke's vms/")
+        return cls([load_target(f) for f in files])
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.targets)
+
+    def get(self, name: str) -> Target:
+        target = self._by_alias.get(name)
+        if target is None:
+            raise ConfigError(f"unknown arch {name!r}; known arches: {', '.join(self.names)}",
+                              fix="pass one of those to --arch, or 'all'")
+        return target
+
+    def select(self, names: list[str]) -> list[Target]:
+        """Resolve --arch values (repeatable, comma-separated, or 'all') in a stable order."""
+        wanted: list[Target] = []
+        for value in names:
+            for name in filter(None, (n.strip() for n in value.split(","))):
+                chosen = list(self.targets.values()) if name == "all" else [self.get(name)]
+                wanted.extend(t for t in chosen if t not in wanted)
+        return wanted
+
+    def default(self) -> list[Target]:
+        """What runs without --arch or --binary: every emulated glibc target (the arches releases cross-build)."""
+        return [t for t in self.targets.values() if t.libc == "glibc" and not t.runs_natively]
+
+    def with_libc(self, target: Target, libc: str) -> Target:
+        """The target of the same architecture with the given C library (--libc musl: ppc64le -> ppc64le-musl)."""
+        require_libc(libc)
+        for other in self.targets.values():
+            if other.debian_arch == target.debian_arch and other.libc == libc:
+                return other
+        having = sorted(t.name for t in self.targets.values() if t.libc == libc)
+        raise ConfigError(f"no {libc} target for {target.name}; {libc} targets: {', '.join(having)}",
+                          fix=f"drop --libc {libc}, or add a vms/{target.name}-{libc}.yaml")

@@ -1,0 +1,108 @@
+"""The target model: one architecture and C library to test on, as ``vms/*.yaml`` defines it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import arches
+from ..errors import ConfigError
+
+LIBCS = ("glibc", "musl")
+ENDIANS = ("little", "big")
+ELF_CLASSES = (32, 64)
+
+
+@dataclass(frozen=True)
+class ElfIdentity:
+    machine: str
+    bits: int
+    endian: str
+
+    @property
+    def machine_number(self) -> int:
+        return arches.ELF_MACHINES[self.machine]
+
+    def describe(self) -> str:
+        return f"{self.machine} {self.bits}-bit {self.endian}-endian"
+
+
+@dataclass(frozen=True)
+class RootfsRecipe:
+    suite: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PinnedImage:
+    """A published container image for the container tier, pinned by digest (``--image-source pinned``)."""
+
+    ref: str  # registry/name@sha256:<64 hex>
+    has_python: bool
+
+    @property
+    def digest(self) -> str:
+        return self.ref.rsplit("@", 1)[1]
+
+
+@dataclass(frozen=True)
+class TimeBudgets:
+    """Seconds allowed for each kind of work on this target (emulation is slow)."""
+
+    build: float
+    start: float
+    command: float
+    install: float
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    aliases: tuple[str, ...]
+    source: Path
+    debian_arch: str
+    multiarch: str
+    qemu_arch: str | None  # None: only ever runs natively (x86_64 on an x86_64 host)
+    elf: ElfIdentity
+    libc: str
+    page_size: int
+    cpu: str | None
+    triple: str
+    wheel_platforms: tuple[str, ...]
+    rootfs: RootfsRecipe
+    timeouts: TimeBudgets
+    image: PinnedImage | None = None
+
+    @property
+    def arch(self) -> arches.Arch:
+        return arches.ARCHES[self.debian_arch]
+
+    @property
+    def oci_platform(self) -> tuple[str, str | None]:
+        """(architecture, variant) as container images record them."""
+        return self.arch.oci
+
+    @property
+    def platform_name(self) -> str:
+        return self.arch.platform_name
+
+    @property
+    def runs_natively(self) -> bool:
+        """Whether this host runs the target's binaries without an emulator."""
+        return self.qemu_arch is None or arches.runs_natively(self.debian_arch)
+
+    @property
+    def needs_32bit_personality(self) -> bool:
+        return arches.needs_32bit_personality(self.debian_arch)
+
+    @property
+    def has_python(self) -> bool:
+        return "python3" in self.rootfs.packages
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def require_libc(libc: str) -> None:
+    if libc not in LIBCS:
+        raise ConfigError(f"unknown libc {libc!r}", fix=f"--libc {' or --libc '.join(LIBCS)}")

@@ -1,0 +1,241 @@
+"""The interface every tier implements: start a target, run commands in it, copy files, stop it.
+
+Tests talk only to this interface (or to the testinfra Host built on it), so
+the container and full-system tiers slot in beside qemu-user without any
+change to the tests.
+"""
+
+from __future__ import annotations
+
+import abc
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+from ..cache import Cache
+from ..errors import TargetError
+from ..progress import Sink
+from ..rootfs import RootFilesystem, resolve_in_root
+from ..targets import Target
+
+DEFAULT_ENV = {
+    "PATH": "/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+    "TMPDIR": "/tmp",
+    # Plain output: no colours, no progress bars, whatever the test machine's terminal.
+    "TERM": "dumb",
+    "NO_COLOR": "1",
+}
+
+TAIL_LINES = 25
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    kept = text.rstrip("\n").splitlines()[-lines:]
+    return "\n".join(kept)
+
+
+@dataclass
+class CommandResult:
+    command: str
+    where: str
+    exit_code: int
+    stdout_bytes: bytes
+    stderr_bytes: bytes
+    duration: float
+    timeout: float
+    timed_out: bool = False
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_bytes.decode("utf-8", "replace")
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def report(self) -> str:
+        status = (f"timed out after its {self.timeout:.0f} s command budget and was killed"
+                  if self.timed_out else f"exit code {self.exit_code}")
+        return (
+            f"command: {self.command}\n"
+            f"where:   {self.where}\n"
+            f"result:  {status}, {self.duration:.2f} s\n"
+            f"--- stdout (tail) ---\n{tail(self.stdout)}\n"
+            f"--- stderr (tail) ---\n{tail(self.stderr)}"
+        )
+
+    def check(self) -> CommandResult:
+        if not self.ok:
+            raise CommandFailed(self)
+        return self
+
+
+class CommandFailed(TargetError):
+    def __init__(self, result: CommandResult):
+        self.result = result
+        super().__init__(result.report())
+
+
+@dataclass
+class RunnerOptions:
+    cpu: str | None = None  # overrides the target's CPU floor; "" means QEMU's default
+    sink: Sink | None = None
+    work_root: Path | None = None  # where per-session state lives (default: the system temp dir)
+    cache: Cache | None = None
+    settings: Any = None  # the tier's own settings (Tier.settings)
+
+
+@dataclass(frozen=True)
+class TierOption:
+    """A command-line option that belongs to one tier (pytest adds it; other tiers refuse it)."""
+
+    flag: str
+    dest: str
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    metavar: str = "VALUE"
+
+
+class Tier:
+    """A way to run targets.  A new tier is a folder under tiers/ with a Tier subclass and a Runner,
+    plus one line in tiers/__init__.py."""
+
+    name: ClassVar[str]
+    runner: ClassVar[type[Runner]]
+    options: ClassVar[tuple[TierOption, ...]] = ()
+
+    @classmethod
+    def settings(cls, values: dict[str, Any]) -> Any:
+        """The tier's validated settings from its options' values (raise ConfigError on bad ones)."""
+        return None
+
+    @classmethod
+    def describe(cls, settings: Any) -> str:
+        """For the run header."""
+        return cls.name
+
+    @classmethod
+    def uses_rootfs(cls, settings: Any, target: Target) -> bool:
+        """Whether a target on this tier needs archsmoke's root filesystem (else the tier brings its own root)."""
+        return True
+
+
+class Runner(abc.ABC):
+    """A started target.  Use as a context manager, or call start() and stop()."""
+
+    name: str = "?"
+
+    def __init__(self, target: Target, rootfs: RootFilesystem | None, options: RunnerOptions | None = None):
+        self.target = target
+        self.rootfs = rootfs
+        self.options = options or RunnerOptions()
+        self.history: list[CommandResult] = []
+        self.started = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.target.name} ({self.name} runner)"
+
+    def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        env = dict(DEFAULT_ENV)
+        cpu = self.options.cpu if self.options.cpu is not None else self.target.cpu
+        if cpu and self.emulated:
+            env["QEMU_CPU"] = cpu
+        env.update(extra or {})
+        return env
+
+    @property
+    def emulated(self) -> bool:
+        return not self.target.runs_natively
+
+    @property
+    def has_python(self) -> bool:
+        """Whether the root this runner started has python3 (the full functional suite needs it)."""
+        return self.target.has_python
+
+    @property
+    def root_description(self) -> str:
+        """Which root the commands run in, for the report."""
+        return f"root filesystem {self.rootfs.key}" if self.rootfs else "?"
+
+    @property
+    def report_label(self) -> str:
+        """How the report's column names this tier beside the target ("" for the default tier)."""
+        return self.name
+
+    def file_exists(self, path: str) -> bool:
+        """Whether a path (symlinks followed) exists in the target's root."""
+        if self.rootfs is not None:
+            return resolve_in_root(self.rootfs.root, path).exists()
+        return self.run(["/bin/sh", "-c", 'test -e "$0"', path]).exit_code == 0
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    def _execute(self, argv: list[str], env: dict[str, str], timeout: float, stdin: bytes | None) -> CommandResult: ...
+
+    @abc.abstractmethod
+    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
+        """Copy a host file into the target."""
+
+    @abc.abstractmethod
+    def get(self, source: str, destination: Path) -> None:
+        """Copy a file out of the target onto the host."""
+
+    def run(
+        self,
+        command: str | Sequence[str],
+        *,
+        timeout: float | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        stdin: bytes | None = None,
+    ) -> CommandResult:
+        """Run a shell command line (str) or an argv (sequence) inside the target."""
+        if not self.started:
+            raise TargetError(f"{self.where} is not started")
+        if isinstance(command, str):
+            script = f"cd {shlex.quote(cwd)} && {command}" if cwd else command
+            argv = ["/bin/sh", "-c", script]
+            shown = command
+        else:
+            argv = list(command)
+            shown = shlex.join(argv)
+            if cwd:
+                argv = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', cwd, *argv]
+        budget = timeout if timeout is not None else self.target.timeouts.command
+        result = self._execute(argv, self.environment(env), budget, stdin)
+        result.command = shown + (f"  (in {cwd})" if cwd else "")
+        self.history.append(result)
+        return result
+
+    def transcript(self, limit: int = 200_000) -> str:
+        """Every command run in this target with its full output (each stream cut at `limit` characters)."""
+        parts = [f"# {self.where}: {len(self.history)} commands\n"]
+        for number, result in enumerate(self.history, 1):
+            status = "timed out" if result.timed_out else f"exit {result.exit_code}"
+            parts.append(f"\n## {number}. {result.command}\n{status}, {result.duration:.2f} s\n")
+            for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+                if text:
+                    cut = f"[... {len(text) - limit} characters cut ...]\n" if len(text) > limit else ""
+                    parts.append(f"--- {name} ---\n{cut}{text[-limit:]}\n")
+        return "".join(parts)
+
+    def __enter__(self) -> Runner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,217 @@
+"""The container tier: one long-lived podman (or docker) container per target, commands run with exec.
+
+The container's first process is a shell reading its stdin, which is a pipe
+from this process, and the container is started with --rm.  When stop() closes
+the pipe, or this process dies however it dies, the shell's read returns, the
+container exits and the engine removes it: nothing outlives the harness.
+Foreign-arch containers run through the same binfmt_misc handlers as the
+qemu-user tier (the F flag makes the emulator usable inside the container).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import uuid
+from pathlib import Path
+
+from ...errors import TargetError
+from ...host import binfmt
+from ...host import engine as engines
+from ...host.tools import host_tool
+from ...progress import Progress
+from ..base import CommandResult, Runner
+from ..process import read_line, run_with_deadline
+from . import images
+from .settings import ContainerSettings
+
+NAME_PREFIX = "archsmoke-"
+OWNER_LABEL = "io.archsmoke.owner"
+_HOLDER = 'echo ready; read _ || true'
+
+
+class ContainerRunner(Runner):
+    name = "container"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.options.settings is None:
+            self.options.settings = ContainerSettings()
+        self.engine: engines.Engine | None = None
+        self.image: images.Image | None = None
+        self.container = f"{NAME_PREFIX}{self.target.name}-{uuid.uuid4().hex[:12]}"
+        self._holder: subprocess.Popen | None = None
+        self._personality: list[str] = []
+
+    @property
+    def where(self) -> str:
+        engine = self.engine.name if self.engine else "container"
+        return f"{self.target.name} ({engine} container {self.container})"
+
+    @property
+    def has_python(self) -> bool:
+        return self.image.has_python if self.image else self.target.has_python
+
+    @property
+    def root_description(self) -> str:
+        return self.image.origin if self.image else "?"
+
+    @property
+    def report_label(self) -> str:
+        return "container, pinned image" if self.options.settings.image_source == "pinned" and \
+            self.target.image is not None else "container"
+
+    @property
+    def testinfra_url(self) -> str:
+        """pytest-testinfra's own backend for this container (podman:// or docker://)."""
+        assert self.engine is not None
+        return f"{self.engine.name}://{self.container}"
+
+    def start(self) -> None:
+        self.engine = engines.detect(self.options.settings.engine)
+        # i386 runs natively on x86_64; `uname -m` must still say i686.  runc before 1.2 ignores
+        # --personality, but podman's exec sessions inherit it from the client through conmon.
+        self._personality = ([host_tool("setarch", "util-linux"), "linux32"]
+                             if self.target.needs_32bit_personality else [])
+        if self.emulated:
+            binfmt.require_handler(self.target)
+        progress = Progress(f"start {self.target.name}", self.options.sink)
+        remove_orphans(self.engine)
+        self.image = self._image()
+        env = [f"--env={k}={v}" for k, v in self.environment().items()]
+        self._holder = subprocess.Popen(
+            [*self._personality, *self.engine.command(
+                "run", "--interactive", "--rm", "--name", self.container, "--label", f"{OWNER_LABEL}={_owner()}",
+                "--network", "host", "--platform", self.target.platform_name,
+                *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        line = read_line(self._holder.stdout, self.target.timeouts.start)
+        if line.strip() != b"ready":
+            self._abandon()
+            why = self._holder_error()
+            self._check_machine(self._machine_without_cpu_floor())  # a mislabelled image fails like this too
+            raise TargetError(f"{self.where} failed to start: {why}", fix="run `python -m harness doctor`")
+        self.started = True
+        result = self.run(["uname", "-m"])
+        if not result.ok:
+            self.stop()
+            raise TargetError(f"`uname -m` failed in {self.where}: {result.stderr.strip()}")
+        self._check_machine(result.stdout.strip())
+        progress.say(f"{self.engine.name} container {self.container} on {self.image.ref} ready")
+
+    def _image(self) -> images.Image:
+        if self.options.settings.image_source == "pinned" and self.target.image is not None:
+            return images.pinned(self.engine, self.target, self.options.sink)
+        if self.rootfs is None or self.options.cache is None:
+            raise TargetError(f"{self.where}: no root filesystem to import as an image")
+        return images.from_rootfs(self.engine, self.rootfs, self.options.cache, self.options.sink)
+
+    def _check_machine(self, found: str | None) -> None:
+        """The image's contents, not just its label, must be the target's machine."""
+        expected = self.target.arch.uname
+        if found is not None and found != expected:
+            self.stop()
+            raise TargetError(f"{self.image.ref} runs as {found} in a container for {self.target.name}, "
+                              f"which must run as {expected}",
+                              fix=f"use an image built for {self.target.platform_name}")
+
+    def _machine_without_cpu_floor(self) -> str | None:
+        """What the image runs as under the emulator's default CPU (another arch's emulator rejects ours)."""
+        result = self.engine.run("run", "--rm", "--network", "none", *self.engine.run_flags,
+                                 "--entrypoint", "uname", self.image.ref, "-m", check=False, timeout=60)
+        return result.stdout.decode(errors="replace").strip() or None if result.returncode == 0 else None
+
+    def _holder_error(self) -> str:
+        assert self._holder is not None
+        try:
+            _, err = self._holder.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            return f"no answer within {self.target.timeouts.start:.0f} s"
+        lines = [x for x in err.decode(errors="replace").strip().splitlines() if not x.startswith("WARNING")]
+        return " / ".join(lines)[-800:] or f"the container exited with {self._holder.returncode}"
+
+    def _execute(self, argv, env, timeout, stdin) -> CommandResult:
+        assert self.engine is not None
+        flags = ["--interactive"] if stdin is not None else []
+        command = [*self._personality, *self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
+                                      self.container, *argv)]
+        code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin)
+        if timed_out:
+            # Killing the exec client leaves the command running in the container: kill everything
+            # there but the holder (kill -1 spares the caller and the container's init).
+            run_with_deadline(self.engine.command("exec", self.container, "/bin/sh", "-c", "kill -9 -1"),
+                              dict(os.environ), 30, None)
+        return CommandResult(command="", where=self.where, exit_code=code, stdout_bytes=out, stderr_bytes=err,
+                             duration=seconds, timeout=timeout, timed_out=timed_out)
+
+    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
+        if not destination.startswith("/"):
+            raise TargetError(f"paths inside the target must be absolute, got {destination!r}")
+        # A tar stream sets name, mode and owner exactly and creates missing parent directories.
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive, open(source, "rb") as data:
+            info = archive.gettarinfo(str(source), arcname=destination.lstrip("/"))
+            info.mode = mode if mode is not None else os.stat(source).st_mode & 0o777
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            archive.addfile(info, data)
+        self._copy("cp", "-", f"{self.container}:/", stdin=buffer.getvalue())
+
+    def get(self, source: str, destination: Path) -> None:
+        stream = self._copy("cp", f"{self.container}:{source}", "-")
+        with tarfile.open(fileobj=io.BytesIO(stream)) as archive:
+            member = next((m for m in archive.getmembers() if m.isfile()), None)
+            if member is None:
+                raise TargetError(f"{source} in {self.where} is not a regular file")
+            destination.write_bytes(archive.extractfile(member).read())
+
+    def _copy(self, *args: str, stdin: bytes | None = None) -> bytes:
+        assert self.engine is not None
+        result = self.engine.run(*args, input=stdin, timeout=self.target.timeouts.install, check=False)
+        if result.returncode != 0:
+            raise TargetError(f"{self.engine.name} {' '.join(args)} failed in {self.where}: "
+                              f"{result.stderr.decode(errors='replace').strip()}")
+        return result.stdout
+
+    def stop(self) -> None:
+        if self._holder is not None:
+            try:
+                self._holder.communicate(timeout=30)  # closes the pipe: the holder's read returns
+            except subprocess.TimeoutExpired:
+                self._abandon()
+            self._holder = None
+        if self.engine is not None:
+            # --rm removes the container as it exits; this catches an engine that did not.
+            self.engine.remove(self.container)
+        self.started = False
+
+    def _abandon(self) -> None:
+        assert self._holder is not None and self.engine is not None
+        self.engine.remove(self.container)
+        self._holder.kill()
+
+
+def _owner() -> str:
+    """This process, in a form that tells a later run whether it is still alive."""
+    return f"{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "?"
+
+
+def remove_orphans(engine: engines.Engine) -> list[str]:
+    """Containers of archsmoke runs that are gone (SIGKILLed before the engine could clean up)."""
+    orphans = []
+    for name, owner in engine.labelled(OWNER_LABEL).items():
+        pid, _, started = owner.partition(":")
+        if pid.isdigit() and _start_time(int(pid)) != started:
+            orphans.append(name)
+    engine.remove(*orphans)
+    return orphans

@@ -1,0 +1,81 @@
+"""Running one host process with a deadline, for the runners' command execution."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import time
+
+
+# After the command itself exits, output still arriving is read for this long: a background
+# job it started may hold the pipes open forever and must not turn a finished command into a hang.
+GRACE_SECONDS = 1.0
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
+                      stdin: bytes | None) -> tuple[int, bytes, bytes, float, bool]:
+    """(exit code, stdout, stderr, seconds, timed out); a command past its deadline is killed with its group."""
+    started = time.monotonic()
+    process = subprocess.Popen(argv, env=env, start_new_session=True,
+                               stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if stdin is not None:
+        try:
+            process.stdin.write(stdin)
+        except BrokenPipeError:
+            pass
+        process.stdin.close()
+    output = {process.stdout: bytearray(), process.stderr: bytearray()}
+    deadline = started + timeout
+    exited_at: float | None = None
+    timed_out = False
+    with selectors.DefaultSelector() as selector:
+        for stream in output:
+            selector.register(stream, selectors.EVENT_READ)
+        while selector.get_map():
+            now = time.monotonic()
+            if exited_at is None and process.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > GRACE_SECONDS:
+                break
+            if now > deadline:
+                timed_out = True
+                kill_group(process)
+                deadline = float("inf")
+                exited_at = exited_at or now
+                continue
+            for key, _ in selector.select(timeout=0.1):
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    output[key.fileobj] += chunk
+                else:
+                    selector.unregister(key.fileobj)
+    remaining = max(0.0, deadline - time.monotonic()) if not timed_out else 10
+    try:
+        process.wait(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_group(process)
+        process.wait()
+    process.stdout.close()
+    process.stderr.close()
+    return (process.returncode, bytes(output[process.stdout]), bytes(output[process.stderr]),
+            time.monotonic() - started, timed_out)
+
+
+def read_line(stream, timeout: float) -> bytes:
+    """One line from a pipe, or b"" if none comes within the timeout (fail fast, never hang at start)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return b""
+    return stream.readline()

@@ -1,0 +1,140 @@
+"""The binary under test in each of its forms, checked and installed into real targets."""
+
+import shutil
+import subprocess
+import tarfile
+import zipfile
+
+import pytest
+
+from archsmoke.binary import check_loader, install, matching, prepare
+from archsmoke.rootfs import resolve_in_root
+from archsmoke.cache import Cache
+from archsmoke.errors import BinaryError
+from archsmoke.tiers import QemuUserRunner
+
+
+@pytest.fixture(scope="module")
+def ppc64le_target(built, catalog):
+    with QemuUserRunner(catalog.get("ppc64le"), built("ppc64le")) as runner:
+        yield runner
+
+
+@pytest.fixture
+def scratch_cache(tmp_path):
+    return Cache(tmp_path / "cache")
+
+
+def _release_archive(release, tmp_path, arch="ppc64le", triple="powerpc64le-unknown-linux-gnu"):
+    """uv's release archive layout: uv-<triple>/uv and uv-<triple>/uvx."""
+    wheel = release(arch)
+    archive = tmp_path / f"uv-{triple}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for executable in (wheel.executable, *wheel.extra_executables):
+            tar.add(executable, arcname=f"uv-{triple}/{executable.name}")
+    return archive
+
+
+def test_wheel(release):
+    wheel = release("ppc64le")
+    assert wheel.kind == "wheel" and wheel.version == "0.13.9"
+    assert wheel.elf.machine == "PPC64" and wheel.elf.interpreter == "/lib64/ld64.so.2"
+    assert [p.name for p in wheel.extra_executables] == ["uvx"]
+    assert len(wheel.sha256) == 64
+
+
+def test_release_archive(release, tmp_path, scratch_cache):
+    binary = prepare(_release_archive(release, tmp_path), scratch_cache)
+    assert binary.kind == "archive" and binary.executable.name == "uv"
+    assert binary.elf.machine == "PPC64" and [p.name for p in binary.extra_executables] == ["uvx"]
+
+
+def test_bare_executable(release, scratch_cache):
+    binary = prepare(release("s390x").executable, scratch_cache)
+    assert binary.kind == "executable" and binary.version is None and binary.elf.endian == "big"
+
+
+def test_a_file_that_is_no_binary(tmp_path, scratch_cache):
+    text = tmp_path / "notes.txt"
+    text.write_text("uv 0.13.9\n")
+    with pytest.raises(BinaryError, match="neither an ELF executable, a wheel nor a .tar.gz archive"):
+        prepare(text, scratch_cache)
+    with pytest.raises(BinaryError, match="does not exist"):
+        prepare(tmp_path / "missing", scratch_cache)
+
+
+def test_a_corrupt_wheel_is_refused(release, tmp_path, scratch_cache):
+    damaged = tmp_path / release("ppc64le").file.name
+    data = bytearray(release("ppc64le").file.read_bytes())
+    with zipfile.ZipFile(release("ppc64le").file) as wheel:
+        member = next(i for i in wheel.infolist() if i.filename.endswith("/scripts/uv"))
+    middle = member.header_offset + member.compress_size // 2
+    data[middle] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(BinaryError, match="is not a valid wheel"):
+        prepare(damaged, scratch_cache)
+
+
+def test_a_wheel_whose_binary_does_not_match_its_record(release, tmp_path, scratch_cache):
+    original = release("ppc64le").file
+    tampered = tmp_path / original.name
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(tampered, "w") as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            out.writestr(info, data + b"\0" if info.filename.endswith("/scripts/uv") else data)
+    with pytest.raises(BinaryError, match="does not match the hash in its RECORD"):
+        prepare(tampered, scratch_cache)
+
+
+def test_a_truncated_archive_is_refused(release, tmp_path, scratch_cache):
+    archive = _release_archive(release, tmp_path)
+    archive.write_bytes(archive.read_bytes()[:4096])
+    with pytest.raises(BinaryError, match="not a readable .tar.gz archive"):
+        prepare(archive, scratch_cache)
+
+
+def test_each_target_takes_its_own_binary(release, catalog):
+    given = [release("s390x"), release("ppc64le")]
+    assert matching(given, catalog.get("ppc64le")) is given[1]
+    with pytest.raises(BinaryError, match="none of the binaries given runs on armv7"):
+        matching(given, catalog.get("armv7"))
+    with pytest.raises(BinaryError, match="target armv7 runs ARM 32-bit little-endian binaries"):
+        matching(given[:1], catalog.get("armv7"))
+
+
+def test_loader_lookup_follows_symlinks_inside_the_root(built):
+    root = built("ppc64le").root
+    assert (root / "lib64/ld64.so.2").is_symlink()
+    resolved = resolve_in_root(root, "/lib64/ld64.so.2")
+    assert resolved.is_file() and str(resolved).startswith(str(root))
+
+
+def test_a_missing_loader_is_refused(release, ppc64le_target, tmp_path, scratch_cache):
+    copy = tmp_path / "uv"
+    shutil.copy(release("ppc64le").executable, copy)
+    subprocess.run(["patchelf", "--set-interpreter", "/lib64/ld-missing.so.9", str(copy)], check=True)
+    binary = prepare(copy, scratch_cache)
+    with pytest.raises(BinaryError, match="needs the dynamic loader /lib64/ld-missing.so.9, which the ppc64le glibc"):
+        check_loader(binary, ppc64le_target)
+
+
+def test_wheel_installs_into_a_venv_by_the_targets_pip(ppc64le_target, release):
+    installed = install(release("ppc64le"), ppc64le_target)
+    assert installed.path == "/opt/archsmoke/venv/bin/uv"
+    out = ppc64le_target.run(installed.command("--version"), env=installed.env).check().stdout
+    assert out.startswith("uv 0.13.9")
+    shim = ppc64le_target.run(["/opt/archsmoke/venv/bin/python", "-m", "uv", "--version"]).check().stdout
+    assert shim == out
+    listed = ppc64le_target.run(["/opt/archsmoke/venv/bin/python", "-m", "pip", "--version"])
+    assert listed.exit_code != 0, "the venv was made --without-pip"
+
+
+def test_archive_installs_onto_path(ppc64le_target, release, tmp_path, scratch_cache):
+    installed = install(prepare(_release_archive(release, tmp_path), scratch_cache), ppc64le_target)
+    assert installed.path == "/usr/local/bin/uv"
+    assert ppc64le_target.run("uv --version && uvx --version").check().stdout.count("0.13.9") == 2
+
+
+def test_install_refuses_a_wrong_arch_binary(ppc64le_target, release):
+    with pytest.raises(BinaryError, match="target ppc64le runs PPC64"):
+        install(release("s390x"), ppc64le_target)

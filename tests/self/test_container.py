@@ -1,0 +1,351 @@
+"""The container tier against real podman, real images imported from real root filesystems, a real registry."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hanging_run import interrupt_hanging_run, processes_naming
+from harness import engine as engines
+from harness import images
+from archsmoke.errors import ConfigError, HostSetupError, TargetError
+from archsmoke.rootfs import tree_digest
+from archsmoke.tiers import ContainerRunner, RunnerOptions
+from archsmoke.tiers.container.runner import OWNER_LABEL, remove_orphans
+from archsmoke.targets import TargetCatalog, load_target
+
+UV_VERSION = "0.13.9"  # as tests/conftest.py pins it
+
+
+def _options(cache, **kwargs) -> RunnerOptions:
+    return RunnerOptions(cache=cache, **kwargs)
+
+
+def _exists(engine, name: str) -> bool:
+    return engine.run("container", "exists", name, check=False).returncode == 0
+
+
+def _wait_gone(engine, name: str, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while _exists(engine, name) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _exists(engine, name)
+
+
+@pytest.fixture(scope="module", params=["ppc64le", "s390x"])
+def started(request, built, catalog, cache):
+    target = catalog.get(request.param)
+    with ContainerRunner(target, built(request.param), _options(cache)) as runner:
+        yield runner
+
+
+# --- the engine and this host ----------------------------------------------------------------
+
+
+def test_the_engine_adapts_to_this_hosts_limits_and_cgroups(engine):
+    assert engine.name == "podman" and engine.version
+    for name in ("nofile", "nproc"):
+        limit = engines.hard_limit(name)
+        wanted = f"{name}={limit}:{limit}"
+        assert (wanted in engine.run_flags) == (limit is not None and limit < engines.PODMAN_DEFAULT_LIMITS[name])
+    if engines.cgroup_mode() != "unified":
+        assert engine.global_flags[engine.global_flags.index("--runtime") + 1] == "runc"
+    assert all(choice.reason for choice in engine.choices)
+
+
+def test_without_those_flags_this_host_refuses_containers(engine, built, cache, catalog):
+    """The adaptations are needed, not decoration: podman's defaults fail here (when the limits are low)."""
+    if not any(c.flags[0] == "--ulimit" for c in engine.choices):
+        pytest.skip("this host's hard limits are at podman's defaults; nothing to adapt")
+    image = images.from_rootfs(engine, built("s390x-musl"), cache)
+    plain = subprocess.run([engine.path, *engine.global_flags, "run", "--rm", image.ref, "/bin/true"],
+                           capture_output=True, text=True)
+    assert plain.returncode != 0 and "rlimit" in plain.stderr
+    adapted = engine.run("run", "--rm", *engine.run_flags, image.ref, "/bin/true", check=False)
+    assert adapted.returncode == 0, adapted.stderr
+
+
+def test_an_unknown_or_absent_engine_is_a_clear_error(monkeypatch):
+    with pytest.raises(ConfigError, match="unknown container engine 'lxc'"):
+        engines.detect("lxc")
+    # The docker client may be installed with no engine behind it: that must not count as docker.
+    if __import__("shutil").which("docker"):
+        answered = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True)
+        if answered.returncode != 0:
+            with pytest.raises(HostSetupError, match="docker: .* is installed but no engine answers"):
+                engines.detect("docker")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(HostSetupError, match="podman: not installed; docker: not installed"):
+        engines.detect()
+
+
+# --- a started container -----------------------------------------------------------------------
+
+
+def test_runs_the_target_architecture_in_a_container(started, engine):
+    assert started.run(["uname", "-m"]).check().stdout.strip() == started.target.name
+    assert started.run("echo $QEMU_CPU").stdout.strip() == started.target.cpu
+    assert _exists(engine, started.container)
+    inspected = engine.run("inspect", "--format", "{{.ImageName}}", started.container).stdout.decode().strip()
+    assert inspected == images.imported_ref(started.rootfs)
+
+
+def test_environment_stdin_and_cwd(started, monkeypatch):
+    monkeypatch.setenv("LEAKED_FROM_HOST", "1")
+    env = started.run("env").check().stdout
+    assert "LEAKED_FROM_HOST" not in env and "TERM=dumb" in env and "NO_COLOR=1" in env
+    assert started.run("cat", stdin=b"through stdin").stdout == "through stdin"
+    assert started.run(["pwd"], cwd="/etc").stdout.strip() == "/etc"
+    assert started.run("echo $EXTRA", env={"EXTRA": "given"}).stdout.strip() == "given"
+
+
+def test_files_in_and_out_keep_mode_and_bytes(started, tmp_path):
+    source = tmp_path / "payload.bin"
+    source.write_bytes(os.urandom(300_000))
+    started.put(source, "/srv/new/dir/payload.bin", mode=0o750)
+    assert started.run("stat -c '%a %U' /srv/new/dir/payload.bin").stdout.strip() == "750 root"
+    started.run("cp /srv/new/dir/payload.bin /srv/out.bin").check()
+    started.get("/srv/out.bin", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == source.read_bytes()
+    with pytest.raises(TargetError, match="must be absolute"):
+        started.put(source, "relative/path")
+
+
+def test_a_hung_command_is_killed_inside_the_container(started):
+    begun = time.monotonic()
+    result = started.run("sleep 300", timeout=2)
+    assert result.timed_out and not result.ok
+    assert time.monotonic() - begun < 20
+    left = started.run("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done").stdout
+    assert "sleep 300" not in left
+    assert started.run(["true"]).ok  # the container itself survived
+
+
+def test_writes_never_reach_the_image_or_the_cache(started):
+    before = tree_digest(started.rootfs.root)
+    started.run("echo x > /etc/archsmoke-was-here && rm /usr/bin/env").check()
+    assert not (started.rootfs.root / "etc/archsmoke-was-here").exists()
+    assert tree_digest(started.rootfs.root) == before
+
+
+def test_testinfra_uses_its_own_podman_backend(started):
+    import testinfra
+
+    host = testinfra.get_host(started.testinfra_url)
+    assert host.backend.NAME == "podman"
+    passwd = host.file("/etc/passwd")
+    assert passwd.contains("^root:.*:0:0:") and passwd.user == "root" and passwd.mode == 0o644
+    # Commands through testinfra's backend get the container's environment: the same emulated CPU floor.
+    assert host.run("uname -m").stdout.strip() == started.target.name
+    assert host.check_output("echo $QEMU_CPU") == started.target.cpu
+
+
+def test_stop_removes_the_container(built, catalog, cache, engine):
+    runner = ContainerRunner(catalog.get("armv7-musl"), built("armv7-musl"), _options(cache))
+    runner.start()
+    runner.run("sleep 1000 & echo started").check()
+    assert _exists(engine, runner.container)
+    runner.stop()
+    assert _wait_gone(engine, runner.container)
+
+
+def test_i386_runs_with_a_32_bit_personality(built, catalog, cache):
+    with ContainerRunner(catalog.get("i386"), built("i386"), _options(cache)) as runner:
+        assert runner.run(["uname", "-m"]).check().stdout.strip() == "i686"
+
+
+def _import_tree(engine, root: Path, arch: str, ref: str, *changes: str) -> None:
+    """A tree imported by hand, with whatever platform and labels a test needs (not through archsmoke)."""
+    tar = subprocess.run(["tar", "-C", str(root), "-cf", "-", "."], capture_output=True, check=True)
+    engine.run("import", "--arch", arch, *(f for change in changes for f in ("--change", change)), "-", ref,
+               input=tar.stdout)
+
+
+# --- images from root filesystems --------------------------------------------------------------
+
+
+def test_an_image_is_imported_once_per_tree(engine, built, cache):
+    rootfs = built("aarch64-musl")
+    engine.run("rmi", "--force", images.imported_ref(rootfs), check=False)
+    said = []
+    first = images.from_rootfs(engine, rootfs, cache, said.append)
+    assert any("importing root filesystem" in line for line in said)
+    said.clear()
+    second = images.from_rootfs(engine, rootfs, cache, said.append)
+    assert first == second and not said
+    details = images.inspect(engine, first.ref)
+    assert images.labels(details)[images.TREE_LABEL] == rootfs.manifest["tree_digest"]
+    assert details["Architecture"] == "arm64"
+
+
+def test_an_image_of_another_tree_under_the_same_tag_is_replaced(engine, built, cache):
+    rootfs = built("s390x-musl")
+    ref = images.imported_ref(rootfs)
+    # The same tag on an image of a different tree (a stale or foreign import): never reused.
+    engine.run("rmi", "--force", ref, check=False)
+    _import_tree(engine, built("ppc64le-musl").root, "s390x", ref, f"LABEL {images.TREE_LABEL}=not-this-tree")
+    said = []
+    images.from_rootfs(engine, rootfs, cache, said.append)
+    assert any("importing" in line for line in said)
+    assert images.labels(images.inspect(engine, ref))[images.TREE_LABEL] == rootfs.manifest["tree_digest"]
+
+
+def test_an_image_for_another_platform_is_refused(engine, built, catalog):
+    ref = "localhost/archsmoke-test/wrong-platform:1"
+    _import_tree(engine, built("ppc64le-musl").root, "amd64", ref)
+    try:
+        with pytest.raises(ConfigError, match=re.escape(
+                f"image {ref} is for linux/amd64, but target ppc64le-musl is linux/ppc64le")):
+            images.check_platform(images.inspect(engine, ref), catalog.get("ppc64le-musl"), ref)
+    finally:
+        engine.run("rmi", "--force", ref, check=False)
+
+
+# --- pinned images pulled by digest from a real registry -----------------------------------------
+
+
+def _catalog_pinning(tmp_path: Path, arch: str, ref: str, python: bool) -> TargetCatalog:
+    source = Path(__file__).resolve().parents[2] / "vms" / f"{arch}.yaml"
+    data = yaml.safe_load(source.read_text())
+    data["image"] = {"ref": ref, "python": python}
+    directory = tmp_path / "vms"
+    directory.mkdir(exist_ok=True)
+    (directory / f"{arch}.yaml").write_text(yaml.safe_dump(data))
+    return TargetCatalog([load_target(directory / f"{arch}.yaml")])
+
+
+def _publish(engine, registry, rootfs, cache, name: str, arch: str | None = None) -> str:
+    """A root filesystem as an image in the registry (optionally mislabelled), no copy of that name left here."""
+    local = f"localhost/archsmoke-test/{name}:1"
+    _import_tree(engine, rootfs.root, arch or rootfs.target.oci_platform[0], local)
+    pinned = registry.push(engine, local, f"archsmoke-test/{name}")
+    engine.run("rmi", "--force", local, check=False)
+    return pinned
+
+
+def test_a_pinned_image_is_pulled_by_digest_and_checked(engine, registry, built, cache, tmp_path):
+    ref = _publish(engine, registry, built("ppc64le-musl"), cache, "musl-ppc64le")
+    engine.run("rmi", "--force", ref, check=False)
+    target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
+    said = []
+    with ContainerRunner(target, None, RunnerOptions(image_source="pinned", sink=said.append)) as runner:
+        assert runner.root_description == f"image {ref}"
+        assert runner.run(["uname", "-m"]).check().stdout.strip() == "ppc64le"
+        assert runner.file_exists("/lib/ld-musl-powerpc64le.so.1") and not runner.file_exists("/lib64/ld64.so.2")
+        assert not runner.has_python
+    assert any(f"pulling {ref}" in line for line in said)
+    digest = ref.rsplit("@", 1)[1]
+    assert re.search(rf'"GET /v2/archsmoke-test/musl-ppc64le/manifests/{digest} HTTP', registry.requests())
+
+
+def test_a_pinned_image_for_another_platform_is_refused_before_it_runs(engine, registry, built, cache, tmp_path):
+    ref = _publish(engine, registry, built("s390x-musl"), cache, "musl-s390x")
+    target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
+    runner = ContainerRunner(target, None, RunnerOptions(image_source="pinned"))
+    with pytest.raises(ConfigError, match="is for linux/s390x, but target ppc64le-musl is linux/ppc64le"):
+        runner.start()
+    assert not [name for name in engine.labelled(OWNER_LABEL) if name.startswith("archsmoke-ppc64le-musl-")]
+
+
+def test_a_mislabelled_image_is_caught_by_what_it_runs_as(engine, registry, built, cache, tmp_path):
+    """Labelled ppc64le, but its files are s390x: uname in the container tells, and nothing is tested in it."""
+    ref = _publish(engine, registry, built("s390x-musl"), cache, "mislabelled", arch="ppc64le")
+    target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
+    runner = ContainerRunner(target, None, RunnerOptions(image_source="pinned"))
+    with pytest.raises(TargetError, match="runs as s390x in a container for ppc64le-musl, which must run as ppc64le"):
+        runner.start()
+    assert _wait_gone(engine, runner.container)
+
+
+def test_an_unreachable_registry_is_a_clear_error(engine, tmp_path):
+    ref = "127.0.0.1:9/archsmoke-test/nothing@sha256:" + "0" * 64
+    target = _catalog_pinning(tmp_path, "s390x-musl", ref, python=False).get("s390x-musl")
+    with pytest.raises(Exception) as caught:
+        ContainerRunner(target, None, RunnerOptions(image_source="pinned")).start()
+    assert f"cannot pull {ref} for s390x-musl" in str(caught.value)
+    assert "--image-source rootfs" in str(caught.value)
+
+
+PINNED_SUITE = Path(__file__).resolve().parents[1] / "smoke"
+
+
+def test_the_smoke_suite_runs_inside_a_pulled_image_with_python(engine, registry, built, cache, tmp_path):
+    """A target pinned to an image with Python: the full suite runs in the pulled image.
+
+    No registry reachable here serves python:*-alpine (what the musl targets pin), so the pinned image is
+    archsmoke's own armv7 root pushed to the loopback registry, pinned on the armv7 target.  (Pinned on
+    armv7-musl, the suite rightly fails it: its Python reports a glibc multiarch on a musl target.)
+    """
+    ref = _publish(engine, registry, built("armv7"), cache, "armv7-python")
+    _catalog_pinning(tmp_path, "armv7", ref, python=True)
+    junit = tmp_path / "junit.xml"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(PINNED_SUITE), "--arch", "armv7",
+         "--runner", "container", "--image-source", "pinned", "--targets-dir", str(tmp_path / "vms"),
+         "--cache-dir", str(cache.root), "--uv-version", UV_VERSION, f"--junitxml={junit}"],
+        capture_output=True, text=True, env=dict(os.environ), timeout=1200)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert re.search(r"\b(19|20) passed", summary) and "skipped" not in summary, summary
+    report = junit.read_text()
+    assert f'name="archsmoke_root" value="image {ref}"' in report
+    assert 'name="archsmoke_runner" value="container"' in report
+
+
+# --- interrupted runs ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
+def test_an_interrupted_run_leaves_no_container(built, cache, engine, tmp_path, how):
+    built("ppc64le-musl")
+
+    def running(container):
+        assert _exists(engine, container)
+
+    container = interrupt_hanging_run(tmp_path, "target.container", ["--arch", "ppc64le-musl", "--runner", "container",
+                                      "--cache-dir", str(cache.root)], how, check=running)
+    # SIGINT and SIGTERM: the harness stops it.  SIGKILL: the holder's stdin closes and the engine's --rm removes it.
+    assert _wait_gone(engine, container), f"container {container} outlived the harness ({how.name})"
+    deadline = time.monotonic() + 15
+    while processes_naming(container) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not processes_naming(container), "an engine process for it is still running"
+
+
+def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, cache):
+    image = images.from_rootfs(engine, built("aarch64-musl"), cache)
+    # As left by a run whose engine client was killed too (a container no pipe holds): a dead owner pid.
+    engine.run("run", "--detach", "--name", "archsmoke-orphan-test", "--label", f"{OWNER_LABEL}=999999999:1",
+               *engine.run_flags, image.ref, "/bin/sh", "-c", "read _ || sleep 1000")
+    live = engine.run("run", "--detach", "--name", "archsmoke-live-test", "--label",
+                      f"{OWNER_LABEL}={os.getpid()}:{Path(f'/proc/{os.getpid()}/stat').read_text().rsplit(')', 1)[1].split()[19]}",
+                      *engine.run_flags, image.ref, "/bin/sh", "-c", "sleep 1000")
+    try:
+        removed = remove_orphans(engine)
+        assert "archsmoke-orphan-test" in removed and "archsmoke-live-test" not in removed
+        assert not _exists(engine, "archsmoke-orphan-test") and _exists(engine, "archsmoke-live-test")
+    finally:
+        engine.remove("archsmoke-orphan-test", "archsmoke-live-test")
+    assert live.returncode == 0
+
+
+def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache, tmp_path):
+    from harness import cli
+
+    ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
+    _import_tree(engine, built("ppc64le-musl").root, "ppc64le", ref,
+                 f"LABEL {images.KEY_LABEL}=ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld")
+    current = images.imported_ref(built("ppc64le-musl"))
+    images.from_rootfs(engine, built("ppc64le-musl"), cache)
+    listed = {r for r, _ in images.list_imported(engine)}
+    assert {ref, current} <= listed
+    empty = ["--cache-dir", str(tmp_path)]  # only images here: the shared cache's entries are not this test's
+    assert cli.main([*empty, "images", "prune", "--dry-run"]) == 0
+    assert images.inspect(engine, ref) is not None
+    assert cli.main([*empty, "images", "prune"]) == 0
+    assert images.inspect(engine, ref) is None and images.inspect(engine, current) is not None

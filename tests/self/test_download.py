@@ -1,0 +1,96 @@
+"""Downloading uv's wheels, against a real HTTP index on 127.0.0.1 serving real wheels."""
+
+import hashlib
+import shutil
+import socket
+
+import pytest
+
+from harness import download
+from archsmoke.binary import download_release
+from archsmoke.cache import Cache
+from archsmoke.errors import DownloadError
+
+
+@pytest.fixture
+def index(loopback_index, release, tmp_path):
+    """An index with the real ppc64le and s390x wheels of 0.13.9, and two more names for resolution."""
+    real = [release("ppc64le").file, release("s390x").file]
+    renamed = []
+    for version in ("0.13.8", "0.14.0rc1"):  # older and pre-release: `latest` must still pick 0.13.9
+        copy = tmp_path / real[0].name.replace("0.13.9", version)
+        shutil.copyfile(real[0], copy)
+        renamed.append(copy)
+    loopback_index.publish(real + renamed)
+    return loopback_index
+
+
+@pytest.fixture
+def empty_cache(tmp_path):
+    return Cache(tmp_path / "cache")
+
+
+def test_latest_resolves_to_the_newest_release(index, empty_cache, catalog):
+    binary = download_release("latest", catalog.get("ppc64le"), empty_cache, index_url=index.url)
+    assert binary.version == "0.13.9" and binary.kind == "wheel"
+    assert binary.elf.machine == "PPC64"
+    assert binary.file.parent.name == hashlib.sha256(binary.file.read_bytes()).hexdigest()
+
+
+def test_a_pinned_version_is_reused_from_the_cache_without_the_network(index, empty_cache, catalog):
+    download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
+    served = len(index.requests)
+    again = download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url="http://127.0.0.1:9/unused")
+    assert len(index.requests) == served and again.version == "0.13.9"
+
+
+def test_a_damaged_cached_file_is_downloaded_again(index, empty_cache, catalog):
+    first = download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
+    data = bytearray(first.file.read_bytes())
+    data[1000] ^= 0xFF
+    first.file.write_bytes(bytes(data))
+    again = download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
+    assert any(path.endswith(".whl") for path in index.requests[-1:])
+    assert hashlib.sha256(again.file.read_bytes()).hexdigest() == again.sha256
+
+
+def test_a_corrupt_download_is_refused_and_not_cached(loopback_index, release, empty_cache, catalog):
+    wheel = release("ppc64le").file
+    loopback_index.publish([wheel], sha256={wheel.name: "0" * 64})
+    with pytest.raises(DownloadError) as caught:
+        download_release("0.13.9", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
+    assert f"{wheel.name} from http://127.0.0.1" in str(caught.value) and "is corrupt" in str(caught.value)
+    leftovers = [p for p in (empty_cache.root / download.KIND).rglob("*") if not p.name.endswith(".lock")]
+    assert leftovers == []
+
+
+def test_a_version_that_does_not_exist(index, empty_cache, catalog):
+    with pytest.raises(DownloadError, match=r"uv 9\.9\.9 does not exist on the index \(newest there: 0\.14\.0rc1, 0\.13\.9, 0\.13\.8\)"):
+        download_release("9.9.9", catalog.get("ppc64le"), empty_cache, index_url=index.url)
+    with pytest.raises(DownloadError, match="'banana' is not a version number"):
+        download_release("banana", catalog.get("ppc64le"), empty_cache, index_url=index.url)
+
+
+def test_a_version_without_a_wheel_for_the_arch(index, empty_cache, catalog):
+    with pytest.raises(DownloadError, match=r"uv 0\.13\.9 has no wheel for platforms manylinux_2_17_armv7l"):
+        download_release("0.13.9", catalog.get("armv7"), empty_cache, index_url=index.url)
+
+
+def test_an_unreachable_index(empty_cache, catalog):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DownloadError, match=f"cannot reach http://127.0.0.1:{port}/simple/uv/"):
+        download_release("latest", catalog.get("ppc64le"), empty_cache, index_url=f"http://127.0.0.1:{port}/simple")
+
+
+def test_an_index_without_the_project(loopback_index, empty_cache, catalog):
+    with pytest.raises(DownloadError, match="answered HTTP 404"):
+        download_release("latest", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
+
+
+def test_simple_page_parsing(index):
+    files = download.list_files(index.url, "uv")
+    assert {f.filename for f in files} >= {"uv-0.13.9-py3-none-manylinux_2_17_ppc64le.manylinux2014_ppc64le.whl"}
+    assert all(f.sha256 and len(f.sha256) == 64 for f in files)
+    assert all(f.url.startswith("http://127.0.0.1:") for f in files)

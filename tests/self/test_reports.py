@@ -1,0 +1,127 @@
+"""Reports from real runs: JUnit with archsmoke's properties, kept logs, and the merged Markdown report."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SMOKE = Path(__file__).parents[1] / "smoke"
+SUBSET = ["test_version.py", "test_uv_cli.py"]
+
+
+def _report(*args, env=None):
+    result = subprocess.run([sys.executable, "-m", "archsmoke", "report", *map(str, args)],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def junit_files(tmp_path_factory, cache, built, release):
+    """A passing target (x86_64, uv 0.13.9) and a failing one (ppc64le, a binary that exits 1), run for real."""
+    out = tmp_path_factory.mktemp("reports")
+    broken = built("ppc64le").root / "bin/false"
+    runs = {
+        "x86_64": ["--arch", "x86_64", "--uv-version", "0.13.9"],
+        "ppc64le": ["--arch", "ppc64le", "--binary", str(broken)],
+        "x86_64-container": ["--arch", "x86_64", "--uv-version", "0.13.9", "--runner", "container"],
+    }
+    for arch, args in runs.items():
+        subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cache-dir", str(cache.root),
+                        *args, "--junitxml", str(out / f"junit-{arch}.xml"), *(str(SMOKE / t) for t in SUBSET)],
+                       cwd=SMOKE.parent.parent, capture_output=True, timeout=600)
+    return out
+
+
+def test_junit_carries_what_a_reader_needs_to_trust_the_result(junit_files):
+    xml = (junit_files / "junit-x86_64.xml").read_text()
+    for name in ("archsmoke_target", "archsmoke_runner", "archsmoke_binary_version", "archsmoke_binary_sha256",
+                 "archsmoke_rootfs_key", "archsmoke_reported_version"):
+        assert f'name="{name}"' in xml
+    assert 'name="archsmoke_root" value="root filesystem x86_64-' in xml
+    ppc = (junit_files / "junit-ppc64le.xml").read_text()
+    assert 'name="archsmoke_qemu" value="qemu-ppc64le version' in ppc
+
+
+def test_the_failing_targets_log_is_kept_beside_the_junit_file(junit_files):
+    log = (junit_files / "archsmoke-ppc64le.log").read_text()
+    assert log.startswith("# ppc64le (qemu-user runner):") and "/usr/local/bin/uv --version" in log and "exit 1" in log
+    assert not (junit_files / "archsmoke-x86_64.log").exists(), "a passing target needs no log"
+
+
+def test_merged_report(junit_files):
+    result = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-ppc64le.xml")
+    assert result.returncode == 1, "a failure must fail the report"
+    text = result.stdout
+    summary = text.splitlines()[2]
+    assert summary.startswith("**archsmoke ❌ failed**") and "on 2 targets (ppc64le, x86_64)" in summary
+    header = next(line for line in text.splitlines() if line.startswith("| test |"))
+    assert header == "| test | ppc64le | x86_64 |"
+    rows = [line for line in text.splitlines() if line.startswith("| `test_")]
+    names = {re.match(r"\| `([^`]+)`", row).group(1) for row in rows}
+    assert names == {"test_version.py::test_uv_reports_its_version", "test_uv_cli.py::test_help",
+                     "test_uv_cli.py::test_uvx_help", "test_uv_cli.py::test_help_pip",
+                     "test_uv_cli.py::test_python_shim_finds_the_binary", "test_uv_cli.py::test_bash_completion_parses",
+                     "test_uv_cli.py::test_cache_commands"}
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[2:4]]
+        assert cells[1].startswith(("✅", "⏭️")), row  # x86_64 passes
+        assert cells[0].startswith(("❌", "💥", "⏭️")), row  # ppc64le fails
+    assert "| x86_64 | qemu-user | uv 0.13.9 |" in text and "qemu-ppc64le version" in text
+    assert re.search(r"\| ppc64le \| qemu-user \|.*\| root filesystem ppc64le-[0-9a-f]{24} \|", text)
+    assert "### Failures" in text
+    assert "<details><summary>❌ <code>test_version.py::test_uv_reports_its_version</code> on <b>ppc64le</b>: exit code 1" in text
+    assert "command: /usr/local/bin/uv --version" in text
+    assert len(text) < 65_536 and "cut" not in text
+
+
+def test_each_tier_is_its_own_column(junit_files):
+    result = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-x86_64-container.xml")
+    assert result.returncode == 0, result.stdout
+    text = result.stdout
+    assert "| test | x86_64 | x86_64 (container) |" in text
+    assert re.search(r"\| x86_64 \(container\) \| container \| uv 0\.13\.9 \|.*\| image localhost/archsmoke/x86_64:"
+                     r"[0-9a-f]{24} from root filesystem x86_64-[0-9a-f]{24} \|", text)
+    rows = [line for line in text.splitlines() if line.startswith("| `test_")]
+    assert rows and all(row.count("✅") == 2 for row in rows if "⏭️" not in row)
+
+
+def test_a_passing_report_exits_zero(junit_files):
+    result = _report(junit_files / "junit-x86_64.xml")
+    assert result.returncode == 0 and "**archsmoke ✅ passed**" in result.stdout and "Failures" not in result.stdout
+
+
+@pytest.mark.parametrize("limit", [3500, 2200])
+def test_the_size_limit_cuts_details_never_the_matrix(junit_files, limit):
+    full = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-ppc64le.xml").stdout
+    cut = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-ppc64le.xml", "--max-chars", limit).stdout
+    assert len(full) > limit >= len(cut)
+    matrix = [line for line in full.splitlines() if line.startswith("| ")]
+    assert [line for line in cut.splitlines() if line.startswith("| ")] == matrix
+    note = re.search(r"_To fit one comment, (.*?)_", cut, re.S).group(1)
+    failures = full.count("<details>")
+    if cut.count("<details>") < failures:
+        assert f"{failures - cut.count('<details>')} of {failures} failure details were left out" in note
+    else:
+        assert "each failure's output was cut to its last" in note
+
+
+def test_github_step_summary(junit_files, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    result = _report(junit_files / "junit-x86_64.xml", "--github-step-summary", "--output", tmp_path / "r.md",
+                     env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0
+    assert summary.read_text() == "earlier step\n" + (tmp_path / "r.md").read_text() + "\n"
+
+
+def test_not_a_junit_file(tmp_path):
+    bogus = tmp_path / "junit.xml"
+    bogus.write_text("<not closed")
+    result = _report(bogus)
+    assert result.returncode == 2 and "is not a readable JUnit XML file" in result.stderr
+    result = _report(tmp_path / "missing.xml")
+    assert result.returncode == 2 and "missing.xml is not a readable JUnit XML file" in result.stderr

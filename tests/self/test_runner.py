@@ -1,0 +1,152 @@
+"""The qemu-user runner against real QEMU and real root filesystems."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from hanging_run import interrupt_hanging_run
+from archsmoke.rootfs import tree_digest
+from archsmoke.tiers import CommandFailed, QemuUserRunner, RunnerOptions
+from archsmoke.plugin.testinfra_backend import host_for
+
+EMULATED = ["ppc64le", "s390x", "aarch64", "armv7"]
+
+
+@pytest.fixture(scope="module", params=["ppc64le", "s390x"])
+def started(request, built, catalog):
+    target = catalog.get(request.param)
+    with QemuUserRunner(target, built(request.param)) as runner:
+        yield runner
+
+
+def _mounts_mentioning(text: str) -> list[str]:
+    return [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if text in line]
+
+
+def test_command_result_fields(started):
+    result = started.run("echo out; echo err >&2; exit 3")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
+    assert 0 < result.duration < started.target.timeouts.command
+    assert not result.ok and result.where == f"{started.target.name} (qemu-user runner)"
+    with pytest.raises(CommandFailed, match="exit code 3"):
+        result.check()
+
+
+def test_runs_the_target_architecture(started):
+    machine = started.run(["python3", "-c", "import platform; print(platform.machine())"]).check().stdout.strip()
+    assert machine == started.target.name
+    assert started.run(["uname", "-m"]).check().stdout.strip() == started.target.name
+
+
+def test_cpu_floor_reaches_qemu(started):
+    assert started.run("echo $QEMU_CPU").stdout.strip() == started.target.cpu
+
+
+def test_environment_is_clean_and_plain(started, monkeypatch):
+    monkeypatch.setenv("ARCHSMOKE_LEAK_CHECK", "host-only")
+    env = started.run("env").check().stdout
+    assert "ARCHSMOKE_LEAK_CHECK" not in env
+    assert "NO_COLOR=1" in env and "TERM=dumb" in env
+    assert started.run("echo $GREETING", env={"GREETING": "hi"}).stdout == "hi\n"
+
+
+def test_stdin_and_cwd(started):
+    assert started.run(["cat"], stdin=b"through stdin").stdout == "through stdin"
+    assert started.run("pwd", cwd="/usr/lib").stdout.strip() == "/usr/lib"
+    assert started.run(["pwd"], cwd="/etc").stdout.strip() == "/etc"
+
+
+def test_a_hung_command_is_killed_at_its_budget(started):
+    begun = time.monotonic()
+    result = started.run("sleep 300", timeout=2)
+    assert result.timed_out and not result.ok
+    assert time.monotonic() - begun < 15
+    assert "timed out after its 2 s command budget" in result.report()
+    assert "sleep 300" not in started.run("ps -eo args 2>/dev/null || ls /proc").stdout
+
+
+def test_files_in_and_out(started, tmp_path):
+    source = tmp_path / "payload.bin"
+    source.write_bytes(os.urandom(100_000))
+    source.chmod(0o750)
+    started.put(source, "/srv/in/payload.bin")
+    assert started.run("stat -c %a /srv/in/payload.bin").stdout.strip() == "750"
+    started.run("cp /srv/in/payload.bin /srv/out.bin").check()
+    started.get("/srv/out.bin", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == source.read_bytes()
+
+
+def test_writes_never_reach_the_cache(started):
+    before = tree_digest(started.rootfs.root)
+    started.run("echo x > /etc/archsmoke-was-here && rm /usr/bin/env").check()
+    assert started.run("cat /etc/archsmoke-was-here").stdout == "x\n"
+    assert not (started.rootfs.root / "etc/archsmoke-was-here").exists()
+    assert tree_digest(started.rootfs.root) == before
+
+
+def test_testinfra_host(started):
+    host = host_for(started)
+    passwd = host.file("/etc/passwd")
+    assert passwd.contains("^root:.*:0:0:") and passwd.user == "root" and passwd.mode == 0o644
+    assert host.run("uname -m").stdout.strip() == started.target.name
+    assert host.exists("python3")
+
+
+def test_all_emulated_arches_run(built, catalog):
+    for arch in EMULATED:
+        with QemuUserRunner(catalog.get(arch), built(arch)) as runner:
+            assert runner.run(["uname", "-m"]).check().stdout.strip() in (arch, "armv7l")
+
+
+def test_i386_reports_a_32_bit_machine(built, catalog):
+    with QemuUserRunner(catalog.get("i386"), built("i386")) as runner:
+        assert runner.run(["uname", "-m"]).check().stdout.strip() == "i686"
+        multiarch = runner.run(["python3", "-c", "import sysconfig; print(sysconfig.get_config_var('MULTIARCH'))"])
+        assert multiarch.check().stdout.strip() == "i386-linux-gnu"
+
+
+def test_cpu_override(built, catalog):
+    target = catalog.get("ppc64le")
+    with QemuUserRunner(target, built("ppc64le"), RunnerOptions(cpu="power9")) as runner:
+        assert runner.run("echo $QEMU_CPU").stdout.strip() == "power9"
+        runner.run("python3 -c pass").check()
+
+
+def test_stop_leaves_nothing(built, catalog):
+    runner = QemuUserRunner(catalog.get("s390x"), built("s390x"))
+    runner.start()
+    session = runner._session
+    init_pid = runner._init_pid
+    runner.run("sleep 1000 & echo started").check()
+    runner.stop()
+    assert not session.exists()
+    assert not _mounts_mentioning(str(session))
+    assert not Path(f"/proc/{init_pid}").exists()
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
+def test_an_interrupted_run_leaves_no_mounts_or_processes(built, catalog, cache, tmp_path, how):
+    built("ppc64le")
+    work = tmp_path / "work"
+    work.mkdir()
+    state = interrupt_hanging_run(tmp_path, 'f"{target._init_pid} {target._session}"',
+                                  ["--arch", "ppc64le", "--cache-dir", str(cache.root)], how, env={"TMPDIR": str(work)})
+    init_pid, session = state.split()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{init_pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{init_pid}").exists(), "the target's processes outlived the harness"
+    assert not _mounts_mentioning(session)
+    if how == signal.SIGKILL:
+        # Nothing can run at SIGKILL; the next start sweeps the orphaned session directory.
+        assert Path(session).exists()
+        holder = Path(f"/proc/{(Path(session) / 'holder.pid').read_text()}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and holder.exists() and "Z" not in holder.joinpath("stat").read_text().rsplit(")", 1)[-1][:3]:
+            time.sleep(0.1)
+        with QemuUserRunner(catalog.get("ppc64le"), built("ppc64le"), RunnerOptions(work_root=work)):
+            pass
+    assert not Path(session).exists()

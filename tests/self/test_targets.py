@@ -1,0 +1,130 @@
+"""Target definitions: every shipped file loads, and every kind of mistake is named precisely."""
+
+from pathlib import Path
+
+import pytest
+
+from archsmoke.errors import ConfigError
+from archsmoke.targets import TargetCatalog, load_target, parse_target
+
+SHIPPED = sorted((Path(__file__).parents[2] / "vms").glob("*.yaml"))
+VALID = (Path(__file__).parents[2] / "vms" / "ppc64le.yaml").read_text()
+
+
+def test_every_shipped_target_loads():
+    catalog = TargetCatalog.load()
+    assert set(catalog.names) == {"ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64",
+                                  "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"}
+    assert {t.name for t in catalog.targets.values() if t.libc == "musl"} == {
+        "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"}
+    assert not catalog.get("ppc64le-musl").has_python and catalog.get("ppc64le").has_python
+    ppc = catalog.get("ppc64le")
+    assert (ppc.debian_arch, ppc.qemu_arch, ppc.elf.machine, ppc.elf.endian) == ("ppc64el", "ppc64le", "PPC64", "little")
+    assert ppc.page_size == 65536 and ppc.cpu == "power8"
+    assert {"python3", "python3-venv"} <= set(ppc.rootfs.packages)
+    assert catalog.get("s390x").elf.endian == "big"
+    assert catalog.get("x86_64").qemu_arch is None
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_files_name_their_arch(path):
+    assert load_target(path).name == path.stem
+
+
+def test_aliases_and_selection():
+    catalog = TargetCatalog.load()
+    assert catalog.get("ppc64el").name == "ppc64le"
+    assert catalog.get("arm64").name == "aarch64"
+    assert [t.name for t in catalog.select(["s390x,ppc64el", "s390x"])] == ["s390x", "ppc64le"]
+    assert len(catalog.select(["all"])) == len(catalog.names)
+
+
+def test_unknown_arch_lists_the_known_ones():
+    with pytest.raises(ConfigError) as caught:
+        TargetCatalog.load().get("mips")
+    message = str(caught.value)
+    assert "unknown arch 'mips'" in message
+    for name in ("aarch64", "armv7", "i386", "ppc64le", "s390x", "x86_64"):
+        assert name in message
+
+
+def _error(text: str, name: str = "ppc64le.yaml") -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_target(Path("vms") / name, text)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  endian: little\n", "  endian: middle\n", "field 'elf.endian' must be one of little, big, got 'middle'"),
+        ("page_size: 65536", "page_size: 65535", "field 'page_size' must be a power of two in bytes, got 65535"),
+        ("page_size: 65536", "page_size: big", "field 'page_size' must be a number, got a string 'big'"),
+        ("debian_arch: ppc64el\n", "", "field 'debian_arch' is missing"),
+        ("libc: glibc", "libc: bionic", "field 'libc' must be one of glibc, musl, got 'bionic'"),
+        ("  class: 64", "  class: 48", "field 'elf.class' must be one of 32, 64, got 48"),
+        ("  machine: PPC64", "  machine: VAX", "field 'elf.machine' must be one of"),
+        ("  command: 120", "  command: -1", "field 'timeouts.command' must be a positive number, got -1"),
+        ("  command: 120", "  command: true", "field 'timeouts.command' must be a number, got a boolean True"),
+        ("    - python3-venv\n", "    - 7\n", "field 'rootfs.packages' must be a list of non-empty strings"),
+        ("libc: glibc", "libc: glibc\nlibcc: musl", "field 'libcc' is not a known field"),
+        ("arch: ppc64le", "arch: ppc64", "field 'arch' must match the file name 'ppc64le', got 'ppc64'"),
+    ],
+    ids=["enum", "page-size", "type", "missing", "libc", "elf-class", "machine", "negative", "bool", "list", "unknown", "name"],
+)
+def test_each_mistake_names_file_field_and_allowed_values(old, new, expected):
+    assert old in VALID
+    message = _error(VALID.replace(old, new))
+    assert message.startswith("vms/ppc64le.yaml: ")
+    assert expected in message
+    assert "fix:" in message
+
+
+def test_invalid_yaml_reports_the_line():
+    message = _error(VALID.replace("libc: glibc", "libc: [glibc"))
+    assert "vms/ppc64le.yaml: invalid YAML at line" in message
+
+
+def test_a_file_that_is_not_a_mapping():
+    assert "the file must be a mapping of fields, got a list" in _error("- arch: ppc64le\n")
+
+
+def test_empty_targets_dir(tmp_path):
+    with pytest.raises(ConfigError, match="no target definitions"):
+        TargetCatalog.load(tmp_path)
+
+
+def test_duplicate_alias(tmp_path):
+    (tmp_path / "ppc64le.yaml").write_text(VALID)
+    (tmp_path / "other.yaml").write_text(VALID.replace("arch: ppc64le", "arch: other"))
+    with pytest.raises(ConfigError, match="alias 'ppc64el' is also used by"):
+        TargetCatalog.load(tmp_path)
+
+
+def test_container_platforms_and_pinned_images(catalog):
+    assert {t.name: t.platform_name for t in catalog.targets.values() if not t.name.endswith("-musl")} == {
+        "ppc64le": "linux/ppc64le", "s390x": "linux/s390x", "aarch64": "linux/arm64", "armv7": "linux/arm/v7",
+        "i386": "linux/386", "x86_64": "linux/amd64"}
+    for name in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"):
+        image = catalog.get(name).image
+        assert image is not None and image.has_python
+        assert image.ref.startswith("docker.io/library/python@sha256:") and len(image.digest) == len("sha256:") + 64
+    digests = [catalog.get(n).image.digest for n in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl")]
+    assert len(set(digests)) == 4, "each platform pins its own manifest, not one shared index"
+
+
+def test_libc_picks_each_arch_of_that_libc(catalog):
+    from archsmoke.errors import ConfigError
+    from archsmoke.plugin.session import Archsmoke, Options
+
+    def chosen(**options):
+        return [t.name for t in Archsmoke(Options(**options))._choose_targets()]
+
+    assert chosen(arches=["ppc64le,s390x"], libc="musl") == ["ppc64le-musl", "s390x-musl"]
+    assert chosen(arches=["ppc64le-musl"], libc="glibc") == ["ppc64le"]
+    assert chosen(libc="musl") == ["aarch64-musl", "armv7-musl", "ppc64le-musl", "s390x-musl"]
+    with pytest.raises(ConfigError, match="no musl target for i386; musl targets: aarch64-musl, armv7-musl, "
+                                          "ppc64le-musl, s390x-musl"):
+        chosen(arches=["i386"], libc="musl")
+    with pytest.raises(ConfigError, match="unknown libc 'uclibc'"):
+        chosen(arches=["armv7"], libc="uclibc")

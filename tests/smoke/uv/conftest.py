@@ -1,0 +1,144 @@
+"""Fixtures of the uv smoke suite: the product it tests, a package index of the session's own, and uv's
+environment in the target."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+from packaging.version import Version
+
+from archsmoke import UV, harness_errors
+from demo_packages import build_demo_packages, index_tree
+from pkgindex import PackageIndex
+
+CA_IN_TARGET = "/etc/archsmoke-ca.pem"
+
+
+@pytest.fixture(scope="session")
+def archsmoke_product():
+    return UV
+
+
+@pytest.fixture
+def uv_binary(binary_under_test):
+    """The uv build chosen for this arch (checked, not installed)."""
+    return binary_under_test
+
+
+@pytest.fixture
+def uv(installed_binary):
+    """uv installed in the target: uv.command("--version"), uv.env, uv.bin_dir."""
+    return installed_binary
+
+
+@dataclass(frozen=True)
+class IndexUrls:
+    http: str
+    https: str
+    https_untrusted: str  # a certificate from a CA the target is not told to trust
+    ca_pem: Path
+    index: PackageIndex
+
+
+@pytest.fixture(scope="session")
+def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
+    with harness_errors():
+        files = build_demo_packages(archsmoke.cache, archsmoke.options.index_url, archsmoke.sink)
+    tls = tmp_path_factory.mktemp("tls")
+    trusted, untrusted = trustme.CA(), trustme.CA()
+    trusted.cert_pem.write_to_path(str(tls / "ca.pem"))
+    for name, ca in (("trusted", trusted), ("untrusted", untrusted)):
+        server = ca.issue_cert("127.0.0.1", "localhost")
+        server.private_key_pem.write_to_path(str(tls / f"{name}.key"))
+        server.private_key_and_cert_chain_pem.write_to_path(str(tls / f"{name}.pem"))
+    with PackageIndex(index_tree(files, tmp_path_factory.mktemp("index"))) as index:
+        yield IndexUrls(
+            http=index.http_url,
+            https=index.serve_https(tls / "trusted.pem", tls / "trusted.key"),
+            https_untrusted=index.serve_https(tls / "untrusted.pem", tls / "untrusted.key"),
+            ca_pem=tls / "ca.pem",
+            index=index,
+        )
+
+
+@pytest.fixture(scope="session")
+def ca_in_target(target, package_index) -> str:
+    """The session's CA certificate, put into each target once."""
+    target.put(package_index.ca_pem, CA_IN_TARGET, mode=0o644)
+    return CA_IN_TARGET
+
+
+@pytest.fixture
+def uv_env(uv, package_index, ca_in_target) -> dict[str, str]:
+    """The environment uv runs with in the target: the session's index, its CA, no managed Pythons."""
+    return {
+        **uv.env,
+        "UV_INDEX_URL": package_index.http,
+        "SSL_CERT_FILE": ca_in_target,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_CACHE_DIR": "/root/.cache/uv",
+    }
+
+
+@pytest.fixture
+def uv_version(reported_version) -> Version:
+    return Version(reported_version.version)
+
+
+@pytest.fixture(autouse=True)
+def _uv_feature_gate(request):
+    """@pytest.mark.uv_min("0.4.0", "what"): skip, with that reason, on a uv that predates the feature."""
+    marker = request.node.get_closest_marker("uv_min")
+    if marker is None:
+        return
+    minimum, feature = marker.args
+    found = request.getfixturevalue("uv_version")
+    if found < Version(minimum):
+        pytest.skip(f"uv {found} predates {feature} (added in {minimum})")
+
+
+@pytest.fixture(autouse=True)
+def _python_gate(request, arch_target):
+    """@pytest.mark.needs_python: skipped where the root has no Python (the musl roots), with the reason."""
+    if request.node.get_closest_marker("needs_python") and not request.getfixturevalue("target").has_python:
+        sibling = arch_target.name.removesuffix("-musl")
+        pytest.skip(f"the {arch_target.name} root has no Python; this check runs in the {sibling} root")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "uv_min(version, feature): needs a uv at least this new")
+    config.addinivalue_line("markers", "needs_python: needs Python in the target (skipped in the musl roots)")
+
+
+@pytest.fixture
+def workdir(target, request) -> str:
+    """A fresh directory in the target for one test."""
+    path = f"/tmp/smoke/{request.node.originalname}"
+    target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
+    return path
+
+
+class Uv:
+    """Runs the uv under test in the target: `uv("pip", "install", ...)` checks, `uv.attempt(...)` does not."""
+
+    def __init__(self, target, installed, env):
+        self.target, self.installed, self.env = target, installed, env
+
+    def attempt(self, *args: str, cwd: str | None = None, env: dict | None = None, program: str = "uv"):
+        path = f"{self.installed.bin_dir}/{program}"
+        return self.target.run([path, *args], cwd=cwd, env={**self.env, **(env or {})})
+
+    def __call__(self, *args: str, **kwargs):
+        return self.attempt(*args, **kwargs).check()
+
+    def python(self, venv: str, code: str):
+        return self.target.run([f"{venv}/bin/python", "-c", code], env=self.env).check()
+
+
+@pytest.fixture
+def run_uv(target, uv, uv_env) -> Uv:
+    return Uv(target, uv, uv_env)
