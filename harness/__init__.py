@@ -3,14 +3,25 @@
 The import name is ``archsmoke``; in the repository its code lives in ``harness/``.
 What a project's conftest uses::
 
-    from archsmoke import Product
+    from archsmoke import Product, harness_errors
+
+Names are imported on first use, so the runners and the CLI work without pytest installed.
 """
 
-from .binary import RUFF, UV, BinaryUnderTest, InstalledBinary, Product, ReportedVersion
-from .errors import BinaryError, ConfigError, DownloadError, HarnessError, HostSetupError, TargetError
-from .plugin import harness_errors
-from .tiers import CommandFailed, CommandResult, Runner
+from importlib import import_module
 
-__all__ = ["RUFF", "UV", "BinaryError", "BinaryUnderTest", "CommandFailed", "CommandResult", "ConfigError",
-           "DownloadError", "HarnessError", "HostSetupError", "InstalledBinary", "Product", "ReportedVersion",
-           "Runner", "TargetError", "harness_errors"]
+_EXPORTS = {
+    "Product": "binary", "ReportedVersion": "binary", "BinaryUnderTest": "binary", "InstalledBinary": "binary",
+    "UV": "binary", "RUFF": "binary",
+    "HarnessError": "errors", "ConfigError": "errors", "HostSetupError": "errors", "BinaryError": "errors",
+    "DownloadError": "errors", "TargetError": "errors",
+    "Runner": "tiers", "CommandResult": "tiers", "CommandFailed": "tiers",
+    "harness_errors": "plugin",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'archsmoke' has no attribute {name!r}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archsmoke.binary import BinaryUnderTest, download_release
+from archsmoke.binary import UV, BinaryUnderTest, download_release
 from archsmoke.cache import Cache
 from pkgindex import PackageIndex, write_simple_pages
 from archsmoke.rootfs import RootFilesystem, RootfsBuilder
@@ -46,13 +46,13 @@ def release(cache, catalog):
 
     @functools.cache
     def fetch(arch: str, version: str = UV_VERSION) -> BinaryUnderTest:
-        return download_release(version, catalog.get(arch), cache)
+        return download_release(UV, version, catalog.get(arch), cache)
 
     return fetch
 
 
 class LoopbackIndex(PackageIndex):
-    """archsmoke's own index server (harness.pkgindex) with a way to publish chosen files."""
+    """archsmoke's own index server (tests/pkgindex.py) with a way to publish chosen files."""
 
     def __init__(self, root: Path):
         (root / "files").mkdir(parents=True, exist_ok=True)

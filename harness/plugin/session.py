@@ -78,7 +78,8 @@ class Archsmoke:
         for other in TIERS.values():
             given = [o.flag for o in other.options if options.tier_values.get(other.name, {}).get(o.dest) is not None]
             if other is not self.tier and given:
-                raise ConfigError(f"{' and '.join(given)} apply to the {other.name} tier only",
+                raise ConfigError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to the "
+                                  f"{other.name} tier only",
                                   fix=f"add --runner {other.name}, or drop them")
         self.releases = self._parse_releases(options.releases)
         if options.product is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-SMOKE = str(Path(__file__).parents[1] / "smoke")
+SMOKE = str(Path(__file__).parents[1] / "smoke" / "uv")
 VMS = Path(__file__).parents[2] / "vms"
 
 
@@ -50,13 +50,13 @@ def test_a_wrong_arch_binary(pytester, cache, release):
 
 
 def test_binary_and_version_together(pytester, cache, release):
-    code, output = _pytest(pytester, cache, "--binary", str(release("ppc64le").file), "--uv-version", "0.13.9", SMOKE)
-    assert code == 4 and "--binary and --uv-version both given" in output
+    code, output = _pytest(pytester, cache, "--binary", str(release("ppc64le").file), "--release", "0.13.9", SMOKE)
+    assert code == 4 and "--binary and --release VERSION both given" in output
 
 
 def test_a_version_that_does_not_exist(pytester, cache, loopback_index, release):
     loopback_index.publish([release("ppc64le").file])
-    code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--uv-version", "9.9.9",
+    code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--release", "9.9.9",
                            "--index-url", loopback_index.url, SMOKE)
     assert code == 5 and "uv 9.9.9 does not exist on the index" in output
 
@@ -64,13 +64,13 @@ def test_a_version_that_does_not_exist(pytester, cache, loopback_index, release)
 def test_a_corrupt_download(pytester, cache, loopback_index, release, tmp_path):
     wheel = release("ppc64le").file
     loopback_index.publish([wheel], sha256={wheel.name: "f" * 64})
-    code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--uv-version", "0.13.9",
+    code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--release", "0.13.9",
                            "--cache-dir", str(tmp_path / "fresh"), "--index-url", loopback_index.url, SMOKE)
     assert code == 5 and "is corrupt: its sha256 is" in output
 
 
 def test_an_unreachable_index(pytester, cache, tmp_path):
-    code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--uv-version", "latest",
+    code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--release", "latest",
                            "--index-url", "http://127.0.0.1:9/simple", SMOKE)
     assert code == 5 and "cannot reach http://127.0.0.1:9/simple/uv/" in output
 
@@ -141,7 +141,7 @@ def test_doctor_on_this_host():
 
 def test_container_options_without_the_container_tier(pytester, cache):
     code, output = _pytest(pytester, cache, "--arch", "x86_64", "--engine", "podman", SMOKE)
-    assert code == 4 and "--engine and --image-source apply to the container tier only" in output
+    assert code == 4 and "--engine applies to the container tier only" in output
     code, output = _pytest(pytester, cache, "--arch", "x86_64", "--runner", "container", "--image-source", "hub", SMOKE)
     assert code == 4 and "unknown image source 'hub'" in output and "--image-source rootfs or pinned" in output
     code, output = _pytest(pytester, cache, "--arch", "x86_64", "--runner", "vm", SMOKE)

@@ -7,11 +7,12 @@ import zipfile
 
 import pytest
 
-from archsmoke.binary import check_loader, install, matching, prepare
+from archsmoke.binary import UV, install, matching, prepare
+from archsmoke.binary.install import check_loader
 from archsmoke.rootfs import resolve_in_root
 from archsmoke.cache import Cache
 from archsmoke.errors import BinaryError
-from archsmoke.tiers import QemuUserRunner
+from archsmoke.tiers.qemu_user import QemuUserRunner
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def _release_archive(release, tmp_path, arch="ppc64le", triple="powerpc64le-unkn
     wheel = release(arch)
     archive = tmp_path / f"uv-{triple}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        for executable in (wheel.executable, *wheel.extra_executables):
+        for executable in wheel.executables:
             tar.add(executable, arcname=f"uv-{triple}/{executable.name}")
     return archive
 
@@ -39,18 +40,18 @@ def test_wheel(release):
     wheel = release("ppc64le")
     assert wheel.kind == "wheel" and wheel.version == "0.13.9"
     assert wheel.elf.machine == "PPC64" and wheel.elf.interpreter == "/lib64/ld64.so.2"
-    assert [p.name for p in wheel.extra_executables] == ["uvx"]
+    assert [p.name for p in wheel.extras_for(UV)] == ["uvx"]
     assert len(wheel.sha256) == 64
 
 
 def test_release_archive(release, tmp_path, scratch_cache):
     binary = prepare(_release_archive(release, tmp_path), scratch_cache)
-    assert binary.kind == "archive" and binary.executable.name == "uv"
-    assert binary.elf.machine == "PPC64" and [p.name for p in binary.extra_executables] == ["uvx"]
+    assert binary.kind == "archive" and binary.main_for(UV).name == "uv"
+    assert binary.elf.machine == "PPC64" and [p.name for p in binary.extras_for(UV)] == ["uvx"]
 
 
 def test_bare_executable(release, scratch_cache):
-    binary = prepare(release("s390x").executable, scratch_cache)
+    binary = prepare(release("s390x").main_for(UV), scratch_cache)
     assert binary.kind == "executable" and binary.version is None and binary.elf.endian == "big"
 
 
@@ -95,11 +96,11 @@ def test_a_truncated_archive_is_refused(release, tmp_path, scratch_cache):
 
 def test_each_target_takes_its_own_binary(release, catalog):
     given = [release("s390x"), release("ppc64le")]
-    assert matching(given, catalog.get("ppc64le")) is given[1]
-    with pytest.raises(BinaryError, match="none of the binaries given runs on armv7"):
-        matching(given, catalog.get("armv7"))
+    assert matching(given, UV, catalog.get("ppc64le")) is given[1]
+    with pytest.raises(BinaryError, match="none of the uv builds given runs on armv7"):
+        matching(given, UV, catalog.get("armv7"))
     with pytest.raises(BinaryError, match="target armv7 runs ARM 32-bit little-endian binaries"):
-        matching(given[:1], catalog.get("armv7"))
+        matching(given[:1], UV, catalog.get("armv7"))
 
 
 def test_loader_lookup_follows_symlinks_inside_the_root(built):
@@ -111,7 +112,7 @@ def test_loader_lookup_follows_symlinks_inside_the_root(built):
 
 def test_a_missing_loader_is_refused(release, ppc64le_target, tmp_path, scratch_cache):
     copy = tmp_path / "uv"
-    shutil.copy(release("ppc64le").executable, copy)
+    shutil.copy(release("ppc64le").main_for(UV), copy)
     subprocess.run(["patchelf", "--set-interpreter", "/lib64/ld-missing.so.9", str(copy)], check=True)
     binary = prepare(copy, scratch_cache)
     with pytest.raises(BinaryError, match="needs the dynamic loader /lib64/ld-missing.so.9, which the ppc64le glibc"):
@@ -119,22 +120,22 @@ def test_a_missing_loader_is_refused(release, ppc64le_target, tmp_path, scratch_
 
 
 def test_wheel_installs_into_a_venv_by_the_targets_pip(ppc64le_target, release):
-    installed = install(release("ppc64le"), ppc64le_target)
-    assert installed.path == "/opt/archsmoke/venv/bin/uv"
+    installed = install(release("ppc64le"), UV, ppc64le_target)
+    assert installed.path == "/opt/archsmoke/uv/venv/bin/uv"
     out = ppc64le_target.run(installed.command("--version"), env=installed.env).check().stdout
     assert out.startswith("uv 0.13.9")
-    shim = ppc64le_target.run(["/opt/archsmoke/venv/bin/python", "-m", "uv", "--version"]).check().stdout
+    shim = ppc64le_target.run(["/opt/archsmoke/uv/venv/bin/python", "-m", "uv", "--version"]).check().stdout
     assert shim == out
-    listed = ppc64le_target.run(["/opt/archsmoke/venv/bin/python", "-m", "pip", "--version"])
+    listed = ppc64le_target.run(["/opt/archsmoke/uv/venv/bin/python", "-m", "pip", "--version"])
     assert listed.exit_code != 0, "the venv was made --without-pip"
 
 
 def test_archive_installs_onto_path(ppc64le_target, release, tmp_path, scratch_cache):
-    installed = install(prepare(_release_archive(release, tmp_path), scratch_cache), ppc64le_target)
+    installed = install(prepare(_release_archive(release, tmp_path), scratch_cache), UV, ppc64le_target)
     assert installed.path == "/usr/local/bin/uv"
     assert ppc64le_target.run("uv --version && uvx --version").check().stdout.count("0.13.9") == 2
 
 
 def test_install_refuses_a_wrong_arch_binary(ppc64le_target, release):
     with pytest.raises(BinaryError, match="target ppc64le runs PPC64"):
-        install(release("s390x"), ppc64le_target)
+        install(release("s390x"), UV, ppc64le_target)

@@ -12,11 +12,12 @@ import pytest
 import yaml
 
 from hanging_run import interrupt_hanging_run, processes_naming
-from harness import engine as engines
-from harness import images
+from archsmoke.host import engine as engines
+from archsmoke.tiers.container import images
 from archsmoke.errors import ConfigError, HostSetupError, TargetError
 from archsmoke.rootfs import tree_digest
-from archsmoke.tiers import ContainerRunner, RunnerOptions
+from archsmoke.tiers import RunnerOptions
+from archsmoke.tiers.container import ContainerRunner, ContainerSettings
 from archsmoke.tiers.container.runner import OWNER_LABEL, remove_orphans
 from archsmoke.targets import TargetCatalog, load_target
 
@@ -234,7 +235,7 @@ def test_a_pinned_image_is_pulled_by_digest_and_checked(engine, registry, built,
     engine.run("rmi", "--force", ref, check=False)
     target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
     said = []
-    with ContainerRunner(target, None, RunnerOptions(image_source="pinned", sink=said.append)) as runner:
+    with ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned"), sink=said.append)) as runner:
         assert runner.root_description == f"image {ref}"
         assert runner.run(["uname", "-m"]).check().stdout.strip() == "ppc64le"
         assert runner.file_exists("/lib/ld-musl-powerpc64le.so.1") and not runner.file_exists("/lib64/ld64.so.2")
@@ -247,7 +248,7 @@ def test_a_pinned_image_is_pulled_by_digest_and_checked(engine, registry, built,
 def test_a_pinned_image_for_another_platform_is_refused_before_it_runs(engine, registry, built, cache, tmp_path):
     ref = _publish(engine, registry, built("s390x-musl"), cache, "musl-s390x")
     target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
-    runner = ContainerRunner(target, None, RunnerOptions(image_source="pinned"))
+    runner = ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned")))
     with pytest.raises(ConfigError, match="is for linux/s390x, but target ppc64le-musl is linux/ppc64le"):
         runner.start()
     assert not [name for name in engine.labelled(OWNER_LABEL) if name.startswith("archsmoke-ppc64le-musl-")]
@@ -257,7 +258,7 @@ def test_a_mislabelled_image_is_caught_by_what_it_runs_as(engine, registry, buil
     """Labelled ppc64le, but its files are s390x: uname in the container tells, and nothing is tested in it."""
     ref = _publish(engine, registry, built("s390x-musl"), cache, "mislabelled", arch="ppc64le")
     target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
-    runner = ContainerRunner(target, None, RunnerOptions(image_source="pinned"))
+    runner = ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned")))
     with pytest.raises(TargetError, match="runs as s390x in a container for ppc64le-musl, which must run as ppc64le"):
         runner.start()
     assert _wait_gone(engine, runner.container)
@@ -267,12 +268,12 @@ def test_an_unreachable_registry_is_a_clear_error(engine, tmp_path):
     ref = "127.0.0.1:9/archsmoke-test/nothing@sha256:" + "0" * 64
     target = _catalog_pinning(tmp_path, "s390x-musl", ref, python=False).get("s390x-musl")
     with pytest.raises(Exception) as caught:
-        ContainerRunner(target, None, RunnerOptions(image_source="pinned")).start()
+        ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned"))).start()
     assert f"cannot pull {ref} for s390x-musl" in str(caught.value)
     assert "--image-source rootfs" in str(caught.value)
 
 
-PINNED_SUITE = Path(__file__).resolve().parents[1] / "smoke"
+PINNED_SUITE = Path(__file__).resolve().parents[1] / "smoke" / "uv"
 
 
 def test_the_smoke_suite_runs_inside_a_pulled_image_with_python(engine, registry, built, cache, tmp_path):
@@ -288,7 +289,7 @@ def test_the_smoke_suite_runs_inside_a_pulled_image_with_python(engine, registry
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(PINNED_SUITE), "--arch", "armv7",
          "--runner", "container", "--image-source", "pinned", "--targets-dir", str(tmp_path / "vms"),
-         "--cache-dir", str(cache.root), "--uv-version", UV_VERSION, f"--junitxml={junit}"],
+         "--cache-dir", str(cache.root), "--release", UV_VERSION, f"--junitxml={junit}"],
         capture_output=True, text=True, env=dict(os.environ), timeout=1200)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     summary = run.stdout.strip().splitlines()[-1]
@@ -335,7 +336,7 @@ def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, ca
 
 
 def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache, tmp_path):
-    from harness import cli
+    from archsmoke.cli import images as cli
 
     ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
     _import_tree(engine, built("ppc64le-musl").root, "ppc64le", ref,

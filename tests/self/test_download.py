@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from harness import download
-from archsmoke.binary import download_release
+from archsmoke.binary import index as download
+from archsmoke.binary import UV, download_release
 from archsmoke.cache import Cache
 from archsmoke.errors import DownloadError
 
@@ -31,25 +31,25 @@ def empty_cache(tmp_path):
 
 
 def test_latest_resolves_to_the_newest_release(index, empty_cache, catalog):
-    binary = download_release("latest", catalog.get("ppc64le"), empty_cache, index_url=index.url)
+    binary = download_release(UV, "latest", catalog.get("ppc64le"), empty_cache, index_url=index.url)
     assert binary.version == "0.13.9" and binary.kind == "wheel"
     assert binary.elf.machine == "PPC64"
     assert binary.file.parent.name == hashlib.sha256(binary.file.read_bytes()).hexdigest()
 
 
 def test_a_pinned_version_is_reused_from_the_cache_without_the_network(index, empty_cache, catalog):
-    download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
+    download_release(UV, "0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
     served = len(index.requests)
-    again = download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url="http://127.0.0.1:9/unused")
+    again = download_release(UV, "0.13.9", catalog.get("s390x"), empty_cache, index_url="http://127.0.0.1:9/unused")
     assert len(index.requests) == served and again.version == "0.13.9"
 
 
 def test_a_damaged_cached_file_is_downloaded_again(index, empty_cache, catalog):
-    first = download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
+    first = download_release(UV, "0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
     data = bytearray(first.file.read_bytes())
     data[1000] ^= 0xFF
     first.file.write_bytes(bytes(data))
-    again = download_release("0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
+    again = download_release(UV, "0.13.9", catalog.get("s390x"), empty_cache, index_url=index.url)
     assert any(path.endswith(".whl") for path in index.requests[-1:])
     assert hashlib.sha256(again.file.read_bytes()).hexdigest() == again.sha256
 
@@ -58,7 +58,7 @@ def test_a_corrupt_download_is_refused_and_not_cached(loopback_index, release, e
     wheel = release("ppc64le").file
     loopback_index.publish([wheel], sha256={wheel.name: "0" * 64})
     with pytest.raises(DownloadError) as caught:
-        download_release("0.13.9", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
+        download_release(UV, "0.13.9", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
     assert f"{wheel.name} from http://127.0.0.1" in str(caught.value) and "is corrupt" in str(caught.value)
     leftovers = [p for p in (empty_cache.root / download.KIND).rglob("*") if not p.name.endswith(".lock")]
     assert leftovers == []
@@ -66,14 +66,14 @@ def test_a_corrupt_download_is_refused_and_not_cached(loopback_index, release, e
 
 def test_a_version_that_does_not_exist(index, empty_cache, catalog):
     with pytest.raises(DownloadError, match=r"uv 9\.9\.9 does not exist on the index \(newest there: 0\.14\.0rc1, 0\.13\.9, 0\.13\.8\)"):
-        download_release("9.9.9", catalog.get("ppc64le"), empty_cache, index_url=index.url)
+        download_release(UV, "9.9.9", catalog.get("ppc64le"), empty_cache, index_url=index.url)
     with pytest.raises(DownloadError, match="'banana' is not a version number"):
-        download_release("banana", catalog.get("ppc64le"), empty_cache, index_url=index.url)
+        download_release(UV, "banana", catalog.get("ppc64le"), empty_cache, index_url=index.url)
 
 
 def test_a_version_without_a_wheel_for_the_arch(index, empty_cache, catalog):
     with pytest.raises(DownloadError, match=r"uv 0\.13\.9 has no wheel for platforms manylinux_2_17_armv7l"):
-        download_release("0.13.9", catalog.get("armv7"), empty_cache, index_url=index.url)
+        download_release(UV, "0.13.9", catalog.get("armv7"), empty_cache, index_url=index.url)
 
 
 def test_an_unreachable_index(empty_cache, catalog):
@@ -81,12 +81,12 @@ def test_an_unreachable_index(empty_cache, catalog):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(DownloadError, match=f"cannot reach http://127.0.0.1:{port}/simple/uv/"):
-        download_release("latest", catalog.get("ppc64le"), empty_cache, index_url=f"http://127.0.0.1:{port}/simple")
+        download_release(UV, "latest", catalog.get("ppc64le"), empty_cache, index_url=f"http://127.0.0.1:{port}/simple")
 
 
 def test_an_index_without_the_project(loopback_index, empty_cache, catalog):
     with pytest.raises(DownloadError, match="answered HTTP 404"):
-        download_release("latest", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
+        download_release(UV, "latest", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
 
 
 def test_simple_page_parsing(index):

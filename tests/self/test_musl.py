@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from archsmoke.binary import install
+from archsmoke.binary import UV, install
 from archsmoke.errors import BinaryError
-from archsmoke.tiers import QemuUserRunner
+from archsmoke.tiers.qemu_user import QemuUserRunner
 
-SMOKE_VERSION = Path(__file__).parents[1] / "smoke" / "test_version.py"
+SMOKE_VERSION = Path(__file__).parents[1] / "smoke" / "uv" / "test_uv_version.py"
 
 
 @pytest.mark.parametrize(("arch", "loader"), [("ppc64le-musl", "lib/ld-musl-powerpc64le.so.1"),
@@ -32,11 +32,11 @@ def test_a_static_build_runs_on_musl_and_glibc_roots(built, catalog, release):
     assert static.elf.libc == "static"
     for arch in ("armv7-musl", "armv7"):
         with QemuUserRunner(catalog.get(arch), built(arch)) as runner:
-            installed = install(static, runner)
+            installed = install(static, UV, runner)
             out = runner.run(installed.command("--version"), env=installed.env).check().stdout
             assert out.startswith("uv 0.13.9 (") and "armv7-unknown-linux-musleabihf" in out
             # without Python (musl root) the wheel's binary goes onto PATH; with it, into a venv
-            assert installed.bin_dir == ("/usr/local/bin" if arch.endswith("musl") else "/opt/archsmoke/venv/bin")
+            assert installed.bin_dir == ("/usr/local/bin" if arch.endswith("musl") else "/opt/archsmoke/uv/venv/bin")
 
 
 def test_a_glibc_build_is_refused_on_a_musl_root(built, catalog, release):
@@ -44,12 +44,12 @@ def test_a_glibc_build_is_refused_on_a_musl_root(built, catalog, release):
     assert glibc.elf.libc == "glibc"
     with QemuUserRunner(catalog.get("ppc64le-musl"), built("ppc64le-musl")) as runner:
         with pytest.raises(BinaryError, match="linked against glibc .* but target ppc64le-musl is a musl system"):
-            install(glibc, runner)
+            install(glibc, UV, runner)
 
 
 def test_a_release_without_a_musl_binary_skips_that_target(pytester, cache, release):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--cache-dir", str(cache.root),
-                                           "--arch", "s390x-musl", "--uv-version", "0.13.9", SMOKE_VERSION)
+                                           "--arch", "s390x-musl", "--release", "0.13.9", SMOKE_VERSION)
     output = result.stdout.str()
     assert result.ret == 0 and "1 skipped" in output
     assert "uv 0.13.9 has no wheel for platforms musllinux_1_1_s390x" in output

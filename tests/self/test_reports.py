@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SMOKE = Path(__file__).parents[1] / "smoke"
+SMOKE = Path(__file__).parents[1] / "smoke" / "uv"
 SUBSET = ["test_version.py", "test_uv_cli.py"]
 
 
@@ -25,9 +25,9 @@ def junit_files(tmp_path_factory, cache, built, release):
     out = tmp_path_factory.mktemp("reports")
     broken = built("ppc64le").root / "bin/false"
     runs = {
-        "x86_64": ["--arch", "x86_64", "--uv-version", "0.13.9"],
+        "x86_64": ["--arch", "x86_64", "--release", "0.13.9"],
         "ppc64le": ["--arch", "ppc64le", "--binary", str(broken)],
-        "x86_64-container": ["--arch", "x86_64", "--uv-version", "0.13.9", "--runner", "container"],
+        "x86_64-container": ["--arch", "x86_64", "--release", "0.13.9", "--runner", "container"],
     }
     for arch, args in runs.items():
         subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cache-dir", str(cache.root),

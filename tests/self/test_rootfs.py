@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 
 from hanging_run import processes_naming
-from archsmoke.cache import Cache, content_key
-from archsmoke.cli import CONTAINER_IMAGES_HEADING
-from archsmoke.rootfs import KIND, RootfsBuilder, cache_key, check_entry, tree_digest
+from archsmoke.cache import ENTRY_FILE, Cache, content_key, read_entry
+from archsmoke.cli.images import CONTAINER_IMAGES_HEADING
+from archsmoke.rootfs import KIND, RootfsBuilder, cache_key, tree_digest, verify_tree
+
+
+def check_entry(path, key):
+    entry, why = read_entry(path, key, verify_tree)
+    return (entry.meta if entry else None), why
 
 ARCH = "s390x"  # the quickest to build here
 
@@ -89,7 +94,7 @@ def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catal
 def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, built, catalog):
     source = built(ARCH)
     cache = Cache(tmp_path)
-    copy = cache.entry(KIND, source.key)
+    copy = cache.entry_path(KIND, source.key)
     subprocess.run(["cp", "-a", str(source.path), str(copy)], check=True)
     os.unlink(copy / "root/usr/bin/python3.11")
     assert "contents changed" in check_entry(copy, source.key)[1]
@@ -102,10 +107,10 @@ def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, built, catalog):
 
 def test_an_entry_without_manifest_is_not_finished(tmp_path, built, catalog):
     source = built(ARCH)
-    copy = Cache(tmp_path).entry(KIND, source.key)
+    copy = Cache(tmp_path).entry_path(KIND, source.key)
     subprocess.run(["cp", "-a", str(source.path), str(copy)], check=True)  # the tree holds device nodes
-    (copy / "manifest.json").unlink()
-    assert check_entry(copy, source.key) == (None, "manifest unreadable (FileNotFoundError)")
+    (copy / ENTRY_FILE).unlink()
+    assert check_entry(copy, source.key) == (None, "entry.json unreadable (FileNotFoundError)")
 
 
 def test_prune_keeps_current_entries_and_removes_outdated(tmp_path, built):
@@ -116,7 +121,7 @@ def test_prune_keeps_current_entries_and_removes_outdated(tmp_path, built):
     stale = area / f"{ARCH}-000000000000000000000000"
     subprocess.run(["cp", "-a", str(source.path), str(stale)], check=True)
     out = _cli(tmp_path, "images", "prune").communicate(timeout=60)[0]
-    assert f"removing {stale.name} (damaged: manifest is for another key)" in out
+    assert f"removing {stale.name} (damaged: entry.json is for another key)" in out
     assert (area / source.key).exists() and not stale.exists()
 
 

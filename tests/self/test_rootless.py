@@ -15,7 +15,7 @@ SCRIPT = """
 import json, sys
 from archsmoke.cache import Cache
 from archsmoke.rootfs import RootfsBuilder
-from archsmoke.tiers import QemuUserRunner
+from archsmoke.tiers.qemu_user import QemuUserRunner
 from archsmoke.targets import TargetCatalog
 target = TargetCatalog.load().get("s390x")
 rootfs = RootfsBuilder(Cache(sys.argv[1])).ensure(target)
@@ -50,8 +50,9 @@ def test_runner_works_unprivileged(built, shared_tmp):
     (cache / "rootfs").mkdir(parents=True)
     subprocess.run(["cp", "-a", str(source.path), str(cache / "rootfs" / source.key)], check=True)
     code = tmp_path / "src"
-    shutil.copytree(REPO / "harness", code / "harness", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "vms", code / "vms")
+    # Laid out as installed: the package under its import name, its targets inside it.
+    shutil.copytree(REPO / "harness", code / "archsmoke", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "vms", code / "archsmoke" / "vms")
     subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(tmp_path)], check=True)
     for parent in tmp_path.parents:
         if parent.stat().st_mode & 0o001 == 0:

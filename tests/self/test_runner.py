@@ -9,7 +9,8 @@ import pytest
 
 from hanging_run import interrupt_hanging_run
 from archsmoke.rootfs import tree_digest
-from archsmoke.tiers import CommandFailed, QemuUserRunner, RunnerOptions
+from archsmoke.tiers import CommandFailed, RunnerOptions
+from archsmoke.tiers.qemu_user import QemuUserRunner
 from archsmoke.plugin.testinfra_backend import host_for
 
 EMULATED = ["ppc64le", "s390x", "aarch64", "armv7"]

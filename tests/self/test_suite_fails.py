@@ -4,7 +4,9 @@ import re
 import shutil
 from pathlib import Path
 
-SMOKE = Path(__file__).parents[1] / "smoke"
+from archsmoke.binary import UV
+
+SMOKE = Path(__file__).parents[1] / "smoke" / "uv"
 
 CORRUPTING_CONFTEST = '''
 import pytest
@@ -25,13 +27,14 @@ def _counts(output: str) -> dict[str, int]:
 
 
 def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cache):
-    shutil.copy(SMOKE / "conftest.py", pytester.path / "conftest.py")
+    for helper in (SMOKE / "conftest.py", SMOKE / "demo_packages.py", SMOKE.parents[1] / "pkgindex.py"):
+        shutil.copy(helper, pytester.path / helper.name)
     corrupt = pytester.path / "corrupt"
     corrupt.mkdir()
     (corrupt / "conftest.py").write_text(CORRUPTING_CONFTEST)
     shutil.copy(SMOKE / "test_uv_pip.py", corrupt / "test_uv_pip.py")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
-                                           "--arch", "x86_64", "--uv-version", "0.13.9",
+                                           "--arch", "x86_64", "--release", "0.13.9",
                                            "corrupt/test_uv_pip.py::test_pip_install_over_http", "-rf")
     output = result.stdout.str()
     assert result.ret == 1 and _counts(output) == {"failed": 1}, output
@@ -43,9 +46,10 @@ def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cach
 def test_a_binary_that_crashes_fails_every_test(pytester, cache, release, tmp_path):
     # uv's real ppc64le binary, cut short: the right arch and a sound ELF header, but it cannot run.
     broken = tmp_path / "uv"
-    broken.write_bytes(release("ppc64le").executable.read_bytes()[: 4 << 20])
+    broken.write_bytes(release("ppc64le").main_for(UV).read_bytes()[: 4 << 20])
     broken.chmod(0o755)
     shutil.copytree(SMOKE, pytester.path / "smoke")
+    shutil.copy(SMOKE.parents[1] / "pkgindex.py", pytester.path / "pkgindex.py")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
                                            "--arch", "ppc64le", "--binary", str(broken), "smoke")
     output = result.stdout.str()

@@ -23,16 +23,19 @@ def archsmoke_product():
     return UV
 
 
-@pytest.fixture
-def uv_binary(binary_under_test):
+# Session-scoped (one per arch), so the binary is fetched and checked before the session's index is built.
+@pytest.fixture(scope="session")
+def uv_binary(archsmoke, arch_target):
     """The uv build chosen for this arch (checked, not installed)."""
-    return binary_under_test
+    with harness_errors():
+        return archsmoke.binary_for(arch_target, UV)
 
 
-@pytest.fixture
-def uv(installed_binary):
+@pytest.fixture(scope="session")
+def uv(archsmoke, target, uv_binary):
     """uv installed in the target: uv.command("--version"), uv.env, uv.bin_dir."""
-    return installed_binary
+    with harness_errors():
+        return archsmoke.installed(target, UV)
 
 
 @dataclass(frozen=True)
