@@ -52,4 +52,4 @@ def test_a_release_without_a_musl_binary_skips_that_target(pytester, cache, rele
                                            "--arch", "s390x-musl", "--release", "0.13.9", SMOKE_VERSION)
     output = result.stdout.str()
     assert result.ret == 0 and "1 skipped" in output
-    assert "uv 0.13.9 has no wheel for platforms musllinux_1_1_s390x" in output
+    assert "uv 0.13.9 has no wheel for platforms musllinux_1_1_s390x, musllinux_1_2_s390x" in output

@@ -1,0 +1,95 @@
+"""The plugin as other projects meet it: inert where unused, no clash with their packages, clean markers,
+and one start per target under pytest-xdist."""
+
+import json
+import textwrap
+
+PLAIN_PROJECT = {
+    "test_plain.py": """
+        def test_arithmetic():
+            assert 1 + 1 == 2
+    """,
+    # Records every process the run starts: a plugin that is inert starts none.
+    "conftest.py": """
+        import os, subprocess
+        _real_init = subprocess.Popen.__init__
+        def _recording_init(self, args, *rest, **kwargs):
+            with open(os.environ["PROCESS_LOG"], "a") as log:
+                log.write(repr(args) + "\\n")
+            _real_init(self, args, *rest, **kwargs)
+        subprocess.Popen.__init__ = _recording_init
+    """,
+}
+
+TARGET_TESTS = """
+    import pytest
+
+    @pytest.mark.parametrize("n", range(3))
+    def test_runs_in_the_target(target, n):
+        assert target.run(["true"]).ok
+"""
+
+
+def _write(pytester, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def test_an_unrelated_project_runs_untouched(pytester, monkeypatch):
+    log = pytester.path / "processes.log"
+    monkeypatch.setenv("PROCESS_LOG", str(log))
+    _write(pytester, PLAIN_PROJECT)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0 and "1 passed" in output, output
+    # pytest's own "plugins:" line names it; archsmoke itself prints no header and no summary.
+    assert not [line for line in output.splitlines() if "archsmoke" in line and not line.startswith("plugins:")], output
+    assert not log.exists() or log.read_text() == "", log.read_text()
+    helped = pytester.runpytest_subprocess("--help")
+    assert helped.ret == 0 and "--arch=ARCH" in helped.stdout.str()
+
+
+def test_a_project_with_its_own_harness_package(pytester):
+    _write(pytester, {
+        "harness/__init__.py": "NAME = 'the project of its own'\n",
+        "harness/plugin.py": "VALUE = 42\n",
+        "test_own.py": "import harness.plugin\n\ndef test_own():\n    assert harness.plugin.VALUE == 42\n",
+    })
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0 and "1 passed" in result.stdout.str(), result.stdout.str() + result.stderr.str()
+
+
+def test_strict_markers_and_warnings_as_errors_without_xdist(pytester, cache):
+    _write(pytester, {"test_target.py": TARGET_TESTS})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--strict-markers",
+                                           "-W", "error", "--cache-dir", str(cache.root), "--arch", "x86_64")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0 and "3 passed" in output, output
+    assert "PytestUnknownMarkWarning" not in output
+
+
+def test_each_target_starts_once_under_xdist(pytester, cache):
+    _write(pytester, {"test_target.py": TARGET_TESTS})
+    stats = pytester.path / "stats.json"
+    arches = ["x86_64", "i386", "s390x-musl"]
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--cache-dir", str(cache.root),
+                                           "--arch", ",".join(arches), "--archsmoke-stats", str(stats))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0 and "9 passed" in output, output
+    starts: dict[str, int] = {}
+    workers: dict[str, set[str]] = {}
+    for path in pytester.path.glob("stats.json.gw*"):
+        for arch, record in json.loads(path.read_text()).items():
+            starts[arch] = starts.get(arch, 0) + record["starts"]
+            workers.setdefault(arch, set()).add(path.suffix)
+    assert starts == {arch: 1 for arch in arches}, (starts, output)
+    assert len({w for found in workers.values() for w in found}) == 2, "both workers should have had work"
+
+
+def test_without_an_arch_the_emulated_glibc_targets_run(pytester, cache):
+    _write(pytester, {"test_target.py": "def test_nothing(arch_target):\n    pass\n"})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--co", "-q", "--cache-dir", str(cache.root))
+    collected = sorted(line.split("[")[1].rstrip("]") for line in result.stdout.lines if "::test_nothing[" in line)
+    assert collected == ["aarch64", "armv7", "ppc64le", "s390x"], result.stdout.str()

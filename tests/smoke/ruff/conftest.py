@@ -1,0 +1,53 @@
+"""Fixtures of the ruff smoke suite: the product it tests and ruff in the target."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from archsmoke import RUFF, harness_errors
+
+
+@pytest.fixture(scope="session")
+def archsmoke_product():
+    return RUFF
+
+
+@pytest.fixture(scope="session")
+def ruff(archsmoke, target, arch_target):
+    """ruff installed in the target: ruff.command("check", ...), ruff.env."""
+    with harness_errors():
+        archsmoke.binary_for(arch_target, RUFF)
+        return archsmoke.installed(target, RUFF)
+
+
+@pytest.fixture
+def project(target, request) -> str:
+    """A fresh project directory in the target for one test."""
+    path = f"/tmp/ruff-smoke/{request.node.originalname}"
+    target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
+    return path
+
+
+class Ruff:
+    """Runs the ruff under test in the target; returns the result without checking the exit code
+    (ruff's exit code is what the tests assert)."""
+
+    def __init__(self, target, installed):
+        self.target, self.installed = target, installed
+
+    def __call__(self, command: str, *args: str, cwd: str | None = None, stdin: bytes | None = None):
+        return self.target.run([self.installed.path, command, "--no-cache", *args], cwd=cwd, stdin=stdin,
+                               env=self.installed.env)
+
+    def write(self, path: str, text: str) -> None:
+        self.target.run(["sh", "-c", 'cat > "$0"', path], stdin=text.encode()).check()
+
+    def read(self, path: str) -> str:
+        return self.target.run(["cat", path]).check().stdout
+
+
+@pytest.fixture
+def run_ruff(target, ruff) -> Ruff:
+    return Ruff(target, ruff)
