@@ -10,14 +10,14 @@ target's pip, run `uv --version`, stop.
     emulated    sum of the durations of the commands run in the target (warm)
     overhead    (warm - emulated) / emulated: what the harness itself adds
 
-Part 2, the smoke suite (tests/smoke, warm cache, one pytest process per arch):
+Part 2, the uv smoke suite (tests/smoke/uv, warm cache, one pytest process per arch):
 
     wall        the pytest process, start to end (includes pytest's own start-up)
     target      from asking for the target until it stopped
     emulated    sum of the commands' own durations in the target
     overhead    (target - emulated) / emulated
 
-then every arch in one run, one after another and with pytest-xdist (-n 2 --dist loadgroup),
+then every arch in one run, one after another and with pytest-xdist (-n 2),
 and the speed-up.
 
 Both parts run per tier (--runners, default qemu-user and container).  For the container tier,
@@ -37,22 +37,19 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from archsmoke.binary import install  # noqa: E402
-from archsmoke.host.engine import detect  # noqa: E402
-from archsmoke.tiers.container.images import imported_ref  # noqa: E402
-from archsmoke.plugin.session import Archsmoke, Options  # noqa: E402
+from archsmoke.binary import UV
+from archsmoke.host.engine import detect
+from archsmoke.tiers.container.images import imported_ref
+from archsmoke.plugin.session import Archsmoke, Options
 
 
 def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[float, float, int]:
     begun = time.monotonic()
-    session = Archsmoke(Options(arches=[arch], uv_version=version, cache_dir=cache_dir, runner=runner),
+    session = Archsmoke(Options(arches=[arch], releases=[version], cache_dir=cache_dir, runner=runner),
                         sink=lambda line: None)
     target = session.targets[0]
-    binary = session.binary_for(target)
     with session.started(target) as runner:
-        installed = install(binary, runner)
+        installed = session.installed(runner, UV)
         runner.run(installed.command("--version"), env=installed.env).check()
         emulated = sum(result.duration for result in runner.history)
         commands = len(runner.history)
@@ -77,7 +74,7 @@ def run_suite(arches: list[str], version: str, extra: list[str], stats: Path) ->
     for old in stats.parent.glob(stats.name + "*"):
         old.unlink()
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[f"--arch={a}" for a in arches],
-               f"--uv-version={version}", f"--archsmoke-stats={stats}", *extra, str(REPO / "tests/smoke")]
+               f"--release=uv={version}", f"--archsmoke-stats={stats}", *extra, str(REPO / "tests/smoke/uv")]
     begun = time.monotonic()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.monotonic() - begun
@@ -106,7 +103,7 @@ def suite_benchmark(arches: list[str], version: str, runners: list[str]) -> None
         for runner in runners:
             tier = ["--runner", runner]
             serial, _ = run_suite(arches, version, tier, stats)
-            parallel, _ = run_suite(arches, version, [*tier, "-n", "2", "--dist", "loadgroup"], stats)
+            parallel, _ = run_suite(arches, version, [*tier, "-n", "2"], stats)
             print(f"\n{runner}: all {len(arches)} arches, one after another: {serial:.1f} s; "
                   f"pytest-xdist -n 2: {parallel:.1f} s; speed-up {serial / parallel:.2f}x", flush=True)
 
@@ -114,7 +111,7 @@ def suite_benchmark(arches: list[str], version: str, runners: list[str]) -> None
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("arches", nargs="*", default=["ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64"])
-    parser.add_argument("--uv-version", default="0.13.9")
+    parser.add_argument("--release", dest="uv_version", default="0.13.9", help="uv release to use")
     parser.add_argument("--runs", type=int, default=3, help="warm runs per arch (the median is shown)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold runs (no network needed)")
     parser.add_argument("--cache-dir", type=Path, help="warm cache to use (default: the normal one)")

@@ -2,6 +2,7 @@
 and one start per target under pytest-xdist."""
 
 import json
+import sys
 import textwrap
 
 PLAIN_PROJECT = {
@@ -51,14 +52,25 @@ def test_an_unrelated_project_runs_untouched(pytester, monkeypatch):
     assert helped.ret == 0 and "--arch=ARCH" in helped.stdout.str()
 
 
-def test_a_project_with_its_own_harness_package(pytester):
+def test_a_project_with_its_own_harness_package(pytester, cache):
     _write(pytester, {
         "harness/__init__.py": "NAME = 'the project of its own'\n",
-        "harness/plugin.py": "VALUE = 42\n",
-        "test_own.py": "import harness.plugin\n\ndef test_own():\n    assert harness.plugin.VALUE == 42\n",
+        "harness/things.py": "VALUE = 42\n",
+        "test_own.py": """
+            import harness.things
+
+            def test_own_package():
+                assert harness.things.VALUE == 42
+
+            def test_archsmoke_beside_it(arch_target):
+                assert arch_target.name == "x86_64"
+        """,
     })
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    assert result.ret == 0 and "1 passed" in result.stdout.str(), result.stdout.str() + result.stderr.str()
+    # `python -m pytest` puts the project's directory first on sys.path before plugins load.
+    result = pytester.run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--cache-dir", str(cache.root),
+                          "--arch", "x86_64")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0 and "2 passed" in output, output
 
 
 def test_strict_markers_and_warnings_as_errors_without_xdist(pytester, cache):
