@@ -4,6 +4,7 @@ each suite declares (``archsmoke_product``), so several products' suites share o
 from __future__ import annotations
 
 import contextlib
+import shlex
 
 import pytest
 
@@ -51,6 +52,14 @@ def target_host(target):
     from .testinfra_backend import host_for
 
     return host_for(target)
+
+
+@pytest.fixture
+def target_tmp_path(target, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty directory in the target for one test (like pytest's tmp_path, on the target)."""
+    path = f"/tmp/archsmoke-tests/{request.node.originalname}"
+    target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
+    return path
 
 
 @pytest.fixture(scope="session")

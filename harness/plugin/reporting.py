@@ -70,7 +70,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         return
     terminalreporter.section("archsmoke targets")
     for record in used:
-        built = "; ".join(f"{name} {b.get('origin', '-')} sha256 {b.get('sha256', '-')[:16]}"
+        built = "; ".join(f"{name}: {b.get('origin', '-')} sha256 {b.get('sha256', '-')[:16]}"
                           + (f", reports {b['reported_version']}" if b.get("reported_version") else "")
                           for name, b in record.binaries.items())
         terminalreporter.write_line(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-
 import pytest
 
 from archsmoke import RUFF, harness_errors
@@ -23,11 +21,9 @@ def ruff(archsmoke, target, arch_target):
 
 
 @pytest.fixture
-def project(target, request) -> str:
+def project(target_tmp_path) -> str:
     """A fresh project directory in the target for one test."""
-    path = f"/tmp/ruff-smoke/{request.node.originalname}"
-    target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
-    return path
+    return target_tmp_path
 
 
 class Ruff:

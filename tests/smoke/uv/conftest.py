@@ -3,7 +3,6 @@ environment in the target."""
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,11 +117,9 @@ def pytest_configure(config):
 
 
 @pytest.fixture
-def workdir(target, request) -> str:
+def workdir(target_tmp_path) -> str:
     """A fresh directory in the target for one test."""
-    path = f"/tmp/smoke/{request.node.originalname}"
-    target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
-    return path
+    return target_tmp_path
 
 
 class Uv:
