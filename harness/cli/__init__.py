@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", type=Path, help="write the report here instead of to stdout")
     report.add_argument("--github-step-summary", action="store_true",
                         help="also append it to the file named by $GITHUB_STEP_SUMMARY")
-    report.add_argument("--max-chars", type=int, default=65_536, help="size limit (default: a GitHub comment's)")
+    report.add_argument("--max-chars", type=_at_least(1000), default=65_536,
+                        help="size limit, at least 1000 (default: a GitHub comment's)")
     report.add_argument("--title", default="archsmoke report")
     check = commands.add_parser("doctor", help="check this host and print the fix for anything missing")
     check.add_argument("arches", nargs="*", metavar="ARCH", help="targets to check (default: all)")
@@ -64,7 +65,20 @@ def make_report(args: argparse.Namespace, catalog: TargetCatalog) -> int:
                               fix="use it inside a GitHub Actions step, or use --output")
         with open(summary, "a") as handle:
             handle.write(text + "\n")
-    return 1 if results.failed else 0
+    return 1 if results.failed or results.nothing_tested else 0
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as error:
         print(f"archsmoke: error: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # `... | head` stopped reading: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # the host refused something the checks above did not foresee
         print(f"archsmoke: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-from junitparser import Error, Failure, JUnitXml, Properties, Skipped
+from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Properties, Skipped
 
 from ..errors import ConfigError
 
@@ -51,6 +51,11 @@ class Results:
     def failed(self) -> bool:
         return any(o.status in ("failed", "error") for o in self.cells.values())
 
+    @property
+    def nothing_tested(self) -> bool:
+        """No test ran on any target (only skips, or no archsmoke target at all): nothing was proven."""
+        return not any(o.status != "skipped" for (_, target), o in self.cells.items() if target != HOST)
+
 
 def _properties(case) -> dict[str, str]:
     found = {}
@@ -86,7 +91,7 @@ def load(files: list[Path], known_targets: set[str]) -> Results:
     for path in files:
         try:
             document = JUnitXml.fromfile(str(path))
-        except (OSError, ParseError) as exc:
+        except (OSError, ParseError, JUnitXmlError) as exc:
             raise ConfigError(f"{path} is not a readable JUnit XML file ({exc})",
                               fix="pass the files written by pytest --junitxml") from None
         suites = document if isinstance(document, JUnitXml) else [document]
@@ -119,7 +124,7 @@ def _summary(results: Results) -> str:
     words = {"error": "errors"}
     parts = [f"{n} {s if n == 1 else words.get(s, s)}" for s in ("failed", "error", "passed", "skipped")
              if (n := results.count(s))]
-    verdict = "❌ failed" if results.failed else "✅ passed"
+    verdict = "❌ failed" if results.failed else "❌ nothing tested" if results.nothing_tested else "✅ passed"
     targets = [t for t in results.target_names if t != HOST]
     return (f"**archsmoke {verdict}**: {', '.join(parts) or 'no tests'} — {len(results.tests)} tests on "
             f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets) or 'none'})")

@@ -18,6 +18,11 @@ _HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
     config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")
+    stats = config.getoption("archsmoke_stats")
+    if stats is not None and (stats.is_dir() or not stats.parent.is_dir()):
+        raise pytest.UsageError(f"archsmoke: --archsmoke-stats {stats}: "
+                                + ("is a directory" if stats.is_dir() else f"its directory {stats.parent} does not exist")
+                                + "\n  fix: name a file in an existing directory")
     if given(config):
         session_state(config, at_configure=True)  # bad options are a usage error before anything runs
 

@@ -14,9 +14,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = active(config)
     if state is None:
         return []
-    releases = ", ".join(f"{name or 'every product'} {version}" for name, version in state.releases.items())
-    source = (", ".join(b.origin for b in state.local_binaries) if state.local_binaries
-              else f"release {releases or 'latest'} from the package index")
+    releases = [f"{name or 'every product'} {version}" for name, version in state.releases.items()]
+    if "" not in state.releases and not state.local_binaries:
+        releases.append(f"{'other products' if releases else 'every product'} latest")
+    source = ", ".join(b.origin for b in state.local_binaries) if state.local_binaries else \
+        f"releases from the package index: {', '.join(releases)}"
     lines = [f"archsmoke: arches {', '.join(t.name for t in state.targets)}; runner "
              f"{state.tier.describe(state.tier_settings)}; binaries: {source}; cache {state.cache.root}"]
     if state.tier.name in ("qemu-user", "container"):

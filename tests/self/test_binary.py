@@ -139,3 +139,40 @@ def test_archive_installs_onto_path(ppc64le_target, release, tmp_path, scratch_c
 def test_install_refuses_a_wrong_arch_binary(ppc64le_target, release):
     with pytest.raises(BinaryError, match="target ppc64le runs PPC64"):
         install(release("s390x"), UV, ppc64le_target)
+
+
+RUFF_VERSION = "0.15.11"
+
+
+def test_any_products_builds_install_under_their_own_names(catalog, cache, tmp_path, built):
+    """ruff's wheel, bare executable and release archive: unpacked, matched and installed as ruff, never as uv."""
+    from archsmoke.binary import RUFF, download_release
+    from archsmoke.errors import NoBinaryForTarget
+
+    target = catalog.get("x86_64")
+    wheel = download_release(RUFF, RUFF_VERSION, target, cache)
+    assert wheel.kind == "wheel" and wheel.names == ("ruff",) and wheel.version == RUFF_VERSION
+    bare = tmp_path / "ruff"
+    shutil.copy(wheel.main_for(RUFF), bare)
+    archive = tmp_path / "ruff-x86_64-unknown-linux-gnu.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(bare, arcname="ruff-x86_64-unknown-linux-gnu/ruff")
+    builds = [wheel, prepare(bare, cache), prepare(archive, cache)]
+    assert [b.kind for b in builds] == ["wheel", "executable", "archive"]
+    with pytest.raises(NoBinaryForTarget, match="no uv build among the --binary files given"):
+        matching(builds[1:2], UV, target)  # a bare `ruff` is never installed as uv
+    with QemuUserRunner(target, built("x86_64")) as runner:
+        for build, where in zip(builds, ("/opt/archsmoke/ruff/venv/bin", "/usr/local/bin", "/usr/local/bin")):
+            installed = install(matching([build], RUFF, target), RUFF, runner)
+            assert installed.path == f"{where}/ruff"
+            said = runner.run(installed.command("--version"), env=installed.env).check().stdout
+            assert RUFF.parse_version(said).version == RUFF_VERSION
+        assert not runner.file_exists("/usr/local/bin/uv")
+
+
+def test_two_builds_of_one_product_for_one_target_are_refused(release, catalog, tmp_path):
+    copy = tmp_path / "uv-0.13.9-py3-none-manylinux_2_17_ppc64le.manylinux2014_ppc64le.whl"
+    shutil.copy(release("ppc64le").file, copy)
+    given = [release("ppc64le"), prepare(copy, Cache(tmp_path / "c"))]
+    with pytest.raises(BinaryError, match="two --binary builds of uv run on ppc64le"):
+        matching(given, UV, catalog.get("ppc64le"))

@@ -1,0 +1,141 @@
+"""Bad input in one table: each case's exit code and the words its message must have; never a traceback,
+never a pass.  Cases that need a file make it from `tmp_path` (and uv's real wheel where one is needed)."""
+
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SMOKE = str(Path(__file__).parents[1] / "smoke" / "uv")
+VMS = Path(__file__).parents[2] / "vms"
+
+
+def _elf(path: Path, machine: int) -> str:
+    """A minimal 64-bit little-endian ELF header of the given machine (no program headers)."""
+    header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 2, machine, 1, 0, 64, 0, 0,
+                                                                   64, 56, 0, 64, 0, 0)
+    path.write_bytes(header)
+    return str(path)
+
+
+def _text(path: Path) -> str:
+    path.write_text("#!/bin/sh\necho uv 0.13.9\n")
+    return str(path)
+
+
+def _wheel_without_record_line(path: Path, release) -> str:
+    """uv's wheel with its uv binary altered and the RECORD line for it removed."""
+    original = release("ppc64le").file
+    out = path / original.name
+    with zipfile.ZipFile(original) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.endswith("/scripts/uv"):
+                data = data[:-16] + b"\0" * 16
+            if item.filename.endswith(".dist-info/RECORD"):
+                data = b"\n".join(line for line in data.splitlines() if b"/scripts/uv," not in line)
+            dst.writestr(item, data)
+    return str(out)
+
+
+def _targets(path: Path, edit=None, empty=False) -> str:
+    directory = path / "vms"
+    if empty:
+        directory.mkdir()
+        return str(directory)
+    shutil.copytree(VMS, directory)
+    if edit:
+        target = directory / "ppc64le.yaml"
+        target.write_text(edit(target.read_text()))
+    return str(directory)
+
+
+# (id, arguments (a function of tmp_path and release), expected exit code, words the message must have)
+PYTEST_CASES = [
+    ("empty-arch", lambda t, r: ["--arch", ""], 4, "names no target"),
+    ("comma-arch", lambda t, r: ["--arch", ","], 4, "names no target"),
+    ("unknown-arch", lambda t, r: ["--arch", "mips64"], 4, "unknown arch 'mips64'; known arches: aarch64"),
+    ("release-not-a-version", lambda t, r: ["--arch", "x86_64", "--release", "abc"], 4,
+     "'abc' is not a release version"),
+    ("release-a-path", lambda t, r: ["--arch", "x86_64", "--release", "../../x"], 4, "is not a release version"),
+    ("release-unknown-product", lambda t, r: ["--arch", "x86_64", "--release", "nope=1.0"], 4,
+     "unknown product 'nope'"),
+    ("release-twice", lambda t, r: ["--arch", "x86_64", "--release", "uv=1.0", "--release", "uv=2.0"], 4,
+     "--release given twice for uv"),
+    ("unknown-product", lambda t, r: ["--arch", "x86_64", "--product", "nope"], 4, "unknown product 'nope'"),
+    ("unknown-runner", lambda t, r: ["--arch", "x86_64", "--runner", "lxd"], 4, "unknown runner 'lxd'"),
+    ("unknown-engine", lambda t, r: ["--arch", "x86_64", "--runner", "container", "--engine", "lxc"], 4,
+     "unknown container engine 'lxc'"),
+    ("unknown-image-source", lambda t, r: ["--arch", "x86_64", "--runner", "container", "--image-source", "hub"],
+     4, "unknown image source 'hub'"),
+    ("engine-on-qemu-user", lambda t, r: ["--arch", "x86_64", "--engine", "podman"], 4,
+     "--engine applies to the container tier only"),
+    ("unknown-libc", lambda t, r: ["--arch", "x86_64", "--libc", "bionic"], 4, "unknown libc 'bionic'"),
+    ("no-musl-target", lambda t, r: ["--arch", "i386", "--libc", "musl"], 4, "no musl target for i386"),
+    ("missing-binary", lambda t, r: ["--binary", str(t / "nothing")], 4, "does not exist or is not a file"),
+    ("text-binary", lambda t, r: ["--binary", _text(t / "uv")], 4, "neither an ELF executable, a wheel nor"),
+    ("riscv-binary-no-target", lambda t, r: ["--binary", _elf(t / "uv", 243)], 4,
+     "no target runs the binaries given"),
+    ("wrong-arch-binary", lambda t, r: ["--arch", "ppc64le", "--binary", _elf(t / "uv", 22)], 4,
+     "target ppc64le runs PPC64 64-bit little-endian binaries"),
+    ("binary-and-release", lambda t, r: ["--binary", str(r("ppc64le").file), "--release", "0.13.9"], 4,
+     "--binary and --release VERSION both given"),
+    ("wheel-without-record-line", lambda t, r: ["--binary", _wheel_without_record_line(t, r)], 4,
+     "is not listed with a hash in its RECORD"),
+    ("empty-targets-dir", lambda t, r: ["--targets-dir", _targets(t, empty=True)], 4, "no target definitions"),
+    ("invalid-yaml", lambda t, r: ["--targets-dir", _targets(t, lambda y: y + "\n  - : [\n")], 4, "invalid YAML"),
+    ("duplicate-yaml-key", lambda t, r: ["--targets-dir", _targets(t, lambda y: y.replace(
+        "cpu: power8", "cpu: power8\ncpu: power9"))], 4, "key 'cpu' is given twice (lines"),
+    ("stats-a-directory", lambda t, r: ["--arch", "x86_64", "--archsmoke-stats", str(t)], 4, "is a directory"),
+    ("stats-missing-parent", lambda t, r: ["--arch", "x86_64", "--archsmoke-stats", str(t / "no" / "s.json")], 4,
+     "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "words"), [c[1:] for c in PYTEST_CASES], ids=[c[0] for c in PYTEST_CASES])
+def test_pytest_refuses(pytester, cache, release, tmp_path, args, code, words):
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
+                                           *args(tmp_path, release), SMOKE)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and " passed" not in output, output
+    assert result.ret == code and words in output, output
+
+
+def _junit(path: Path, body: str) -> str:
+    path.write_text(body)
+    return str(path)
+
+
+CLI_CASES = [
+    ("images-unknown-arch", lambda t: ["images", "build", "mips"], 2, "unknown arch 'mips'"),
+    ("images-key-unknown-arch", lambda t: ["images", "key", "mips"], 2, "unknown arch 'mips'"),
+    ("import-missing-file", lambda t: ["images", "import", str(t / "none.tar")], 2, "does not exist"),
+    ("report-not-junit-xml", lambda t: ["report", _junit(t / "foo.xml", "<foo><bar/></foo>")], 2,
+     "is not a readable JUnit XML file"),
+    ("report-not-xml", lambda t: ["report", _junit(t / "foo.xml", "not xml")], 2, "is not a readable JUnit XML"),
+    ("report-nothing-tested", lambda t: ["report", _junit(t / "empty.xml", '<testsuites><testsuite name="x" '
+                                                          'tests="0"/></testsuites>')], 1, "nothing tested"),
+    ("report-negative-size", lambda t: ["report", "--max-chars", "-5", _junit(t / "x.xml", "<testsuites/>")], 2,
+     "-5 is below the minimum 1000"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "words"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_cli_refuses(tmp_path, args, code, words):
+    result = subprocess.run([sys.executable, "-m", "archsmoke", *args(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert result.returncode == code and words in output, output
+
+
+def test_a_closed_pipe_is_not_an_error(cache):
+    listing = subprocess.Popen([sys.executable, "-m", "archsmoke", "--cache-dir", str(cache.root), "images", "list"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing.stdout.close()  # like `| head` that has read enough
+    err = listing.stderr.read().decode()
+    assert listing.wait(timeout=60) == 0 and "Broken pipe" not in err and "Traceback" not in err, err
