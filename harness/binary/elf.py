@@ -1,15 +1,21 @@
-"""Reads just enough of an ELF file to tell which machine, byte order and loader it needs."""
+"""What archsmoke needs to know of an ELF file: machine, byte order, loader, the glibc versions it needs,
+and whether the file is whole.  Read with pyelftools."""
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
 from ..arches import ELF_MACHINE_NAMES, MUSL_LOADER_MARK
 from ..errors import BinaryError
 from ..targets import Target
-_PT_INTERP = 3
+
+_GLIBC = re.compile(r"^GLIBC_(\d+)\.(\d+)(?:\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,7 @@ class ElfInfo:
     endian: str
     machine_number: int
     interpreter: str | None  # PT_INTERP; None for a static executable
+    glibc_needed: tuple[int, int] | None = None  # the newest GLIBC_x.y symbol version it references
 
     @property
     def machine(self) -> str:
@@ -35,49 +42,63 @@ class ElfInfo:
         return f"{self.machine} {self.bits}-bit {self.endian}-endian ELF ({linkage})"
 
 
-def read_elf(path: Path) -> ElfInfo:
+def _glibc_versions(names) -> tuple[int, int] | None:
+    found = [(int(m.group(1)), int(m.group(2))) for name in names if (m := _GLIBC.match(name))]
+    return max(found) if found else None
+
+
+def glibc_needed(elf: ELFFile) -> tuple[int, int] | None:
+    section = elf.get_section_by_name(".gnu.version_r")
+    if section is None:
+        return None
+    return _glibc_versions(aux.name for _, auxiliaries in section.iter_versions() for aux in auxiliaries)
+
+
+def glibc_provided(path: Path) -> tuple[int, int] | None:
+    """The newest GLIBC_x.y a libc.so.6 defines."""
+    with open(path, "rb") as handle:
+        section = ELFFile(handle).get_section_by_name(".gnu.version_d")
+        if section is None:
+            return None
+        return _glibc_versions(aux.name for _, auxiliaries in section.iter_versions() for aux in auxiliaries)
+
+
+def read_elf(path: Path | str) -> ElfInfo:
+    path = Path(path)
+    damaged = dict(fix="the file is incomplete or damaged: rebuild or download it again")
     try:
+        size = path.stat().st_size
         with open(path, "rb") as handle:
             header = handle.read(64)
             if header[:4] != b"\x7fELF":
-                raise BinaryError(
-                    f"{path} is not an ELF executable (it starts with {header[:4]!r})",
-                    fix="pass the executable itself, a wheel (.whl) or a release archive (.tar.gz)",
-                )
+                raise BinaryError(f"{path} is not an ELF executable (it starts with {header[:4]!r})",
+                                  fix="pass the executable itself, a wheel (.whl) or a release archive (.tar.gz)")
             bits = {1: 32, 2: 64}.get(header[4])
             endian = {1: "little", 2: "big"}.get(header[5])
             if bits is None or endian is None or len(header) < (64 if bits == 64 else 52):
                 raise BinaryError(f"{path} has a damaged ELF header", fix="rebuild or download the binary again")
-            order = "<" if endian == "little" else ">"
-            if bits == 64:
-                _, machine, _, _, phoff = struct.unpack_from(order + "HHIQQ", header, 16)
-                phentsize, phnum = struct.unpack_from(order + "HH", header, 54)
-                ph_format = order + "IIQQ"  # p_type, p_flags, p_offset, p_vaddr
-                ph_size_format = order + "Q"  # p_filesz at +32
-                filesz_at = 32
-            else:
-                _, machine, _, _, phoff = struct.unpack_from(order + "HHIII", header, 16)
-                phentsize, phnum = struct.unpack_from(order + "HH", header, 42)
-                ph_format = order + "II"  # p_type, p_offset
-                ph_size_format = order + "I"
-                filesz_at = 16
+            (machine,) = struct.unpack_from("<H" if endian == "little" else ">H", header, 18)
+            handle.seek(0)
+            elf = ELFFile(handle)
+            table_end = elf.header["e_phoff"] + elf.header["e_phnum"] * elf.header["e_phentsize"]
+            if table_end > size:
+                raise BinaryError(f"{path} is truncated: its program headers end at byte {table_end}, "
+                                  f"the file has {size}", **damaged)
             interpreter = None
-            for index in range(phnum):
-                handle.seek(phoff + index * phentsize)
-                entry = handle.read(phentsize)
-                if len(entry) < phentsize:
-                    raise BinaryError(f"{path} is truncated (program header {index} is cut off)",
-                                      fix="the file is incomplete: rebuild or download it again")
-                fields = struct.unpack_from(ph_format, entry)
-                if fields[0] != _PT_INTERP:
-                    continue
-                offset = fields[2] if bits == 64 else fields[1]
-                (size,) = struct.unpack_from(ph_size_format, entry, filesz_at)
-                handle.seek(offset)
-                interpreter = handle.read(size).rstrip(b"\0").decode("ascii", "replace")
+            for index, segment in enumerate(elf.iter_segments()):
+                end = segment["p_offset"] + segment["p_filesz"]
+                if end > size:
+                    raise BinaryError(f"{path} is truncated: segment {index} ends at byte {end}, "
+                                      f"the file has {size}", **damaged)
+                if segment["p_type"] == "PT_INTERP":
+                    interpreter = segment.get_interp_name()
+            needs = glibc_needed(elf) if interpreter else None
     except OSError as exc:
-        raise BinaryError(f"cannot read {path}: {exc.strerror}", fix="check the path given to --binary")
-    return ElfInfo(path=path, bits=bits, endian=endian, machine_number=machine, interpreter=interpreter)
+        raise BinaryError(f"cannot read {path}: {exc.strerror}", fix="check the path given to --binary") from None
+    except (ELFError, struct.error, ValueError) as exc:
+        raise BinaryError(f"{path} is a damaged ELF file ({exc})", **damaged) from None
+    return ElfInfo(path=path, bits=bits, endian=endian, machine_number=machine, interpreter=interpreter,
+                   glibc_needed=needs)
 
 
 def check_runs_on(info: ElfInfo, target: Target) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from ..errors import HarnessError, NoBinaryForTarget, TargetError
-from ..tiers.base import CommandFailed
 from .options import given
 from .state import active, session_state
 
@@ -84,14 +83,15 @@ def _fail_on_harness_error(error: HarnessError) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """A command that failed in a target is reported as what ran where and what it said, not a traceback."""
+    """A command that failed in a target (or any archsmoke error in a test) is reported as what ran where and
+    what it said, not a traceback."""
     report = yield
     arch = _arch_of(item)
     state = active(item.config)
     if report.failed and arch and state is not None:
         state.failed_targets.add(arch)
     excinfo = call.excinfo
-    if excinfo is not None and excinfo.errisinstance(CommandFailed) and report.failed:
+    if excinfo is not None and excinfo.errisinstance(HarnessError) and report.failed:
         caller = next((entry for entry in reversed(excinfo.traceback)
                        if not str(entry.path).startswith(_HARNESS_DIR)), None)
         where = f"{caller.path}:{caller.lineno + 1}: {caller.statement}".strip() if caller else ""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 SMOKE = Path(__file__).parents[1] / "smoke" / "uv"
-SUBSET = ["test_version.py", "test_uv_cli.py"]
+SUBSET = ["test_uv_version.py", "test_uv_cli.py"]
 
 
 def _report(*args, env=None):
@@ -32,7 +32,7 @@ def junit_files(tmp_path_factory, cache, built, release):
     for arch, args in runs.items():
         subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cache-dir", str(cache.root),
                         *args, "--junitxml", str(out / f"junit-{arch}.xml"), *(str(SMOKE / t) for t in SUBSET)],
-                       cwd=SMOKE.parent.parent, capture_output=True, timeout=600)
+                       cwd=SMOKE.parents[2], capture_output=True, timeout=600)
     return out
 
 
@@ -62,7 +62,7 @@ def test_merged_report(junit_files):
     assert header == "| test | ppc64le | x86_64 |"
     rows = [line for line in text.splitlines() if line.startswith("| `test_")]
     names = {re.match(r"\| `([^`]+)`", row).group(1) for row in rows}
-    assert names == {"test_version.py::test_uv_reports_its_version", "test_uv_cli.py::test_help",
+    assert names == {"test_uv_version.py::test_uv_reports_its_version", "test_uv_cli.py::test_help",
                      "test_uv_cli.py::test_uvx_help", "test_uv_cli.py::test_help_pip",
                      "test_uv_cli.py::test_python_shim_finds_the_binary", "test_uv_cli.py::test_bash_completion_parses",
                      "test_uv_cli.py::test_cache_commands"}
@@ -73,7 +73,7 @@ def test_merged_report(junit_files):
     assert "| x86_64 | qemu-user | uv 0.13.9 |" in text and "qemu-ppc64le version" in text
     assert re.search(r"\| ppc64le \| qemu-user \|.*\| root filesystem ppc64le-[0-9a-f]{24} \|", text)
     assert "### Failures" in text
-    assert "<details><summary>❌ <code>test_version.py::test_uv_reports_its_version</code> on <b>ppc64le</b>: exit code 1" in text
+    assert "<details><summary>❌ <code>test_uv_version.py::test_uv_reports_its_version</code> on <b>ppc64le</b>: exit code 1" in text
     assert "command: /usr/local/bin/uv --version" in text
     assert len(text) < 65_536 and "cut" not in text
 
