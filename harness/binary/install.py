@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import BinaryError
 from ..tiers.base import Runner
-from .elf import check_runs_on
+from .elf import check_runs_on, glibc_provided
 from .product import Product
 from .unpack import BinaryUnderTest
 
@@ -43,6 +45,39 @@ def check_loader(binary: BinaryUnderTest, runner: Runner) -> None:
         )
 
 
+def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
+    """The newest GLIBC_x.y the target root's libc.so.6 defines, and where it is."""
+    target = runner.target
+    for path in (f"/lib/{target.multiarch}/libc.so.6", f"/usr/lib/{target.multiarch}/libc.so.6",
+                 "/lib64/libc.so.6", "/lib/libc.so.6"):
+        if not runner.file_exists(path):
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            copy = Path(scratch) / "libc.so.6"
+            runner.get(path, copy)
+            provided = glibc_provided(copy)
+        if provided:
+            return provided, path
+    return None
+
+
+def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
+    """A dynamic glibc binary must not need symbol versions newer than the target root's glibc."""
+    needed = binary.elf.glibc_needed
+    if needed is None or binary.elf.libc != "glibc":
+        return
+    found = _root_glibc(runner)
+    if found is None:
+        return  # check_loader already refused a root without the loader
+    provided, where = found
+    if needed > provided:
+        raise BinaryError(
+            f"{binary.origin} needs glibc {needed[0]}.{needed[1]} (it references GLIBC_{needed[0]}.{needed[1]}), "
+            f"but the {runner.target.name} root has glibc {provided[0]}.{provided[1]} ({where})",
+            fix=f"pass a build for glibc {provided[0]}.{provided[1]} or older (a lower manylinux tag), "
+                "or a target whose root has a newer glibc")
+
+
 def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> InstalledBinary:
     """A wheel into a venv by the target's own pip; executables onto PATH under the product's names.
 
@@ -51,6 +86,7 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     target = runner.target
     check_runs_on(binary.elf, target)
     check_loader(binary, runner)
+    check_glibc(binary, runner)
     budget = target.timeouts.install
     if binary.kind == "wheel" and runner.has_python:
         venv = f"{INSTALL_PREFIX}/{product.name}/venv"

@@ -67,7 +67,10 @@ def harness_errors():
     try:
         yield
     except HarnessError as error:
-        _fail_on_harness_error(error)
+        failure = error
+    else:
+        return
+    _fail_on_harness_error(failure)  # outside the except block: no "during handling of" chain in reports
 
 
 def _fail_on_harness_error(error: HarnessError) -> None:

@@ -7,6 +7,7 @@ so there is one place that turns options into started, installed targets.
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, Iterator
 
 from .. import binary as binaries
 from ..binary import BinaryUnderTest, InstalledBinary, Product, ReportedVersion
-from ..errors import BinaryError
+from ..errors import BinaryError, TargetError
 from ..cache import Cache
 from ..errors import ConfigError
 from ..host import binfmt
@@ -95,6 +96,7 @@ class Archsmoke:
         self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
         self._installed: dict[tuple[Runner, str], InstalledBinary] = {}  # per started target: a restart reinstalls
         self._reported: dict[tuple[Runner, str], ReportedVersion] = {}
+        self._cannot_run: dict[tuple[Runner, str], str] = {}
         self.failed_targets: set[str] = set()
 
     @staticmethod
@@ -198,9 +200,22 @@ class Archsmoke:
         return self._binaries[key]
 
     def installed(self, runner: Runner, product: Product) -> InstalledBinary:
+        """The product installed in the started target, once; a binary that cannot run there at all (its first
+        command hit its budget or died by a signal) fails every later request at once, with that reason."""
         key = (runner, product.name)
+        if key in self._cannot_run:
+            raise TargetError(self._cannot_run[key])
         if key not in self._installed:
-            self._installed[key] = binaries.install(self.binary_for(runner.target, product), product, runner)
+            installed = binaries.install(self.binary_for(runner.target, product), product, runner)
+            first = runner.run([installed.path, *product.version_args], env=installed.env)
+            if first.timed_out or first.exit_code < 0:
+                how = (f"hit its {first.timeout:.0f} s budget" if first.timed_out
+                       else f"was killed by {_signal_name(-first.exit_code)}")
+                self._cannot_run[key] = (f"{product.name} cannot run on {runner.where}: its first command "
+                                         f"`{first.command}` {how}; its other tests there fail at once\n"
+                                         f"{first.report()}")
+                raise TargetError(self._cannot_run[key])
+            self._installed[key] = installed
         return self._installed[key]
 
     def reported_version(self, runner: Runner, installed: InstalledBinary) -> ReportedVersion:
@@ -216,3 +231,10 @@ class Archsmoke:
             self.records[runner.target.name].binaries[product.name]["reported_version"] = reported.version
             self._reported[key] = reported
         return self._reported[key]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"signal {number} ({signal.Signals(number).name})"
+    except ValueError:
+        return f"signal {number}"

@@ -176,3 +176,21 @@ def test_two_builds_of_one_product_for_one_target_are_refused(release, catalog, 
     given = [release("ppc64le"), prepare(copy, Cache(tmp_path / "c"))]
     with pytest.raises(BinaryError, match="two --binary builds of uv run on ppc64le"):
         matching(given, UV, catalog.get("ppc64le"))
+
+
+def test_a_binary_needing_a_newer_glibc_than_the_root_is_refused(built, catalog, tmp_path, scratch_cache):
+    """The x86_64 root's own `true`, with its GLIBC_2.34 reference raised to 2.99 (same length, as a newer
+    toolchain would have written it): refused before it runs, both versions named."""
+    newer = tmp_path / "true"
+    data = (built("x86_64").root / "bin/true").read_bytes()
+    assert b"GLIBC_2.34" in data
+    newer.write_bytes(data.replace(b"GLIBC_2.34", b"GLIBC_2.99"))
+    newer.chmod(0o755)
+    binary = prepare(newer, scratch_cache)
+    assert binary.elf.glibc_needed == (2, 99)
+    product = UV.__class__("true", executables=("true",))
+    with QemuUserRunner(catalog.get("x86_64"), built("x86_64")) as runner:
+        with pytest.raises(BinaryError, match=r"needs glibc 2\.99 \(it references GLIBC_2\.99\), but the x86_64 "
+                                              r"root has glibc 2\.36 \(/lib/x86_64-linux-gnu/libc\.so\.6\)"):
+            install(binary, product, runner)
+        assert install(prepare(built("x86_64").root / "bin/true", scratch_cache), product, runner).path

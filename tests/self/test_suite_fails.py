@@ -2,7 +2,11 @@
 
 import re
 import shutil
+import struct
+import time
 from pathlib import Path
+
+import pytest
 
 from archsmoke.binary import UV
 
@@ -43,17 +47,55 @@ def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cach
     assert "command:" in output and "where:   x86_64 (qemu-user runner)" in output and "exit code" in output
 
 
-def test_a_binary_that_crashes_fails_every_test(pytester, cache, release, tmp_path):
-    # uv's real ppc64le binary, cut short: the right arch and a sound ELF header, but it cannot run.
-    broken = tmp_path / "uv"
-    broken.write_bytes(release("ppc64le").main_for(UV).read_bytes()[: 4 << 20])
-    broken.chmod(0o755)
+def _aarch64_program(path: Path, instruction: int) -> Path:
+    """A static aarch64 executable of one instruction at its entry point (a few dozen bytes)."""
+    code = struct.pack("<I", instruction)
+    size = 64 + 56 + len(code)
+    header = (b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)
+              + struct.pack("<HHIQQQIHHHHHH", 2, 183, 1, 0x400000 + 120, 64, 0, 0, 64, 56, 1, 0, 0, 0))
+    segment = struct.pack("<IIQQQQQQ", 1, 5, 0, 0x400000, 0x400000, size, size, 0x1000)
+    path.write_bytes(header + segment + code)
+    path.chmod(0o755)
+    return path
+
+
+BRANCH_TO_ITSELF = 0x14000000  # `b .`: runs forever
+UNDEFINED = 0x00000000  # `udf #0`: SIGILL
+
+
+def _short_budget_targets(tmp_path: Path) -> Path:
+    targets = tmp_path / "vms"
+    shutil.copytree(SMOKE.parents[2] / "vms", targets)
+    yaml = targets / "aarch64.yaml"
+    yaml.write_text(yaml.read_text().replace("  command: 120", "  command: 5"))
+    return targets
+
+
+@pytest.mark.parametrize(("instruction", "reason"), [(BRANCH_TO_ITSELF, "hit its 5 s budget"),
+                                                     (UNDEFINED, "was killed by signal 4 (SIGILL)")],
+                         ids=["hangs", "crashes"])
+def test_a_binary_that_cannot_run_fails_every_test_at_once(pytester, cache, tmp_path, instruction, reason):
+    program = _aarch64_program(tmp_path / "uv", instruction)
     shutil.copytree(SMOKE, pytester.path / "smoke")
     shutil.copy(SMOKE.parents[1] / "pkgindex.py", pytester.path / "pkgindex.py")
+    begun = time.monotonic()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
-                                           "--arch", "ppc64le", "--binary", str(broken), "smoke")
+                                           "--targets-dir", str(_short_budget_targets(tmp_path)),
+                                           "--arch", "aarch64", "--binary", str(program), "smoke")
+    seconds = time.monotonic() - begun
     output = result.stdout.str()
     counts = _counts(output)
-    assert result.ret == 1, output
-    assert counts.get("passed", 0) == 0, output
-    assert counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0) >= 10, output
+    assert result.ret == 1 and counts.get("passed", 0) == 0, output
+    assert counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0) >= 15, output
+    assert f"uv cannot run on aarch64 (qemu-user runner): its first command" in output and reason in output, output
+    assert seconds < 25, f"took {seconds:.0f} s: more than one 5 s budget was spent"  # not one per test
+
+
+def test_a_truncated_binary_is_refused_before_anything_runs(pytester, cache, release, tmp_path):
+    # uv's real ppc64le binary, cut short: the right arch and a sound ELF header, but its segments are cut off.
+    broken = tmp_path / "uv"
+    broken.write_bytes(release("ppc64le").main_for(UV).read_bytes()[: 4 << 20])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
+                                           "--arch", "ppc64le", "--binary", str(broken), str(SMOKE))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 4 and "is truncated: segment" in output and "Traceback" not in output, output
