@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..cache import Cache
-from ..errors import ConfigError
+from ..cache import Cache, retire
+from ..errors import BinaryError, ConfigError, DownloadError
 from ..progress import Sink
 from ..targets import Target
 from . import index
@@ -36,4 +36,9 @@ def download_release(product: Product, version: str, target: Target, cache: Cach
     chosen = index.choose_file(index.list_files(url, project), version, target.wheel_platforms, project=project)
     path = index.fetch(cache, chosen, sink)
     resolved = str(chosen.version)
-    return prepare(path, cache, origin=f"{project} {resolved} ({chosen.filename} from {url})", version=resolved)
+    try:
+        return prepare(path, cache, origin=f"{project} {resolved} ({chosen.filename} from {url})", version=resolved)
+    except BinaryError as error:
+        retire(path.parent)  # keyed by its own hash: without this it would be reused as it is
+        raise DownloadError(f"{chosen.filename} downloaded from {url} is unusable: {error.problem}",
+                            fix="try again; if it persists the index is serving a damaged file") from None

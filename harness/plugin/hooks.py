@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..errors import HarnessError, NoBinaryForTarget, TargetError
+from ..errors import ConfigError, HarnessError, NoBinaryForTarget, TargetError
 from .options import given
 from .state import active, session_state
 
@@ -80,8 +80,8 @@ def _fail_on_harness_error(error: HarnessError) -> None:
         # This target misbehaved (install failed, command hung): its tests error, other arches go on.
         pytest.fail(f"archsmoke: {error}", pytrace=False)
     # Wrong inputs (bad version, corrupt download, missing host tool) would fail every test the
-    # same way: stop the run once, with the message and that error's exit code.
-    pytest.exit(f"archsmoke: {error}", returncode=error.exit_code)
+    # same way: stop the run once, with the message and that error's exit code (bad input: pytest's 4).
+    pytest.exit(f"archsmoke: {error}", returncode=4 if isinstance(error, ConfigError) else error.exit_code)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -85,6 +85,9 @@ class Archsmoke:
         self.releases = self._parse_releases(options.releases)
         if options.product is not None:
             binaries.product_named(options.product)
+        if options.cache_dir is not None and options.cache_dir.exists() and not options.cache_dir.is_dir():
+            raise ConfigError(f"--cache-dir {options.cache_dir} is not a directory",
+                              fix="name a directory (it is created if missing)")
         self.cache = Cache(options.cache_dir)
         self.builder = RootfsBuilder(self.cache, options.debian_mirror, sink)
         self.local_binaries = [binaries.prepare(p, self.cache) for p in options.binaries]

@@ -26,7 +26,7 @@ def session_state(config: pytest.Config, *, at_configure: bool = False) -> Archs
         except HarnessError as error:
             if at_configure:
                 raise pytest.UsageError(f"archsmoke: {error}") from None
-            pytest.exit(f"archsmoke: {error}", returncode=4)
+            pytest.exit(f"archsmoke: {error}", returncode=4)  # only bad input can fail here
         terminate_as_interrupt()
         config.stash[STATE] = state
     return state

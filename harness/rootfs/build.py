@@ -81,7 +81,12 @@ class RootfsBuilder:
         progress.say(f"building {key} from {mirror} ({len(target.rootfs.packages)} packages and their dependencies)")
         started = time.monotonic()
         root = work / "root"
-        self._mmdebstrap(target, root, mirror, progress)
+        # mmdebstrap's own temporaries (its gpghome) live in the staging directory, so an interrupted
+        # build leaves nothing in /tmp: the staging directory is removed, or recognised by prune.
+        scratch = work / "tmp"
+        scratch.mkdir()
+        self._mmdebstrap(target, root, mirror, progress, scratch)
+        shutil.rmtree(scratch)
         progress.say("finishing natively: accounts, hosts, CA bundle")
         finish_natively(root)
         if (root / "sbin/ldconfig").exists():  # glibc roots; musl has none
@@ -101,7 +106,7 @@ class RootfsBuilder:
             "entries": count,
         }
 
-    def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress) -> None:
+    def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress, scratch: Path) -> None:
         # As root, mmdebstrap mounts into the tree it builds; a private mount namespace makes
         # sure no such mount outlives it, however it is stopped.
         # In its own PID namespace too, with --kill-child: when the harness dies, even by SIGKILL, the
@@ -121,7 +126,8 @@ class RootfsBuilder:
         ]
         log: list[str] = []
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True, preexec_fn=die_with_parent)
+                                   start_new_session=True, preexec_fn=die_with_parent,
+                                   env={**os.environ, "TMPDIR": str(scratch)})
         deadline = time.monotonic() + target.timeouts.build
         try:
             assert process.stdout is not None

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def test_concurrent_builds_of_one_image_build_it_once(tmp_path):
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
 def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catalog, how):
+    gpg_homes = set(Path(tempfile.gettempdir()).glob("mmdebstrap.*"))
     build = _cli(tmp_path, "images", "build", ARCH)
     deadline = time.monotonic() + 120
     for line in build.stderr:  # wait until mmdebstrap is busy
@@ -79,6 +81,7 @@ def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catal
     listing = _cli(tmp_path, "images", "list").communicate(timeout=60)[0]
     root_filesystems = listing.split(f"\n{CONTAINER_IMAGES_HEADING} (")[0]  # the engine's images are not the cache's
     assert key not in root_filesystems
+    assert set(Path(tempfile.gettempdir()).glob("mmdebstrap.*")) <= gpg_homes, "mmdebstrap left its temporaries"
     leftovers = list((tmp_path / KIND).glob(".tmp-*"))
     if how == signal.SIGKILL:
         # Nothing runs at SIGKILL: the half-built tree stays, unmistakably unfinished, until prune or the next build.

@@ -60,7 +60,8 @@ class QemuUserRunner(Runner):
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         _remove_stale_sessions(Path(self.options.work_root or tempfile.gettempdir()))
-        self._session = Path(tempfile.mkdtemp(prefix=SESSION_PREFIX, dir=self.options.work_root))
+        # The directory's name says which process owns it, from the moment it exists.
+        self._session = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{_owner()}-", dir=self.options.work_root))
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
         namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
@@ -81,7 +82,6 @@ class QemuUserRunner(Runner):
                 fix="run `python -m harness doctor`; rootless use needs unprivileged user namespaces and overlayfs",
             )
         self._init_pid = _only_child(self._holder.pid)
-        (self._session / "holder.pid").write_text(str(self._holder.pid))
         self.started = True
         progress.say(f"overlay on {self.rootfs.key} ready" + (" (rootless)" if self.rootless else ""))
 
@@ -145,23 +145,27 @@ def _remove_session_dir(session: Path) -> None:
     shutil.rmtree(session, ignore_errors=True)
 
 
-def _remove_stale_sessions(work_root: Path) -> None:
-    """Session directories whose holder is gone: left by a harness that was SIGKILLed."""
-    for session in work_root.glob(f"{SESSION_PREFIX}*"):
-        try:
-            pid = int((session / "holder.pid").read_text())
-        except (OSError, ValueError):
-            continue  # still starting, or not ours
-        if not _alive(pid):
-            _remove_session_dir(session)
+def _owner() -> str:
+    """This process as `pid.starttime`: a later run can tell whether it is still alive."""
+    return f"{os.getpid()}.{_start_time(os.getpid())}"
 
 
-def _alive(pid: int) -> bool:
+def _start_time(pid: int) -> str | None:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
+        return None
+
+
+def _remove_stale_sessions(work_root: Path) -> None:
+    """Session directories whose owning harness is gone (SIGKILLed, at any moment of a start)."""
+    for session in work_root.glob(f"{SESSION_PREFIX}*"):
+        owner = session.name[len(SESSION_PREFIX):].split("-", 1)[0]
+        pid, _, started = owner.partition(".")
+        if not pid.isdigit() or not started:
+            continue  # not named by this version of archsmoke
+        if _start_time(int(pid)) != started:
+            _remove_session_dir(session)
 
 
 def _only_child(pid: int) -> int:
