@@ -19,15 +19,18 @@ def test_hangs(target):
 
 
 def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str], how: signal.Signals,
-                          env: dict[str, str] | None = None, check=None) -> str:
+                          env: dict[str, str] | None = None, check=None, whole_group: bool = False,
+                          timings: dict | None = None) -> str:
     """Start the run, wait until the hanging test wrote `state_expression` (about its started target),
-    call check(state) while it hangs, send `how`, wait for the run to end; returns the state."""
+    call check(state) while it hangs, send `how` (to the run's whole process group, as a terminal's Ctrl-C
+    does, with whole_group), wait for the run to end; returns the state.  timings["stop"]: seconds from
+    the signal to the run's end."""
     (tmp_path / "test_hang.py").write_text(_TEST.format(state=state_expression))
     state = tmp_path / "state"
     child = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, str(tmp_path / "test_hang.py")],
         cwd=tmp_path, env={**os.environ, **(env or {}), "ARCHSMOKE_TEST_STATE": str(state)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=whole_group,
     )
     try:
         deadline = time.monotonic() + 120
@@ -37,8 +40,14 @@ def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str]
         time.sleep(1)
         if check is not None:
             check(text)
-        child.send_signal(how)
+        signalled = time.monotonic()
+        if whole_group:
+            os.killpg(child.pid, how)
+        else:
+            child.send_signal(how)
         child.wait(timeout=60)
+        if timings is not None:
+            timings["stop"] = time.monotonic() - signalled
         return text
     finally:
         if child.poll() is None:

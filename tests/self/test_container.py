@@ -318,6 +318,17 @@ def test_an_interrupted_run_leaves_no_container(built, cache, engine, tmp_path, 
     assert not processes_naming(container), "an engine process for it is still running"
 
 
+def test_a_terminals_ctrl_c_stops_a_container_run_within_seconds(engine, built, cache, tmp_path):
+    """Ctrl-C in a terminal signals the whole process group, the engine client holding the container too."""
+    built("ppc64le-musl")
+    timings: dict = {}
+    container = interrupt_hanging_run(tmp_path, "target.container", ["--arch", "ppc64le-musl", "--runner", "container",
+                                      "--cache-dir", str(cache.root)], signal.SIGINT, whole_group=True,
+                                      timings=timings)
+    assert timings["stop"] < 3, f"the run took {timings['stop']:.1f} s to stop"
+    assert _wait_gone(engine, container), f"container {container} outlived the harness"
+
+
 def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, cache):
     image = images.from_rootfs(engine, built("aarch64-musl"), cache)
     # As left by a run whose engine client was killed too (a container no pipe holds): a dead owner pid.
@@ -336,7 +347,7 @@ def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, ca
 
 
 def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache, tmp_path):
-    from archsmoke.cli import images as cli
+    from archsmoke import cli
 
     ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
     _import_tree(engine, built("ppc64le-musl").root, "ppc64le", ref,

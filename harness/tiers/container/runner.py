@@ -87,6 +87,9 @@ class ContainerRunner(Runner):
                 "--network", "host", "--platform", self.target.platform_name,
                 *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            # Its own session: a terminal's Ctrl-C (SIGINT to the whole group) must not reach the engine
+            # client, which would then wait out its stop timeout; the harness stops it by closing the pipe.
+            start_new_session=True,
         )
         line = read_line(self._holder.stdout, self.target.timeouts.start)
         if line.strip() != b"ready":
@@ -179,7 +182,7 @@ class ContainerRunner(Runner):
     def stop(self) -> None:
         if self._holder is not None:
             try:
-                self._holder.communicate(timeout=30)  # closes the pipe: the holder's read returns
+                self._holder.communicate(timeout=10)  # closes the pipe: the holder's read returns
             except subprocess.TimeoutExpired:
                 self._abandon()
             self._holder = None
