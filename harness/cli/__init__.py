@@ -14,7 +14,7 @@ from ..host import doctor
 from ..signals import terminate_as_interrupt
 from ..targets import TargetCatalog
 from . import report
-from .images import images_build, images_list, images_prune
+from .images import images_build, images_list, images_prune, images_verify
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     prune = images.add_parser("prune", help="remove damaged, outdated and half-built entries")
     prune.add_argument("--all", action="store_true", help="remove every cached root filesystem")
     prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    verify = images.add_parser("verify", help="check ARCH's cached root filesystems (default: every target's); "
+                                              "--deep also hashes every file's content")
+    verify.add_argument("arches", nargs="*", metavar="ARCH")
+    verify.add_argument("--deep", action="store_true",
+                        help="compare every file's sha256 with the listing made when it was built")
     images.add_parser("key", help="print the cache key of ARCH's root filesystem (for CI caches)").add_argument("arch")
     export = images.add_parser("export", help="write ARCH's cached root filesystem to a tar file (for CI caches)")
     export.add_argument("arch")
@@ -103,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "import":
             print(rootfs.import_entry(cache, args.file).name)
             return 0
+        if args.action == "verify":
+            return images_verify(cache, catalog, args.arches or ["all"], args.deep)
         if args.action == "list":
             return images_list(cache, catalog)
         if args.action == "build":

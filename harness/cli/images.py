@@ -107,3 +107,19 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
     if not doomed:
         print("nothing to prune")
     return 0
+
+
+def images_verify(cache: Cache, catalog: TargetCatalog, arches: list[str], deep: bool) -> int:
+    """0 when every chosen target's cached root filesystem is sound, 1 when one is damaged or missing."""
+    damaged = 0
+    for target in catalog.select(arches):
+        key = rootfs.cache_key(target)
+        entry, why = read_entry(cache.root / rootfs.KIND / key, key, rootfs.verify_tree)
+        if entry is not None and deep:
+            changed = rootfs.changed_files(entry.path)
+            why = f"content changed: {', '.join(changed[:10])}" + (" ..." if len(changed) > 10 else "") if changed else ""
+            entry = None if changed else entry
+        damaged += entry is None
+        print(f"{target.name}: {key} " + (f"DAMAGED ({why})" if entry is None else
+                                          "sound" + (" (every file's content checked)" if deep else " (shape checked)")))
+    return 1 if damaged else 0

@@ -24,11 +24,11 @@ from ..host.mirror import debian_mirror, sources_line
 from ..progress import Progress, Sink
 from ..targets import Target
 from .finish import byte_compile, finish_natively, link_busybox_applets, run_in_root
-from .tree import tree_digest, verify_tree
+from .tree import tree_digest, verify_tree, write_content_listing
 
 KIND = "rootfs"
 # Bump when the build steps change what ends up in a root filesystem.
-FORMAT = 4
+FORMAT = 5
 
 
 def recipe(target: Target) -> dict:
@@ -95,6 +95,7 @@ class RootfsBuilder:
         link_busybox_applets(root, target)
         byte_compile(root, target, progress)
         digest, count = tree_digest(root)
+        write_content_listing(work)
         progress.say(f"built {key}: {count} entries")
         return {
             "target": target.name,

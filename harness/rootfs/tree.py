@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from ..errors import ConfigError
 
 UNREADABLE = "not readable by this user"
+CONTENTS = "contents.sha256"  # beside root/: the sha256 of every regular file, for `images verify --deep`
 
 
 def resolve_in_root(root: Path, path: str, depth: int = 0) -> Path:
@@ -33,7 +34,8 @@ def tree_digest(root: Path) -> tuple[str, int]:
     """A digest of the tree's shape (names, types, modes, sizes, link targets) and its file count.
 
     Cheap enough to check on every use (about 0.1 s); catches deleted, truncated
-    and added files.  ``images verify --deep`` is not needed for that.
+    and added files.  A file overwritten with other content of the same size needs
+    ``images verify --deep`` (content_listing / changed_files).
     """
     digest = hashlib.sha256()
     count = 0
@@ -69,3 +71,41 @@ def verify_tree(path: Path, meta: dict) -> str:
     if digest != meta.get("tree_digest"):
         return f"contents changed since it was built ({count} entries now, {meta.get('entries')} then)"
     return ""
+
+
+def _regular_files(root: Path):
+    for directory, _, files in os.walk(root):
+        for name in sorted(files):
+            path = Path(directory, name)
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_content_listing(entry: Path) -> int:
+    """Record every regular file's sha256 (sha256sum's format) beside the tree; returns the file count."""
+    root = entry / "root"
+    lines = [f"{_sha256(path)}  {path.relative_to(root)}" for path in _regular_files(root)]
+    (entry / CONTENTS).write_text("\n".join(sorted(lines, key=lambda line: line[66:])) + "\n")
+    return len(lines)
+
+
+def changed_files(entry: Path) -> list[str]:
+    """Files whose content differs from what was recorded at build time (or that are gone)."""
+    listing = entry / CONTENTS
+    if not listing.is_file():
+        return [f"({CONTENTS} is missing: the entry predates content listings; rebuild it)"]
+    changed = []
+    for line in listing.read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        path = entry / "root" / name
+        if not path.is_file() or _sha256(path) != digest:
+            changed.append(name)
+    return changed

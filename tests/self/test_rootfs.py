@@ -154,3 +154,21 @@ def test_an_import_of_a_damaged_tree_is_refused(tmp_path, built):
     err = imported.communicate(timeout=120)[1]
     assert imported.returncode == 6 and "holds a damaged root filesystem (contents changed" in err
     assert not (tmp_path / "other" / KIND / source.key).exists()
+
+
+def test_same_size_content_changes_need_the_deep_check(tmp_path, built):
+    """The check on every use compares the tree's shape; `images verify --deep` hashes every file."""
+    source = built(ARCH)
+    area = tmp_path / KIND
+    area.mkdir()
+    copy = area / source.key
+    subprocess.run(["cp", "-a", str(source.path), str(copy)], check=True)
+    victim = copy / "root/usr/lib/python3.11/os.py"
+    text = victim.read_bytes()
+    victim.write_bytes(text.replace(b"import abc", b"import xyz", 1))  # same size, other content
+    assert len(victim.read_bytes()) == len(text) and victim.read_bytes() != text
+    shallow = _cli(tmp_path, "images", "verify", ARCH)
+    assert shallow.communicate(timeout=120)[0].strip().endswith("sound (shape checked)") and shallow.returncode == 0
+    deep = _cli(tmp_path, "images", "verify", ARCH, "--deep")
+    out = deep.communicate(timeout=120)[0]
+    assert deep.returncode == 1 and "DAMAGED (content changed: usr/lib/python3.11/os.py)" in out, out
