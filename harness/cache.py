@@ -126,6 +126,12 @@ class Cache:
     def ensure(self, kind: str, key: str, build: Build, verify: Verify | None = None,
                on_damage: Callable[[str], None] | None = None) -> Entry:
         """The entry for key: reused if sound, else (re)built exactly once across processes."""
+        path = self.root / kind / key
+        # Entries appear and disappear only by rename, so a sound one can be used without the lock
+        # (and so from a cache that is read-only); the lock serialises building.
+        entry, _ = read_entry(path, key, verify)
+        if entry is not None:
+            return entry
         path = self.entry_path(kind, key)
         with self.lock(kind, key):
             entry, why = read_entry(path, key, verify)

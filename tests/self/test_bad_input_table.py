@@ -1,6 +1,7 @@
 """Bad input in one table: each case's exit code and the words its message must have; never a traceback,
 never a pass.  Cases that need a file make it from `tmp_path` (and uv's real wheel where one is needed)."""
 
+import re
 import shutil
 import struct
 import subprocess
@@ -9,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from archsmoke.binary import UV
 
 SMOKE = str(Path(__file__).parents[1] / "smoke" / "uv")
 VMS = Path(__file__).parents[2] / "vms"
@@ -90,6 +93,8 @@ PYTEST_CASES = [
     ("invalid-yaml", lambda t, r: ["--targets-dir", _targets(t, lambda y: y + "\n  - : [\n")], 4, "invalid YAML"),
     ("duplicate-yaml-key", lambda t, r: ["--targets-dir", _targets(t, lambda y: y.replace(
         "cpu: power8", "cpu: power8\ncpu: power9"))], 4, "key 'cpu' is given twice (lines"),
+    ("cache-dir-a-file", lambda t, r: ["--arch", "x86_64", "--cache-dir", _text(t / "file")], 4,
+     "is not a directory"),
     ("stats-a-directory", lambda t, r: ["--arch", "x86_64", "--archsmoke-stats", str(t)], 4, "is a directory"),
     ("stats-missing-parent", lambda t, r: ["--arch", "x86_64", "--archsmoke-stats", str(t / "no" / "s.json")], 4,
      "does not exist"),
@@ -139,3 +144,41 @@ def test_a_closed_pipe_is_not_an_error(cache):
     listing.stdout.close()  # like `| head` that has read enough
     err = listing.stderr.read().decode()
     assert listing.wait(timeout=60) == 0 and "Broken pipe" not in err and "Traceback" not in err, err
+
+
+def _read_only(cache_root: Path, argv: list[str]) -> list[str]:
+    """argv run with the cache read-only, in a private mount namespace (root ignores file modes)."""
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(cache_root), *argv]
+
+
+def test_a_read_only_cache(pytester, cache, release, tmp_path):
+    """Populated: it is used as it is.  Missing what a run needs: a clear message, not a traceback."""
+    wheel = release("x86_64").file  # already unpacked in the cache by the release fixture
+    version_test = str(Path(SMOKE) / "test_uv_version.py")
+    base = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--cache-dir", str(cache.root),
+            "--arch", "x86_64", version_test]
+    used = pytester.run(*_read_only(cache.root, [*base, "--binary", str(wheel)]))
+    assert used.ret == 0 and "1 passed" in used.stdout.str(), used.stdout.str() + used.stderr.str()
+    archive = tmp_path / "uv-x86_64-unknown-linux-gnu.tar.gz"  # never seen: unpacking it needs a write
+    subprocess.run(["tar", "-C", str(release("x86_64").main_for(UV).parent), "-czf", str(archive), "uv"], check=True)
+    refused = pytester.run(*_read_only(cache.root, [*base, "--binary", str(archive)]))
+    output = refused.stdout.str() + refused.stderr.str()
+    assert refused.ret == 4 and "Traceback" not in output, output
+    assert "Read-only file system" in output and "choose another with --cache-dir" in output, output
+
+
+def test_a_truncated_wheel_served_without_a_hash_is_a_download_error(pytester, cache, release, loopback_index,
+                                                                    tmp_path):
+    wheel = release("x86_64").file
+    truncated = tmp_path / "served" / wheel.name
+    truncated.parent.mkdir()
+    truncated.write_bytes(wheel.read_bytes()[: 1 << 20])
+    loopback_index.publish([truncated])
+    page = loopback_index.root / "simple" / "uv" / "index.html"
+    page.write_text(re.sub(r"#sha256=[0-9a-f]{64}", "", page.read_text()))  # an index that publishes no hashes
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(tmp_path / "fresh"),
+                                           "--index-url", loopback_index.url, "--arch", "x86_64",
+                                           "--release", "0.13.9", str(Path(SMOKE) / "test_uv_version.py"))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 5 and "is unusable" in output and "Traceback" not in output, output
