@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
+from ..cache import sha256_file
 from ..errors import ConfigError
 
 UNREADABLE = "not readable by this user"
@@ -81,18 +82,10 @@ def _regular_files(root: Path):
                 yield path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_content_listing(entry: Path) -> int:
     """Record every regular file's sha256 (sha256sum's format) beside the tree; returns the file count."""
     root = entry / "root"
-    lines = [f"{_sha256(path)}  {path.relative_to(root)}" for path in _regular_files(root)]
+    lines = [f"{sha256_file(path)}  {path.relative_to(root)}" for path in _regular_files(root)]
     (entry / CONTENTS).write_text("\n".join(sorted(lines, key=lambda line: line[66:])) + "\n")
     return len(lines)
 
@@ -106,6 +99,6 @@ def changed_files(entry: Path) -> list[str]:
     for line in listing.read_text().splitlines():
         digest, _, name = line.partition("  ")
         path = entry / "root" / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or sha256_file(path) != digest:
             changed.append(name)
     return changed
