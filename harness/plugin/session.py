@@ -219,20 +219,27 @@ class Archsmoke:
                                          f"{first.report()}")
                 raise TargetError(self._cannot_run[key])
             self._installed[key] = installed
+            self._remember_version(runner, product, first)
         return self._installed[key]
+
+    def _remember_version(self, runner: Runner, product: Product, result) -> ReportedVersion | None:
+        """The version from a successful run of the version command (the install already ran it once)."""
+        reported = product.parse_version(result.stdout) if result.ok else None
+        if reported is not None:
+            self.records[runner.target.name].binaries[product.name]["reported_version"] = reported.version
+            self._reported[(runner, product.name)] = reported
+        return reported
 
     def reported_version(self, runner: Runner, installed: InstalledBinary) -> ReportedVersion:
         key = (runner, installed.product.name)
         if key not in self._reported:
             product = installed.product
             result = runner.run([installed.path, *product.version_args], env=installed.env).check()
-            reported = product.parse_version(result.stdout)
+            reported = self._remember_version(runner, product, result)
             if reported is None:
                 raise BinaryError(f"`{product.main} {' '.join(product.version_args)}` printed {result.stdout!r}, "
                                   f"which does not match {product.version_pattern!r}",
-                                  fix=f"check the binary, or the product's version_pattern")
-            self.records[runner.target.name].binaries[product.name]["reported_version"] = reported.version
-            self._reported[key] = reported
+                                  fix="check the binary, or the product's version_pattern")
         return self._reported[key]
 
 

@@ -7,6 +7,7 @@ import selectors
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 
 # After the command itself exits, output still arriving is read for this long: a background
@@ -79,3 +80,24 @@ def read_line(stream, timeout: float) -> bytes:
         if not selector.select(timeout):
             return b""
     return stream.readline()
+
+
+def start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot), which with its pid names it uniquely."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_token(separator: str) -> str:
+    """This process as `pid<separator>starttime`, for things it leaves behind that a later run must judge."""
+    return f"{os.getpid()}{separator}{start_time(os.getpid())}"
+
+
+def owner_gone(token: str, separator: str) -> bool | None:
+    """Whether the process named by an owner_token has exited (None: not such a token)."""
+    pid, _, started = token.partition(separator)
+    if not pid.isdigit() or not started:
+        return None
+    return start_time(int(pid)) != started

@@ -152,9 +152,10 @@ def test_an_interrupted_run_leaves_no_mounts_or_processes(built, catalog, cache,
 def test_a_session_directory_left_at_any_moment_is_swept(built, catalog, tmp_path):
     """A harness SIGKILLed right after creating its session directory leaves nothing else behind: the
     directory's name alone must let the next start judge it (owner pid and start time)."""
-    from archsmoke.tiers.qemu_user.runner import SESSION_PREFIX, _owner
+    from archsmoke.tiers.process import owner_token
+    from archsmoke.tiers.qemu_user.runner import SESSION_PREFIX
 
-    pid, started = _owner().split(".")
+    pid, started = owner_token(".").split(".")
     orphan = tmp_path / f"{SESSION_PREFIX}{pid}.{int(started) + 1}-abcd1234"  # this pid, another process's start
     live = tmp_path / f"{SESSION_PREFIX}{pid}.{started}-efgh5678"  # this very process: still running
     unknown = tmp_path / f"{SESSION_PREFIX}q1w2e3r4"  # not named by archsmoke's scheme: left alone

@@ -23,7 +23,7 @@ from ...host import engine as engines
 from ...host.tools import host_tool
 from ...progress import Progress
 from ..base import CommandResult, Runner
-from ..process import read_line, run_with_deadline
+from ..process import owner_gone, owner_token, read_line, run_with_deadline
 from . import images
 from .settings import ContainerSettings
 
@@ -83,7 +83,7 @@ class ContainerRunner(Runner):
         env = [f"--env={k}={v}" for k, v in self.environment().items()]
         self._holder = subprocess.Popen(
             [*self._personality, *self.engine.command(
-                "run", "--interactive", "--rm", "--name", self.container, "--label", f"{OWNER_LABEL}={_owner()}",
+                "run", "--interactive", "--rm", "--name", self.container, "--label", f"{OWNER_LABEL}={owner_token(':')}",
                 "--network", "host", "--platform", self.target.platform_name,
                 *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -197,24 +197,11 @@ class ContainerRunner(Runner):
         self._holder.kill()
 
 
-def _owner() -> str:
-    """This process, in a form that tells a later run whether it is still alive."""
-    return f"{os.getpid()}:{_start_time(os.getpid())}"
-
-
-def _start_time(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return "?"
-
-
 def remove_orphans(engine: engines.Engine) -> list[str]:
     """Containers of archsmoke runs that are gone (SIGKILLed before the engine could clean up)."""
     orphans = []
     for name, owner in engine.labelled(OWNER_LABEL).items():
-        pid, _, started = owner.partition(":")
-        if pid.isdigit() and _start_time(int(pid)) != started:
+        if owner_gone(owner, ":"):
             orphans.append(name)
     engine.remove(*orphans)
     return orphans

@@ -23,7 +23,7 @@ from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
 from ..base import CommandResult, Runner
-from ..process import read_line, run_with_deadline
+from ..process import owner_gone, owner_token, read_line, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _HOLDER_SCRIPT = """
@@ -61,7 +61,7 @@ class QemuUserRunner(Runner):
         progress = Progress(f"start {self.target.name}", self.options.sink)
         _remove_stale_sessions(Path(self.options.work_root or tempfile.gettempdir()))
         # The directory's name says which process owns it, from the moment it exists.
-        self._session = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{_owner()}-", dir=self.options.work_root))
+        self._session = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{owner_token('.')}-", dir=self.options.work_root))
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
         namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
@@ -145,26 +145,11 @@ def _remove_session_dir(session: Path) -> None:
     shutil.rmtree(session, ignore_errors=True)
 
 
-def _owner() -> str:
-    """This process as `pid.starttime`: a later run can tell whether it is still alive."""
-    return f"{os.getpid()}.{_start_time(os.getpid())}"
-
-
-def _start_time(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 def _remove_stale_sessions(work_root: Path) -> None:
     """Session directories whose owning harness is gone (SIGKILLed, at any moment of a start)."""
     for session in work_root.glob(f"{SESSION_PREFIX}*"):
-        owner = session.name[len(SESSION_PREFIX):].split("-", 1)[0]
-        pid, _, started = owner.partition(".")
-        if not pid.isdigit() or not started:
-            continue  # not named by this version of archsmoke
-        if _start_time(int(pid)) != started:
+        # None: not named by this version of archsmoke, so left alone.
+        if owner_gone(session.name[len(SESSION_PREFIX):].split("-", 1)[0], "."):
             _remove_session_dir(session)
 
 
