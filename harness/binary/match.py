@@ -27,6 +27,17 @@ def builds_of(binaries: list[BinaryUnderTest], product: Product) -> list[BinaryU
     return [b for b in binaries if b.kind == "executable" and b.executables[0].name not in others]
 
 
+def require_a_build_for(builds: list[BinaryUnderTest], target: Target, what: str = "") -> None:
+    """Refuse a target that none of the builds runs on; with one build, its own mismatch is the error."""
+    if len(builds) == 1:
+        check_runs_on(builds[0].elf, target)
+        return
+    if not any(runs_on(b, target) for b in builds):
+        given = "; ".join(f"{b.origin}: {b.elf.describe()}" for b in builds)
+        raise BinaryError(f"none of the {what}builds given runs on {target.name} ({target.elf.describe()}): {given}",
+                          fix=f"add --binary with the {target.name} build, or drop {target.name} from --arch")
+
+
 def matching(binaries: list[BinaryUnderTest], product: Product, target: Target) -> BinaryUnderTest:
     """The one given build of the product that runs on the target; with one build, its mismatch is the error."""
     builds = builds_of(binaries, product)
@@ -34,19 +45,13 @@ def matching(binaries: list[BinaryUnderTest], product: Product, target: Target) 
         given = ", ".join(f"{b.origin} ({', '.join(b.names)})" for b in binaries)
         raise NoBinaryForTarget(f"no {product.name} build among the --binary files given: {given}",
                                 fix=f"add --binary with a {product.name} build")
-    if len(builds) == 1:
-        check_runs_on(builds[0].elf, target)
-        return builds[0]
+    require_a_build_for(builds, target, f"{product.name} ")
     fitting = [b for b in builds if runs_on(b, target)]
     if len(fitting) > 1:
         raise BinaryError(f"two --binary builds of {product.name} run on {target.name}: "
                           f"{fitting[0].origin} and {fitting[1].origin}",
                           fix="give one build per target")
-    if fitting:
-        return fitting[0]
-    given = "; ".join(f"{b.origin}: {b.elf.describe()}" for b in builds)
-    raise BinaryError(f"none of the {product.name} builds given runs on {target.name} ({target.elf.describe()}): "
-                      f"{given}", fix=f"add --binary with the {target.name} build, or drop {target.name} from --arch")
+    return fitting[0]
 
 
 def expected_triple(binary: BinaryUnderTest, target: Target) -> str:

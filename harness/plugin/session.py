@@ -134,10 +134,9 @@ class Archsmoke:
             if not chosen:
                 raise ConfigError(f"--arch {' '.join(map(repr, self.options.arches))} names no target",
                                   fix=f"pass one of {', '.join(self.catalog.names)}, or 'all'")
-            for target in chosen:
-                for build in self.local_binaries:  # refuse a wrong-arch binary before anything runs
-                    if len(self.local_binaries) == 1:
-                        binaries.check_runs_on(build.elf, target)
+            if self.local_binaries:
+                for target in chosen:  # refuse a target no given build runs on, before anything runs
+                    binaries.require_a_build_for(self.local_binaries, target)
             return chosen
         if self.local_binaries:
             # No --arch: test each given binary on the targets it was built for.
