@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 from dataclasses import dataclass, field
@@ -61,18 +62,46 @@ def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
     return None
 
 
+# PEP 600 tags, and the legacy names PEP 600 maps onto them.
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def wheel_glibc_floor(filename: str) -> tuple[tuple[int, int], str] | None:
+    """The oldest glibc a wheel's manylinux tags accept, and that tag (pip installs it where any tag fits)."""
+    if not filename.endswith(".whl"):
+        return None
+    floors = []
+    for tag in filename[:-len(".whl")].split("-")[-1].split("."):
+        match = _MANYLINUX.match(tag)
+        legacy = next((v for name, v in _LEGACY_MANYLINUX.items() if tag.startswith(f"{name}_")), None)
+        if match or legacy:
+            floors.append(((int(match[1]), int(match[2])) if match else legacy, tag))
+    return min(floors, key=lambda floor: floor[0]) if floors else None
+
+
 def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
-    """A dynamic glibc binary must not need symbol versions newer than the target root's glibc."""
-    needed = binary.elf.glibc_needed
-    if needed is None or binary.elf.libc != "glibc":
+    """A glibc root must be new enough for the glibc symbol versions the binary references and, for a
+    wheel, for its manylinux tag (the target's pip refuses a wheel whose tag the root does not reach)."""
+    if runner.target.libc != "glibc":
+        return
+    needs = []
+    if binary.elf.libc == "glibc" and binary.elf.glibc_needed is not None:
+        major, minor = binary.elf.glibc_needed
+        needs.append(((major, minor), f"it references GLIBC_{major}.{minor}"))
+    floor = wheel_glibc_floor(binary.file.name) if binary.kind == "wheel" and runner.has_python else None
+    if floor is not None:
+        needs.append((floor[0], f"its wheel is tagged {floor[1]}"))
+    if not needs:
         return
     found = _root_glibc(runner)
     if found is None:
         return  # check_loader already refused a root without the loader
     provided, where = found
+    needed, why = max(needs)
     if needed > provided:
         raise BinaryError(
-            f"{binary.origin} needs glibc {needed[0]}.{needed[1]} (it references GLIBC_{needed[0]}.{needed[1]}), "
+            f"{binary.origin} needs glibc {needed[0]}.{needed[1]} ({why}), "
             f"but the {runner.target.name} root has glibc {provided[0]}.{provided[1]} ({where})",
             fix=f"pass a build for glibc {provided[0]}.{provided[1]} or older (a lower manylinux tag), "
                 "or a target whose root has a newer glibc")

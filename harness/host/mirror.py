@@ -46,8 +46,13 @@ def debian_mirror(suite: str, explicit: str | None = None, host_root: Path = Pat
     url = explicit or os.environ.get(ENV_MIRROR)
     if url:
         return url.rstrip("/")
-    for uri, suites in _sources_entries(host_root):
-        if suite in suites and uri.startswith(("http://", "https://")):
+    entries = [(uri, suites) for uri, suites in _sources_entries(host_root) if uri.startswith(("http://", "https://"))]
+    for uri, suites in entries:
+        if suite in suites:
+            return uri.rstrip("/")
+    # One Debian archive serves every suite: a host on bookworm builds a sid root from its own mirror.
+    for uri, suites in entries:
+        if uri.rstrip("/").endswith("/debian") and not any(s.endswith("-security") for s in suites):
             return uri.rstrip("/")
     raise HostSetupError(
         f"no Debian mirror for suite {suite!r} is configured on this host",

@@ -22,7 +22,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("archsmoke", "archsmoke: smoke tests of cross-built binaries on emulated targets")
     _add(group, "--arch", action="append", default=[], metavar="ARCH",
          help="target to test on (repeatable or comma-separated; 'all' for every target in vms/). Default: the "
-              "arches of the --binary files given, else every emulated glibc target (ppc64le, s390x, aarch64, armv7)")
+              "arches of the --binary files given, else every emulated glibc target (ppc64le, s390x, aarch64, armv7, riscv64)")
     _add(group, "--binary", action="append", default=[], type=Path, metavar="PATH",
          help="binary under test: an executable, a wheel or a release archive (repeatable: each target takes the "
               "build made for it, each product its own executables)")

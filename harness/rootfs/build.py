@@ -28,7 +28,7 @@ from .tree import tree_digest, verify_tree, write_content_listing
 
 KIND = "rootfs"
 # Bump when the build steps change what ends up in a root filesystem.
-FORMAT = 5
+FORMAT = 6
 
 
 def recipe(target: Target) -> dict:
@@ -38,6 +38,7 @@ def recipe(target: Target) -> dict:
         "debian_arch": target.debian_arch,
         "packages": sorted(target.rootfs.packages),
         "variant": "extract",
+        **({"apt_options": list(target.rootfs.apt_options)} if target.rootfs.apt_options else {}),
     }
 
 
@@ -55,6 +56,12 @@ class RootFilesystem:
     @property
     def root(self) -> Path:
         return self.path / "root"
+
+    def describe(self) -> str:
+        """For reports: the key, and plainly when the root comes from a suite that is not a release."""
+        suite = self.target.rootfs.suite
+        return f"root filesystem {self.key}" + (f" (Debian {suite}: unreleased, changes daily)"
+                                                 if self.target.rootfs.unreleased else "")
 
 
 class RootfsBuilder:
@@ -121,6 +128,7 @@ class RootfsBuilder:
             "--variant=extract",
             f"--arch={target.debian_arch}",
             f"--include={','.join(sorted(target.rootfs.packages))}",
+            *(f"--aptopt={option}" for option in target.rootfs.apt_options),
             target.rootfs.suite,
             str(root),
             sources_line(mirror, target.rootfs.suite),

@@ -46,11 +46,13 @@ def finish_natively(root: Path) -> None:
 
 
 def link_busybox_applets(root: Path, target: Target) -> None:
-    """A root with only busybox-static gets /bin/sh and friends as symlinks."""
-    busybox = root / "bin/busybox"
-    if not busybox.exists() or (root / "bin/sh").exists():
+    """A root with only busybox-static gets /bin/sh and friends as symlinks (bookworm ships busybox in
+    /bin, later suites in /usr/bin)."""
+    found = next((path for path in ("bin/busybox", "usr/bin/busybox") if (root / path).is_file()), None)
+    if found is None or (root / "bin/sh").exists():
         return
-    applets = run_in_root(root, ["/bin/busybox", "--list-full"], timeout=target.timeouts.build).split()
+    busybox = f"/{found}"
+    applets = run_in_root(root, [busybox, "--list-full"], timeout=target.timeouts.build).split()
     if not applets:
         raise ImageBuildError(f"busybox in the {target.name} root did not list its applets",
                               fix="check the busybox-static package of that architecture")
@@ -58,7 +60,7 @@ def link_busybox_applets(root: Path, target: Target) -> None:
         link = root / applet
         if not link.exists() and not link.is_symlink():
             link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to("/bin/busybox")
+            link.symlink_to(busybox)
 
 
 def run_in_root(root: Path, argv: list[str], timeout: float) -> str:

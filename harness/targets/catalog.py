@@ -58,7 +58,8 @@ def parse_target(source: Path, text: str) -> Target:
                                bits=elf.choice("class", ELF_CLASSES), endian=elf.choice("endian", ENDIANS))
     elf.reject_unknown()
     rootfs = top.section("rootfs")
-    recipe = RootfsRecipe(suite=rootfs.get("suite", str), packages=rootfs.string_list("packages"))
+    recipe = RootfsRecipe(suite=rootfs.get("suite", str), packages=rootfs.string_list("packages"),
+                          apt_options=rootfs.string_list("apt_options", []))
     rootfs.reject_unknown()
     budgets = top.section("timeouts")
     timeouts = TimeBudgets(build=budgets.positive("build"), start=budgets.positive("start"),

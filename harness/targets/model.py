@@ -27,10 +27,19 @@ class ElfIdentity:
         return f"{self.machine} {self.bits}-bit {self.endian}-endian"
 
 
+# Debian suites that are not releases: a root built from one changes daily, and reports say so.
+UNRELEASED_SUITES = ("sid", "unstable", "experimental", "testing")
+
+
 @dataclass(frozen=True)
 class RootfsRecipe:
     suite: str
     packages: tuple[str, ...]
+    apt_options: tuple[str, ...] = ()  # given to mmdebstrap as --aptopt (part of the cache key)
+
+    @property
+    def unreleased(self) -> bool:
+        return self.suite in UNRELEASED_SUITES
 
 
 @dataclass(frozen=True)

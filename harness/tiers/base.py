@@ -164,7 +164,7 @@ class Runner(abc.ABC):
     @property
     def root_description(self) -> str:
         """Which root the commands run in, for the report."""
-        return f"root filesystem {self.rootfs.key}" if self.rootfs else "?"
+        return self.rootfs.describe() if self.rootfs else "?"
 
     @property
     def report_label(self) -> str:

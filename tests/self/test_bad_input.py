@@ -32,7 +32,7 @@ def test_unknown_arch(pytester, cache):
     code, output = _pytest(pytester, cache, "--arch", "mips64", SMOKE)
     assert code == 4
     assert ("unknown arch 'mips64'; known arches: aarch64, aarch64-musl, armv7, armv7-musl, i386, ppc64le, "
-            "ppc64le-musl, s390x, s390x-musl, x86_64") in output
+            "ppc64le-musl, riscv64, riscv64-musl, s390x, s390x-musl, x86_64") in output
 
 
 def test_a_file_that_is_not_a_binary(pytester, cache, tmp_path):

@@ -81,7 +81,7 @@ PYTEST_CASES = [
     ("no-musl-target", lambda t, r: ["--arch", "i386", "--libc", "musl"], 4, "no musl target for i386"),
     ("missing-binary", lambda t, r: ["--binary", str(t / "nothing")], 4, "does not exist or is not a file"),
     ("text-binary", lambda t, r: ["--binary", _text(t / "uv")], 4, "neither an ELF executable, a wheel nor"),
-    ("riscv-binary-no-target", lambda t, r: ["--binary", _elf(t / "uv", 243)], 4,
+    ("mips-binary-no-target", lambda t, r: ["--binary", _elf(t / "uv", 8)], 4,
      "no target runs the binaries given"),
     ("wrong-arch-binary", lambda t, r: ["--arch", "ppc64le", "--binary", _elf(t / "uv", 22)], 4,
      "target ppc64le runs PPC64 64-bit little-endian binaries"),

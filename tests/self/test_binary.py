@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from archsmoke.binary import UV, install, matching, prepare
-from archsmoke.binary.install import check_loader
+from archsmoke.binary.install import check_loader, wheel_glibc_floor
 from archsmoke.rootfs import resolve_in_root
 from archsmoke.cache import Cache
 from archsmoke.errors import BinaryError
@@ -194,3 +194,27 @@ def test_a_binary_needing_a_newer_glibc_than_the_root_is_refused(built, catalog,
                                               r"root has glibc 2\.36 \(/lib/x86_64-linux-gnu/libc\.so\.6\)"):
             install(binary, product, runner)
         assert install(prepare(built("x86_64").root / "bin/true", scratch_cache), product, runner).path
+
+
+@pytest.mark.parametrize(("name", "floor"), [
+    ("uv-0.13.9-py3-none-manylinux_2_31_riscv64.musllinux_1_1_riscv64.whl", ((2, 31), "manylinux_2_31_riscv64")),
+    ("uv-0.13.9-py3-none-manylinux_2_17_ppc64le.manylinux2014_ppc64le.whl", ((2, 17), "manylinux_2_17_ppc64le")),
+    ("x-1-py3-none-manylinux2010_x86_64.manylinux_2_28_x86_64.whl", ((2, 12), "manylinux2010_x86_64")),
+    ("x-1-py3-none-manylinux1_i686.whl", ((2, 5), "manylinux1_i686")),
+    ("uv-0.13.9-py3-none-musllinux_1_1_x86_64.whl", None),
+    ("uv-x86_64-unknown-linux-gnu.tar.gz", None),
+])
+def test_a_wheels_glibc_floor_is_its_lowest_manylinux_tag(name, floor):
+    assert wheel_glibc_floor(name) == floor
+
+
+def test_a_wheel_tagged_for_a_newer_glibc_than_the_root_is_refused(built, catalog, release, tmp_path, scratch_cache):
+    """The root's pip would refuse the wheel anyway ("not a supported wheel on this platform"): refused before,
+    naming the tag and the root's glibc."""
+    newer = tmp_path / "uv-0.13.9-py3-none-manylinux_2_39_x86_64.whl"
+    shutil.copy(release("x86_64").file, newer)
+    with QemuUserRunner(catalog.get("x86_64"), built("x86_64")) as runner:
+        with pytest.raises(BinaryError, match=r"needs glibc 2\.39 \(its wheel is tagged manylinux_2_39_x86_64\), "
+                                              r"but the x86_64 root has glibc 2\.36"):
+            install(prepare(newer, scratch_cache), UV, runner)
+        assert install(release("x86_64"), UV, runner).path == "/opt/archsmoke/uv/venv/bin/uv"

@@ -118,6 +118,18 @@ def test_files_in_and_out_keep_mode_and_bytes(started, tmp_path):
         started.put(source, "relative/path")
 
 
+# Sizes whose copy failed with podman 4.3 ("io: read/write on closed pipe") while tar record padding
+# followed the end-of-archive blocks; 18085314 is uv 0.13.9's riscv64 wheel.
+@pytest.mark.parametrize("size", [18_085_314, 17_000_000, 25_000_000])
+def test_large_files_arrive_whole_whatever_their_size(started, tmp_path, size):
+    source = tmp_path / "large.bin"
+    source.write_bytes(os.urandom(size))
+    started.put(source, "/tmp/archsmoke-large/large.bin")
+    assert started.run("stat -c %s /tmp/archsmoke-large/large.bin").stdout.strip() == str(size)
+    started.get("/tmp/archsmoke-large/large.bin", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == source.read_bytes()
+
+
 def test_a_hung_command_is_killed_inside_the_container(started):
     begun = time.monotonic()
     result = started.run("sleep 300", timeout=2)

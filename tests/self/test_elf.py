@@ -39,6 +39,16 @@ def test_wrong_arch_is_refused_naming_both_sides(built, catalog):
     assert "target ppc64le runs PPC64 64-bit little-endian binaries" in message
 
 
+def test_riscv64_and_other_arches_refuse_each_others_binaries(built, catalog):
+    riscv_python = read_elf((built("riscv64").root / "usr/bin/python3").resolve())
+    assert riscv_python.machine == "RISCV"
+    check_runs_on(riscv_python, catalog.get("riscv64"))
+    with pytest.raises(BinaryError, match="is a RISCV 64-bit little-endian ELF.*target aarch64 runs AARCH64"):
+        check_runs_on(riscv_python, catalog.get("aarch64"))
+    with pytest.raises(BinaryError, match="target riscv64 runs RISCV 64-bit little-endian binaries"):
+        check_runs_on(read_elf(built("s390x").root / "usr/bin/python3.11"), catalog.get("riscv64"))
+
+
 def test_same_machine_other_endianness_is_refused(catalog):
     host_true = read_elf(shutil.which("true"))
     with pytest.raises(BinaryError, match="target i386 runs 386 32-bit little-endian"):

@@ -104,4 +104,4 @@ def test_without_an_arch_the_emulated_glibc_targets_run(pytester, cache):
     _write(pytester, {"test_target.py": "def test_nothing(arch_target):\n    pass\n"})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--co", "-q", "--cache-dir", str(cache.root))
     collected = sorted(line.split("[")[1].rstrip("]") for line in result.stdout.lines if "::test_nothing[" in line)
-    assert collected == ["aarch64", "armv7", "ppc64le", "s390x"], result.stdout.str()
+    assert collected == ["aarch64", "armv7", "ppc64le", "riscv64", "s390x"], result.stdout.str()

@@ -1,5 +1,6 @@
 """Target definitions: every shipped file loads, and every kind of mistake is named precisely."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,10 @@ VALID = (Path(__file__).parents[2] / "vms" / "ppc64le.yaml").read_text()
 
 def test_every_shipped_target_loads():
     catalog = TargetCatalog.load()
-    assert set(catalog.names) == {"ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64",
-                                  "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"}
+    assert set(catalog.names) == {"ppc64le", "s390x", "aarch64", "armv7", "riscv64", "i386", "x86_64",
+                                  "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl", "riscv64-musl"}
     assert {t.name for t in catalog.targets.values() if t.libc == "musl"} == {
-        "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"}
+        "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl", "riscv64-musl"}
     assert not catalog.get("ppc64le-musl").has_python and catalog.get("ppc64le").has_python
     ppc = catalog.get("ppc64le")
     assert (ppc.debian_arch, ppc.qemu_arch, ppc.elf.machine, ppc.elf.endian) == ("ppc64el", "ppc64le", "PPC64", "little")
@@ -69,8 +70,11 @@ def _error(text: str, name: str = "ppc64le.yaml") -> str:
         ("    - python3-venv\n", "    - 7\n", "field 'rootfs.packages' must be a list of non-empty strings"),
         ("libc: glibc", "libc: glibc\nlibcc: musl", "field 'libcc' is not a known field"),
         ("arch: ppc64le", "arch: ppc64", "field 'arch' must match the file name 'ppc64le', got 'ppc64'"),
+        ("  packages:\n", "  apt_options: Acquire::Check-Valid-Until false\n  packages:\n",
+         "field 'rootfs.apt_options' must be a list, got a string"),
     ],
-    ids=["enum", "page-size", "type", "missing", "libc", "elf-class", "machine", "negative", "bool", "list", "unknown", "name"],
+    ids=["enum", "page-size", "type", "missing", "libc", "elf-class", "machine", "negative", "bool", "list", "unknown",
+         "name", "apt-options"],
 )
 def test_each_mistake_names_file_field_and_allowed_values(old, new, expected):
     assert old in VALID
@@ -104,7 +108,7 @@ def test_duplicate_alias(tmp_path):
 def test_container_platforms_and_pinned_images(catalog):
     assert {t.name: t.platform_name for t in catalog.targets.values() if not t.name.endswith("-musl")} == {
         "ppc64le": "linux/ppc64le", "s390x": "linux/s390x", "aarch64": "linux/arm64", "armv7": "linux/arm/v7",
-        "i386": "linux/386", "x86_64": "linux/amd64"}
+        "riscv64": "linux/riscv64", "i386": "linux/386", "x86_64": "linux/amd64"}
     for name in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"):
         image = catalog.get(name).image
         assert image is not None and image.has_python
@@ -122,9 +126,39 @@ def test_libc_picks_each_arch_of_that_libc(catalog):
 
     assert chosen(arches=["ppc64le,s390x"], libc="musl") == ["ppc64le-musl", "s390x-musl"]
     assert chosen(arches=["ppc64le-musl"], libc="glibc") == ["ppc64le"]
-    assert chosen(libc="musl") == ["aarch64-musl", "armv7-musl", "ppc64le-musl", "s390x-musl"]
+    assert chosen(libc="musl") == ["aarch64-musl", "armv7-musl", "ppc64le-musl", "riscv64-musl", "s390x-musl"]
     with pytest.raises(ConfigError, match="no musl target for i386; musl targets: aarch64-musl, armv7-musl, "
-                                          "ppc64le-musl, s390x-musl"):
+                                          "ppc64le-musl, riscv64-musl, s390x-musl"):
         chosen(arches=["i386"], libc="musl")
     with pytest.raises(ConfigError, match="unknown libc 'uclibc'"):
         chosen(arches=["armv7"], libc="uclibc")
+
+
+def test_riscv64_comes_from_an_unreleased_suite_and_says_so(catalog):
+    riscv = catalog.get("riscv64")
+    assert (riscv.debian_arch, riscv.elf.machine, riscv.triple) == ("riscv64", "RISCV", "riscv64gc-unknown-linux-gnu")
+    assert riscv.rootfs.suite == "sid" and riscv.rootfs.unreleased
+    assert riscv.rootfs.apt_options == ('Acquire::Check-Valid-Until "false"',)
+    assert not catalog.get("ppc64le").rootfs.unreleased and catalog.get("ppc64le").rootfs.apt_options == ()
+    assert catalog.get("riscv64-musl").rootfs.suite == "sid"
+
+
+def test_apt_options_are_part_of_the_root_filesystems_key(catalog):
+    from dataclasses import replace
+
+    from archsmoke.rootfs.build import recipe
+
+    riscv = catalog.get("riscv64")
+    without = replace(riscv, rootfs=replace(riscv.rootfs, apt_options=()))
+    assert recipe(riscv)["apt_options"] == ['Acquire::Check-Valid-Until "false"']
+    assert "apt_options" not in recipe(without)
+    assert "apt_options" not in recipe(catalog.get("ppc64le")), "targets without options keep their cache keys"
+
+
+def test_without_arch_every_emulated_glibc_target_runs_and_help_names_them(catalog):
+    from archsmoke.plugin import options
+
+    names = [t.name for t in catalog.default()]
+    assert sorted(names) == ["aarch64", "armv7", "ppc64le", "riscv64", "s390x"]
+    listed = re.search(r"else every emulated glibc target \(([^)]*)\)", Path(options.__file__).read_text())
+    assert listed and sorted(listed.group(1).split(", ")) == sorted(names)

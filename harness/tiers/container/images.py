@@ -68,7 +68,7 @@ def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink
     target = rootfs.target
     ref = imported_ref(rootfs)
     tree = rootfs.manifest["tree_digest"]
-    origin = f"image {ref} from root filesystem {rootfs.key}"
+    origin = f"image {ref} from {rootfs.describe()}"
     with cache.lock(LOCK_KIND, rootfs.key):
         details = inspect(engine, ref)
         if details is not None and labels(details).get(TREE_LABEL) == tree:

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from archsmoke import RUFF, harness_errors
+
+
+# Defects of ruff's published builds that this suite found, expected to fail until ruff fixes them.
+# Strict: when a build stops failing, its tests XPASS and fail, and the entry must go.
+KNOWN_DEFECTS = {
+    "riscv64": "ruff's manylinux_2_31_riscv64 builds (0.15.11 and 0.17.6 measured) need libatomic.so.1, which the "
+               "manylinux policy does not allow and a Debian riscv64 root with Python does not have: "
+               "`error while loading shared libraries: libatomic.so.1`",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        arch = callspec.params["arch_target"].name if callspec and "arch_target" in callspec.params else None
+        if arch in KNOWN_DEFECTS and item.path.parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.xfail(reason=KNOWN_DEFECTS[arch], strict=True))
 
 
 @pytest.fixture(scope="session")
