@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+import shutil
 import http.server
 import ssl
 import threading
@@ -119,6 +120,12 @@ class PackageIndex:
         context.load_cert_chain(certificate_chain, private_key)
         server = self._serve(context)
         return f"https://127.0.0.1:{server.port}/simple"
+
+    def publish(self, files: Path) -> None:
+        """Adds these distributions to the index (its pages are rewritten; running servers serve them at once)."""
+        for path in files.iterdir():
+            shutil.copyfile(path, self.root / "files" / path.name)
+        write_simple_pages(self.root / "files", self.root / "simple")
 
     @property
     def http_url(self) -> str:

@@ -96,6 +96,11 @@ class Target:
         return self.arch.platform_name
 
     @property
+    def wheel_arch(self) -> str:
+        """The arch as wheel platform tags name it (manylinux_2_17_armv7l)."""
+        return self.arch.wheel
+
+    @property
     def runs_natively(self) -> bool:
         """Whether this host runs the target's binaries without an emulator."""
         return self.qemu_arch is None or arches.runs_natively(self.debian_arch)

@@ -172,3 +172,8 @@ def test_same_size_content_changes_need_the_deep_check(tmp_path, built):
     deep = _cli(tmp_path, "images", "verify", ARCH, "--deep")
     out = deep.communicate(timeout=120)[0]
     assert deep.returncode == 1 and "DAMAGED (content changed: usr/lib/python3.11/os.py)" in out, out
+
+
+def test_a_root_from_an_unreleased_suite_says_so(built):
+    assert built("riscv64").describe().endswith("(Debian sid: unreleased, changes daily)")
+    assert built("ppc64le").describe() == f"root filesystem {built('ppc64le').key}"

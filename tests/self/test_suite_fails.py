@@ -30,9 +30,15 @@ def _counts(output: str) -> dict[str, int]:
     return {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|error|errors|skipped)", output)}
 
 
-def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cache):
-    for helper in (SMOKE / "conftest.py", SMOKE / "demo_packages.py", SMOKE.parents[1] / "pkgindex.py"):
+def _copy_suite_helpers(pytester) -> None:
+    for helper in (SMOKE / "conftest.py", SMOKE / "demo_packages.py", SMOKE / "platform_wheels.py",
+                   SMOKE / "tls_chains.py", SMOKE.parents[1] / "pkgindex.py"):
         shutil.copy(helper, pytester.path / helper.name)
+    shutil.copytree(SMOKE / "native", pytester.path / "native")
+
+
+def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cache):
+    _copy_suite_helpers(pytester)
     corrupt = pytester.path / "corrupt"
     corrupt.mkdir()
     (corrupt / "conftest.py").write_text(CORRUPTING_CONFTEST)
@@ -45,6 +51,54 @@ def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cach
     # uv said which file was bad (a hash mismatch, or a broken archive, depending on where the byte fell)
     assert re.search(r"(hash|digest|extract).*\n?.*archsmoke_app|archsmoke_app.*(hash|digest|extract)", output, re.I | re.S)
     assert "command:" in output and "where:   x86_64 (qemu-user runner)" in output and "exit code" in output
+
+
+BREAKING_CONFTESTS = {
+    "no-intermediate-sent": ("test_uv_tls.py::test_pip_install_over_https_through_an_intermediate", '''
+import dataclasses
+import pytest
+
+@pytest.fixture(scope="session")
+def package_index(package_index):
+    """The RSA chain's test id now reaches the server that does not send the intermediate."""
+    name = "rsa2048-leaf-rsa-intermediate-rsa-root"
+    broken = dataclasses.replace(package_index.https[name], url=package_index.https_without_intermediate.url)
+    return dataclasses.replace(package_index, https={**package_index.https, name: broken})
+''', {"failed": 1, "passed": 1}),
+    "no-wheel-for-this-arch": ("test_uv_wheels.py::test_the_wheel_for_this_arch_libc_and_glibc_is_chosen", '''
+import pytest
+from pkgindex import write_simple_pages
+
+@pytest.fixture(scope="session")
+def package_index(package_index):
+    """archsmoke-plat 2.0 without this host's (x86_64) wheels: uv falls back to 1.0, which the test must refuse."""
+    files = package_index.index.root / "files"
+    for wheel in files.glob("archsmoke_plat-2.0-*x86_64.whl"):
+        wheel.unlink()
+    write_simple_pages(files, package_index.index.root / "simple")
+    return package_index
+''', {"failed": 1}),
+}
+
+
+@pytest.mark.parametrize("case", BREAKING_CONFTESTS)
+def test_the_tls_and_wheel_choice_tests_fail_when_they_should(pytester, cache, case):
+    """A chain served without its intermediate fails the chain test (only the other chain passes); an index
+    without this arch's platform wheels fails the wheel-choice test, which names what landed instead."""
+    selection, conftest, counts = BREAKING_CONFTESTS[case]
+    _copy_suite_helpers(pytester)
+    broken = pytester.path / "broken"
+    broken.mkdir()
+    (broken / "conftest.py").write_text(conftest)
+    module = selection.split("::")[0]
+    shutil.copy(SMOKE / module, broken / module)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
+                                           "--arch", "x86_64", "--release", "0.13.9", f"broken/{selection}", "-rf")
+    output = result.stdout.str()
+    assert result.ret == 1 and _counts(output) == counts, output
+    expected = {"no-intermediate-sent": r"UnknownIssuer|unknown issuer|certificate",
+                "no-wheel-for-this-arch": r"'py3-none-any' != 'py3-none-manylinux_2_\d+_x86_64'"}
+    assert re.search(expected[case], output), output
 
 
 def _aarch64_program(path: Path, instruction: int) -> Path:

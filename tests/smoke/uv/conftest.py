@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 from packaging.version import Version
 
 from archsmoke import UV, harness_errors
 from demo_packages import build_demo_packages, index_tree
 from pkgindex import PackageIndex
+from platform_wheels import build_native_wheels, build_platform_wheels
+from tls_chains import TRUSTED, UNTRUSTED, WITHOUT_INTERMEDIATE, ServedChain, make_chain
 
 CA_IN_TARGET = "/etc/archsmoke-ca.pem"
+CA_DIR_IN_TARGET = "/etc/archsmoke-ca"
 
 
 @pytest.fixture(scope="session")
@@ -38,45 +40,71 @@ def uv(archsmoke, target, uv_binary):
 
 
 @dataclass(frozen=True)
+class TlsIndex:
+    """The session's index over HTTPS with one certificate chain."""
+    chain: ServedChain
+    url: str
+
+    @property
+    def name(self) -> str:
+        return self.chain.spec.name
+
+    @property
+    def root_in_target(self) -> str:
+        return f"{CA_DIR_IN_TARGET}/{self.name}.pem"
+
+
+@dataclass(frozen=True)
 class IndexUrls:
     http: str
-    https: str
-    https_untrusted: str  # a certificate from a CA the target is not told to trust
-    ca_pem: Path
+    https: dict[str, TlsIndex]  # one per trusted chain (tls_chains.TRUSTED), by name
+    https_without_intermediate: TlsIndex  # trusted root, but the server does not send the intermediate
+    https_untrusted: TlsIndex  # a certificate from a CA the target is not told to trust
+    ca_bundle: Path  # the trusted chains' roots
     index: PackageIndex
 
 
 @pytest.fixture(scope="session")
 def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
     with harness_errors():
-        files = build_demo_packages(archsmoke.cache, archsmoke.options.index_url, archsmoke.sink)
+        demo = build_demo_packages(archsmoke.cache, archsmoke.options.index_url, archsmoke.sink)
+        tagged = build_platform_wheels(archsmoke.cache, archsmoke.sink)
     tls = tmp_path_factory.mktemp("tls")
-    trusted, untrusted = trustme.CA(), trustme.CA()
-    trusted.cert_pem.write_to_path(str(tls / "ca.pem"))
-    for name, ca in (("trusted", trusted), ("untrusted", untrusted)):
-        server = ca.issue_cert("127.0.0.1", "localhost")
-        server.private_key_pem.write_to_path(str(tls / f"{name}.key"))
-        server.private_key_and_cert_chain_pem.write_to_path(str(tls / f"{name}.pem"))
-    with PackageIndex(index_tree(files, tmp_path_factory.mktemp("index"))) as index:
+    chains = {spec.name: make_chain(spec, tls) for spec in (*TRUSTED, WITHOUT_INTERMEDIATE, UNTRUSTED)}
+    bundle = tls / "bundle.pem"
+    bundle.write_bytes(b"".join(chains[spec.name].root_pem.read_bytes() for spec in TRUSTED))
+    with PackageIndex(index_tree(tmp_path_factory.mktemp("index"), demo, tagged)) as index:
+        served = {name: TlsIndex(chain, index.serve_https(chain.served_pem, chain.key_pem))
+                  for name, chain in chains.items()}
         yield IndexUrls(
             http=index.http_url,
-            https=index.serve_https(tls / "trusted.pem", tls / "trusted.key"),
-            https_untrusted=index.serve_https(tls / "untrusted.pem", tls / "untrusted.key"),
-            ca_pem=tls / "ca.pem",
+            https={spec.name: served[spec.name] for spec in TRUSTED},
+            https_without_intermediate=served[WITHOUT_INTERMEDIATE.name],
+            https_untrusted=served[UNTRUSTED.name],
+            ca_bundle=bundle,
             index=index,
         )
 
 
 @pytest.fixture(scope="session")
+def native_wheels(archsmoke, package_index) -> None:
+    """archsmoke-native (cross-compiled here) added to the session's index, for the tests that need it."""
+    with harness_errors():
+        package_index.index.publish(build_native_wheels(archsmoke.cache, archsmoke.sink))
+
+
+@pytest.fixture(scope="session")
 def ca_in_target(target, package_index) -> str:
-    """The session's CA certificate, put into each target once."""
-    target.put(package_index.ca_pem, CA_IN_TARGET, mode=0o644)
+    """The trusted chains' roots, put into each target once: one bundle, and each root on its own."""
+    target.put(package_index.ca_bundle, CA_IN_TARGET, mode=0o644)
+    for served in (*package_index.https.values(), package_index.https_without_intermediate):
+        target.put(served.chain.root_pem, served.root_in_target, mode=0o644)
     return CA_IN_TARGET
 
 
 @pytest.fixture
 def uv_env(uv, package_index, ca_in_target) -> dict[str, str]:
-    """The environment uv runs with in the target: the session's index, its CA, no managed Pythons."""
+    """The environment uv runs with in the target: the session's index, its CAs, no managed Pythons."""
     return {
         **uv.env,
         "UV_INDEX_URL": package_index.http,

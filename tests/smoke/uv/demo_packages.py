@@ -149,10 +149,11 @@ def build_demo_packages(cache: Cache, index_url: str | None = None, sink: Sink |
     return cache.ensure(KIND, content_key(recipe()), build=build, verify=files_verifier()).path / "files"
 
 
-def index_tree(files: Path, root: Path) -> Path:
-    """Lay out root/files and root/simple for a PackageIndex serving these files."""
+def index_tree(root: Path, *file_dirs: Path) -> Path:
+    """Lay out root/files and root/simple for a PackageIndex serving the files of these directories."""
     (root / "files").mkdir(parents=True, exist_ok=True)
-    for path in files.iterdir():
-        shutil.copyfile(path, root / "files" / path.name)
+    for files in file_dirs:
+        for path in files.iterdir():
+            shutil.copyfile(path, root / "files" / path.name)
     write_simple_pages(root / "files", root / "simple")
     return root

@@ -1,4 +1,4 @@
-"""Environments and packages: uv venv, uv pip install over HTTP and HTTPS, sdists, compile/sync, link modes, cache."""
+"""Environments and packages: uv venv, uv pip install over HTTP, sdists, compile/sync, link modes, cache."""
 
 import json
 import posixpath
@@ -41,23 +41,6 @@ def test_pip_install_over_http(target, run_uv, workdir, package_index):
     assert out == f"archsmoke-app: hello test from {_machine(target)} (greet 1.0.0)\n"
     assert _freeze(run_uv, venv) == ["archsmoke-app==1.0.0", "archsmoke-greet==1.0.0"]
     assert any(path.endswith("archsmoke_app-1.0.0-py2.py3-none-any.whl") for path in package_index.index.requests)
-
-
-@pytest.mark.uv_min("0.1.3", "SSL_CERT_FILE")
-def test_pip_install_over_https_with_the_sessions_ca(target, run_uv, workdir, package_index):
-    venv = _venv(run_uv, f"{workdir}/.venv")
-    run_uv("pip", "install", "--index-url", package_index.https, "archsmoke-app", env={"VIRTUAL_ENV": venv})
-    assert "greet 1.0.0" in run_uv.python(venv, APP_RUNS).stdout
-
-
-@pytest.mark.uv_min("0.1.3", "SSL_CERT_FILE")
-def test_an_untrusted_certificate_is_refused(run_uv, workdir, package_index):
-    venv = _venv(run_uv, f"{workdir}/.venv")
-    result = run_uv.attempt("pip", "install", "--index-url", package_index.https_untrusted, "archsmoke-app",
-                            env={"VIRTUAL_ENV": venv, "UV_HTTP_RETRIES": "0"})
-    assert result.exit_code != 0, result.report()
-    assert any(word in result.stderr.lower() for word in ("certificate", "tls", "ssl", "unknownissuer")), result.report()
-    assert "archsmoke-app" not in "\n".join(_freeze(run_uv, venv))
 
 
 def test_sdist_is_built_in_isolation(target, run_uv, workdir, package_index):
