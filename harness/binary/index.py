@@ -123,6 +123,18 @@ def list_files(index_url: str, project: str) -> list[IndexFile]:
     return files
 
 
+def preferred(wheels: list[IndexFile], platforms: tuple[str, ...]) -> IndexFile | None:
+    """The wheel a target installs: by its platforms in order of preference (as its installer ranks them),
+    and among wheels carrying the same one, the build made for this target's platforms only (uv ships, for
+    one arch, a manylinux-only glibc build beside a manylinux+musllinux static one: a glibc root's
+    installer takes the former, a musl root the latter)."""
+    for platform in platforms:
+        carrying = sorted((f for f in wheels if platform in f.platforms), key=lambda f: f.filename)
+        if carrying:
+            return min(carrying, key=lambda f: len(f.platforms - set(platforms)))
+    return None
+
+
 def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...], project: str) -> IndexFile:
     wheels = [f for f in files if f.filename.endswith(".whl") and f.version is not None]
     if version == "latest":
@@ -142,9 +154,9 @@ def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...]
             f"{project} {version} does not exist on the index (newest there: {', '.join(map(str, newest))})",
             fix=f"pass an existing version of {project} to --release, or 'latest'",
         )
-    for candidate in same_version:
-        if candidate.platforms & set(platforms):
-            return candidate
+    chosen = preferred(same_version, platforms)
+    if chosen is not None:
+        return chosen
     offered = sorted({p for f in same_version for p in f.platforms if "linux" in p})
     listed = ", ".join(offered) if len(offered) <= 6 else f"{len(offered)} other Linux platforms"
     raise NoBinaryForTarget(

@@ -27,11 +27,13 @@ def download_release(product: Product, version: str, target: Target, cache: Cach
     """The product's wheel for the target's platform; version 'latest' resolves to the newest release."""
     project = product.index_project
     if version != "latest":
-        for platform in target.wheel_platforms:
-            for path in sorted((cache.root / index.KIND).glob(f"*/{project}-{version}-*{platform}*.whl")):
-                if index.find_cached(cache, path.name):
-                    return prepare(path, cache, origin=f"{project} {version} (cached wheel {path.name})",
-                                   version=version)
+        # A pinned release is chosen among the cached wheels by the same rule as on the index (offline).
+        names = {path.name for path in (cache.root / index.KIND).glob(f"*/{project}-{version}-*.whl")}
+        cached = [index.IndexFile(name, "", None, False) for name in sorted(names)]
+        chosen = index.preferred(cached, target.wheel_platforms)
+        path = index.find_cached(cache, chosen.filename) if chosen is not None else None
+        if path is not None:
+            return prepare(path, cache, origin=f"{project} {version} (cached wheel {path.name})", version=version)
     url = index_url or index.default_index_url()
     chosen = index.choose_file(index.list_files(url, project), version, target.wheel_platforms, project=project)
     path = index.fetch(cache, chosen, sink)

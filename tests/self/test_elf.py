@@ -26,8 +26,17 @@ def test_reads_real_binaries_of_each_arch(built, catalog, arch, machine, bits, e
 
 
 def test_static_binary(release):
-    info = release("armv7").elf  # uv's armv7 wheel carries a static musl build
+    info = release("armv7-musl").elf  # uv's manylinux+musllinux armv7 wheel carries a static musl build
     assert info.interpreter is None and info.libc == "static"
+
+
+def test_a_glibc_root_gets_uvs_glibc_build_and_a_musl_root_its_static_one(release):
+    """uv ships two builds for aarch64, armv7 and riscv64; each root gets the one its installer would take."""
+    for arch in ("aarch64", "armv7", "riscv64"):
+        glibc, static = release(arch), release(f"{arch}-musl")
+        assert glibc.elf.libc == "glibc" and "musllinux" not in glibc.file.name, glibc.file.name
+        assert static.elf.libc == "static" and "musllinux" in static.file.name, static.file.name
+    assert "manylinux_2_28_aarch64" in release("aarch64").file.name
 
 
 def test_wrong_arch_is_refused_naming_both_sides(built, catalog):

@@ -28,7 +28,7 @@ def test_musl_roots_have_musl_and_no_glibc_or_python(built, catalog, arch, loade
 
 
 def test_a_static_build_runs_on_musl_and_glibc_roots(built, catalog, release):
-    static = release("armv7")  # uv's armv7 wheel carries a static musl binary
+    static = release("armv7-musl")  # uv's manylinux+musllinux armv7 wheel carries a static musl binary
     assert static.elf.libc == "static"
     for arch in ("armv7-musl", "armv7"):
         with QemuUserRunner(catalog.get(arch), built(arch)) as runner:
