@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import shutil
 from pathlib import Path
 
 import pytest
 
 from archsmoke.binary import UV, BinaryUnderTest, download_release
 from archsmoke.cache import Cache
-from pkgindex import PackageIndex, write_simple_pages
+from pkgindex import PackageIndex
 from archsmoke.rootfs import RootFilesystem, RootfsBuilder
 from archsmoke.targets import TargetCatalog
 
@@ -52,7 +51,7 @@ def release(cache, catalog):
 
 
 class LoopbackIndex(PackageIndex):
-    """archsmoke's own index server (tests/pkgindex.py) with a way to publish chosen files."""
+    """archsmoke's own index server (tests/pkgindex.py), starting empty; files come with publish()."""
 
     def __init__(self, root: Path):
         (root / "files").mkdir(parents=True, exist_ok=True)
@@ -61,14 +60,6 @@ class LoopbackIndex(PackageIndex):
     @property
     def url(self) -> str:
         return self.http_url
-
-    def publish(self, files: list[Path], sha256: dict[str, str] | None = None) -> None:
-        """Serve files under /files and list them under /simple/ with their sha256 (or the one given)."""
-        for path in files:
-            served = self.root / "files" / path.name
-            if not served.exists():
-                shutil.copyfile(path, served)
-        write_simple_pages(self.root / "files", self.root / "simple", claimed_sha256=sha256)
 
 
 @pytest.fixture

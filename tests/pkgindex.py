@@ -13,6 +13,7 @@ import shutil
 import http.server
 import ssl
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,22 @@ def write_simple_pages(files_dir: Path, simple_dir: Path, claimed_sha256: dict[s
         (simple_dir / project / "index.html").write_text(_page(project, links))
         root_links.append(f'<a href="{project}/">{project}</a><br>')
     (simple_dir / "index.html").write_text(_page("Simple index", root_links))
+
+
+def add_files(root: Path, files: Iterable[Path], claimed_sha256: dict[str, str] | None = None) -> None:
+    """Copy distributions into root/files (a name already there is kept) and rewrite root/simple."""
+    (root / "files").mkdir(parents=True, exist_ok=True)
+    for path in files:
+        served = root / "files" / path.name
+        if not served.exists():
+            shutil.copyfile(path, served)
+    write_simple_pages(root / "files", root / "simple", claimed_sha256)
+
+
+def index_tree(root: Path, *file_dirs: Path) -> Path:
+    """Lay out root/files and root/simple for a PackageIndex serving the files of these directories."""
+    add_files(root, [path for files in file_dirs for path in files.iterdir()])
+    return root
 
 
 def _page(title: str, links: list[str]) -> str:
@@ -121,11 +138,10 @@ class PackageIndex:
         server = self._serve(context)
         return f"https://127.0.0.1:{server.port}/simple"
 
-    def publish(self, files: Path) -> None:
-        """Adds these distributions to the index (its pages are rewritten; running servers serve them at once)."""
-        for path in files.iterdir():
-            shutil.copyfile(path, self.root / "files" / path.name)
-        write_simple_pages(self.root / "files", self.root / "simple")
+    def publish(self, files: Iterable[Path], sha256: dict[str, str] | None = None) -> None:
+        """Serve these distributions too, listed with their sha256 (or the one given, to serve a corrupt
+        download on purpose); running servers serve them at once."""
+        add_files(self.root, files, sha256)
 
     @property
     def http_url(self) -> str:

@@ -47,10 +47,15 @@ class IndexFile:
 
     @property
     def platforms(self) -> set[str]:
-        try:
-            return {tag.platform for tag in parse_wheel_filename(self.filename)[3]}
-        except InvalidWheelFilename:
-            return set()
+        return wheel_platforms(self.filename)
+
+
+def wheel_platforms(filename: str) -> set[str]:
+    """The platform tags in a wheel's file name (none for a file that is not a wheel)."""
+    try:
+        return {tag.platform for tag in parse_wheel_filename(filename)[3]}
+    except InvalidWheelFilename:
+        return set()
 
 
 def default_index_url() -> str:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from ..errors import BinaryError
 from ..tiers.base import Runner
+from ..rootfs import resolve_in_root
 from .elf import check_runs_on, glibc_provided
+from .index import wheel_platforms
 from .product import Product
 from .unpack import BinaryUnderTest
 
@@ -47,16 +49,22 @@ def check_loader(binary: BinaryUnderTest, runner: Runner) -> None:
 
 
 def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
-    """The newest GLIBC_x.y the target root's libc.so.6 defines, and where it is."""
+    """The newest GLIBC_x.y the target root's libc.so.6 defines, and where it is.
+
+    Read from the cached tree when the target runs one (as file_exists does): copying it out of a
+    container costs a `podman cp` (0.11 s measured) on every install."""
     target = runner.target
     for path in (f"/lib/{target.multiarch}/libc.so.6", f"/usr/lib/{target.multiarch}/libc.so.6",
                  "/lib64/libc.so.6", "/lib/libc.so.6"):
         if not runner.file_exists(path):
             continue
-        with tempfile.TemporaryDirectory() as scratch:
-            copy = Path(scratch) / "libc.so.6"
-            runner.get(path, copy)
-            provided = glibc_provided(copy)
+        if runner.rootfs is not None:
+            provided = glibc_provided(resolve_in_root(runner.rootfs.root, path))
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                copy = Path(scratch) / "libc.so.6"
+                runner.get(path, copy)
+                provided = glibc_provided(copy)
         if provided:
             return provided, path
     return None
@@ -69,15 +77,14 @@ _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2
 
 def wheel_glibc_floor(filename: str) -> tuple[tuple[int, int], str] | None:
     """The oldest glibc a wheel's manylinux tags accept, and that tag (pip installs it where any tag fits)."""
-    if not filename.endswith(".whl"):
-        return None
     floors = []
-    for tag in filename[:-len(".whl")].split("-")[-1].split("."):
+    for tag in wheel_platforms(filename):
         match = _MANYLINUX.match(tag)
         legacy = next((v for name, v in _LEGACY_MANYLINUX.items() if tag.startswith(f"{name}_")), None)
         if match or legacy:
             floors.append(((int(match[1]), int(match[2])) if match else legacy, tag))
-    return min(floors, key=lambda floor: floor[0]) if floors else None
+    # Of two names for one level (manylinux_2_17 and manylinux2014), the PEP 600 one.
+    return min(floors, key=lambda floor: (floor[0], not floor[1].startswith("manylinux_"))) if floors else None
 
 
 def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
@@ -87,8 +94,7 @@ def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
         return
     needs = []
     if binary.elf.libc == "glibc" and binary.elf.glibc_needed is not None:
-        major, minor = binary.elf.glibc_needed
-        needs.append(((major, minor), f"it references GLIBC_{major}.{minor}"))
+        needs.append((binary.elf.glibc_needed, "it references GLIBC_{}.{}".format(*binary.elf.glibc_needed)))
     floor = wheel_glibc_floor(binary.file.name) if binary.kind == "wheel" and runner.has_python else None
     if floor is not None:
         needs.append((floor[0], f"its wheel is tagged {floor[1]}"))

@@ -97,8 +97,8 @@ class Target:
 
     @property
     def wheel_arch(self) -> str:
-        """The arch as wheel platform tags name it (manylinux_2_17_armv7l)."""
-        return self.arch.wheel
+        """The arch as wheel platform tags name it (manylinux_2_17_armv7l): PEP 600 tags use `uname -m`."""
+        return self.arch.uname
 
     @property
     def runs_natively(self) -> bool:

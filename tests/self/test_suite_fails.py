@@ -30,22 +30,23 @@ def _counts(output: str) -> dict[str, int]:
     return {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|error|errors|skipped)", output)}
 
 
-def _copy_suite_helpers(pytester) -> None:
+def _run_broken_suite(pytester, cache, conftest: str, selection: str):
+    """The uv suite's selected test, on x86_64 with uv 0.13.9, under a conftest that breaks one thing."""
     for helper in (SMOKE / "conftest.py", SMOKE / "demo_packages.py", SMOKE / "platform_wheels.py",
                    SMOKE / "tls_chains.py", SMOKE.parents[1] / "pkgindex.py"):
         shutil.copy(helper, pytester.path / helper.name)
     shutil.copytree(SMOKE / "native", pytester.path / "native")
+    broken = pytester.path / "broken"
+    broken.mkdir()
+    (broken / "conftest.py").write_text(conftest)
+    module = selection.split("::")[0]
+    shutil.copy(SMOKE / module, broken / module)
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
+                                         "--arch", "x86_64", "--release", "0.13.9", f"broken/{selection}", "-rf")
 
 
 def test_an_index_serving_a_corrupt_wheel_fails_the_install_tests(pytester, cache):
-    _copy_suite_helpers(pytester)
-    corrupt = pytester.path / "corrupt"
-    corrupt.mkdir()
-    (corrupt / "conftest.py").write_text(CORRUPTING_CONFTEST)
-    shutil.copy(SMOKE / "test_uv_pip.py", corrupt / "test_uv_pip.py")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
-                                           "--arch", "x86_64", "--release", "0.13.9",
-                                           "corrupt/test_uv_pip.py::test_pip_install_over_http", "-rf")
+    result = _run_broken_suite(pytester, cache, CORRUPTING_CONFTEST, "test_uv_pip.py::test_pip_install_over_http")
     output = result.stdout.str()
     assert result.ret == 1 and _counts(output) == {"failed": 1}, output
     # uv said which file was bad (a hash mismatch, or a broken archive, depending on where the byte fell)
@@ -64,7 +65,7 @@ def package_index(package_index):
     name = "rsa2048-leaf-rsa-intermediate-rsa-root"
     broken = dataclasses.replace(package_index.https[name], url=package_index.https_without_intermediate.url)
     return dataclasses.replace(package_index, https={**package_index.https, name: broken})
-''', {"failed": 1, "passed": 1}),
+''', {"failed": 1, "passed": 1}, r"UnknownIssuer|unknown issuer|certificate"),
     "no-wheel-for-this-arch": ("test_uv_wheels.py::test_the_wheel_for_this_arch_libc_and_glibc_is_chosen", '''
 import pytest
 from pkgindex import write_simple_pages
@@ -77,7 +78,7 @@ def package_index(package_index):
         wheel.unlink()
     write_simple_pages(files, package_index.index.root / "simple")
     return package_index
-''', {"failed": 1}),
+''', {"failed": 1}, r"'py3-none-any' != 'py3-none-manylinux_2_\d+_x86_64'"),
 }
 
 
@@ -85,20 +86,11 @@ def package_index(package_index):
 def test_the_tls_and_wheel_choice_tests_fail_when_they_should(pytester, cache, case):
     """A chain served without its intermediate fails the chain test (only the other chain passes); an index
     without this arch's platform wheels fails the wheel-choice test, which names what landed instead."""
-    selection, conftest, counts = BREAKING_CONFTESTS[case]
-    _copy_suite_helpers(pytester)
-    broken = pytester.path / "broken"
-    broken.mkdir()
-    (broken / "conftest.py").write_text(conftest)
-    module = selection.split("::")[0]
-    shutil.copy(SMOKE / module, broken / module)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root),
-                                           "--arch", "x86_64", "--release", "0.13.9", f"broken/{selection}", "-rf")
+    selection, conftest, counts, said = BREAKING_CONFTESTS[case]
+    result = _run_broken_suite(pytester, cache, conftest, selection)
     output = result.stdout.str()
     assert result.ret == 1 and _counts(output) == counts, output
-    expected = {"no-intermediate-sent": r"UnknownIssuer|unknown issuer|certificate",
-                "no-wheel-for-this-arch": r"'py3-none-any' != 'py3-none-manylinux_2_\d+_x86_64'"}
-    assert re.search(expected[case], output), output
+    assert re.search(said, output), output
 
 
 def _aarch64_program(path: Path, instruction: int) -> Path:
@@ -141,7 +133,7 @@ def test_a_binary_that_cannot_run_fails_every_test_at_once(pytester, cache, tmp_
     counts = _counts(output)
     assert result.ret == 1 and counts.get("passed", 0) == 0, output
     assert counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0) >= 15, output
-    assert f"uv cannot run on aarch64 (qemu-user runner): its first command" in output and reason in output, output
+    assert "uv cannot run on aarch64 (qemu-user runner): its first command" in output and reason in output, output
     assert seconds < 25, f"took {seconds:.0f} s: more than one 5 s budget was spent"  # not one per test
 
 

@@ -10,8 +10,8 @@ import pytest
 from packaging.version import Version
 
 from archsmoke import UV, harness_errors
-from demo_packages import build_demo_packages, index_tree
-from pkgindex import PackageIndex
+from demo_packages import build_demo_packages
+from pkgindex import PackageIndex, index_tree
 from platform_wheels import build_native_wheels, build_platform_wheels
 from tls_chains import TRUSTED, UNTRUSTED, WITHOUT_INTERMEDIATE, ServedChain, make_chain
 
@@ -68,7 +68,7 @@ class IndexUrls:
 def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
     with harness_errors():
         demo = build_demo_packages(archsmoke.cache, archsmoke.options.index_url, archsmoke.sink)
-        tagged = build_platform_wheels(archsmoke.cache, archsmoke.sink)
+        tagged = build_platform_wheels(archsmoke.cache)
     tls = tmp_path_factory.mktemp("tls")
     chains = {spec.name: make_chain(spec, tls) for spec in (*TRUSTED, WITHOUT_INTERMEDIATE, UNTRUSTED)}
     bundle = tls / "bundle.pem"
@@ -90,7 +90,7 @@ def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
 def native_wheels(archsmoke, package_index) -> None:
     """archsmoke-native (cross-compiled here) added to the session's index, for the tests that need it."""
     with harness_errors():
-        package_index.index.publish(build_native_wheels(archsmoke.cache, archsmoke.sink))
+        package_index.index.publish(build_native_wheels(archsmoke.cache, archsmoke.sink).iterdir())
 
 
 @pytest.fixture(scope="session")

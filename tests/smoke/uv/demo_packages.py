@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,6 @@ from archsmoke.binary import index as download
 from archsmoke.cache import Cache, content_key, files_verifier, hash_listing
 from archsmoke.errors import ImageBuildError
 from archsmoke.progress import Progress, Sink
-from pkgindex import write_simple_pages
 
 KIND = "packages"
 BACKEND = "flit_core"
@@ -90,6 +90,9 @@ def hello():
     return archsmoke_greet.hello("sdist")
 '''
 
+# Runs archsmoke-app's console entry point in a venv's Python: prints its greeting and machine.
+APP_RUNS = "import archsmoke_app, sys; sys.argv = ['x', 'test']; archsmoke_app.main()"
+
 PROJECTS = (
     DemoProject("archsmoke-greet", "0.9.0", GREET_SOURCE.replace("VERSION", "0.9.0")),
     DemoProject("archsmoke-greet", "1.0.0", GREET_SOURCE.replace("VERSION", "1.0.0")),
@@ -131,29 +134,28 @@ def _build(project: DemoProject, backend: Path, out: Path, work: Path) -> None:
             raise ImageBuildError(f"building demo project {project.name} failed: {result.stderr.strip()[-600:]}")
 
 
+def cached_files(cache: Cache, recipe: dict, write: Callable[[Path], None]) -> Path:
+    """A cache entry holding one directory of distributions: written by `write` once per recipe, then
+    checked by their hashes on every use."""
+    def build(staging: Path) -> dict:
+        files = staging / "files"
+        files.mkdir()
+        write(files)
+        return {"files": hash_listing(staging, sorted(f"files/{p.name}" for p in files.iterdir()))}
+
+    return cache.ensure(KIND, content_key(recipe), build=build, verify=files_verifier()).path / "files"
+
+
 def build_demo_packages(cache: Cache, index_url: str | None = None, sink: Sink | None = None) -> Path:
     """A directory of the demo distributions plus the build backend's wheel, built once per recipe."""
     progress = Progress("demo packages", sink)
 
-    def build(staging: Path) -> dict:
+    def write(files: Path) -> None:
         backend = _fetch_backend(cache, index_url, sink)
-        files = staging / "files"
-        files.mkdir()
         with tempfile.TemporaryDirectory() as work:
             for project in PROJECTS:
                 _build(project, backend, files, Path(work))
         shutil.copyfile(backend, files / backend.name)
         progress.say(f"built {len(PROJECTS)} distributions with {BACKEND} {BACKEND_VERSION}")
-        return {"files": hash_listing(staging, sorted(f"files/{p.name}" for p in files.iterdir()))}
 
-    return cache.ensure(KIND, content_key(recipe()), build=build, verify=files_verifier()).path / "files"
-
-
-def index_tree(root: Path, *file_dirs: Path) -> Path:
-    """Lay out root/files and root/simple for a PackageIndex serving the files of these directories."""
-    (root / "files").mkdir(parents=True, exist_ok=True)
-    for files in file_dirs:
-        for path in files.iterdir():
-            shutil.copyfile(path, root / "files" / path.name)
-    write_simple_pages(root / "files", root / "simple")
-    return root
+    return cached_files(cache, recipe(), write)

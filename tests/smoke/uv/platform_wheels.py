@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archsmoke.arches import ARCHES
-from archsmoke.cache import Cache, content_key, files_verifier, hash_listing
+from archsmoke.cache import Cache
 from archsmoke.errors import ImageBuildError
 from archsmoke.progress import Progress, Sink
+from demo_packages import cached_files
 
-KIND = "packages"
-FORMAT = 1
-WHEEL_ARCHES = tuple(sorted({arch.wheel for arch in ARCHES.values()}))
+FORMAT = 1  # bump when write_wheel changes what a wheel holds
+WHEEL_ARCHES = tuple(sorted({arch.uname for arch in ARCHES.values()}))  # PEP 600 tags name arches as uname -m
 # manylinux_2_<level> wheels published for every arch; a target takes the highest level its glibc reaches.
 # 99 is one no target can take.
 GLIBC_LEVELS = (17, 28, 31, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 99)
@@ -87,9 +87,8 @@ def tagged_wheels() -> list[TaggedWheel]:
     return wheels
 
 
-def native_wheels() -> list[TaggedWheel]:
-    return [TaggedWheel("archsmoke-native", "1.0", f"cp38-abi3-manylinux_2_{manylinux_floor(arch)}_{arch}")
-            for arch in WHEEL_ARCHES]
+def native_wheel(arch: str) -> TaggedWheel:
+    return TaggedWheel("archsmoke-native", "1.0", f"cp38-abi3-manylinux_2_{manylinux_floor(arch)}_{arch}")
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -142,34 +141,30 @@ def _clang_version() -> str:
     return subprocess.run([_tool("clang"), "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
 
-def build_platform_wheels(cache: Cache, sink: Sink | None = None) -> Path:
+def build_platform_wheels(cache: Cache) -> Path:
     """The tag-recording wheels, built once per recipe."""
-    def build(staging: Path) -> dict:
-        files = staging / "files"
-        files.mkdir()
-        for wheel in tagged_wheels():
-            write_wheel(wheel, files)
-        return {"files": hash_listing(staging, sorted(f"files/{p.name}" for p in files.iterdir()))}
+    wheels = tagged_wheels()
 
-    recipe = {"format": FORMAT, "wheels": [w.filename for w in tagged_wheels()]}
-    return cache.ensure(KIND, content_key(recipe), build=build, verify=files_verifier()).path / "files"
+    def write(files: Path) -> None:
+        for wheel in wheels:
+            write_wheel(wheel, files)
+
+    return cached_files(cache, {"format": FORMAT, "wheels": [w.filename for w in wheels]}, write)
 
 
 def build_native_wheels(cache: Cache, sink: Sink | None = None) -> Path:
     """archsmoke-native for every arch, cross-compiled once per source and compiler."""
     progress = Progress("native wheels", sink)
+    compiler = _clang_version()
 
-    def build(staging: Path) -> dict:
-        files = staging / "files"
-        files.mkdir()
+    def write(files: Path) -> None:
         with tempfile.TemporaryDirectory() as work:
-            for wheel in native_wheels():
-                arch = wheel.tag.split("_", 3)[3]  # cp38-abi3-manylinux_2_17_<arch>
+            for arch in WHEEL_ARCHES:
+                wheel = native_wheel(arch)
                 library = compile_extension(arch, Path(work) / f"{arch}.so")
                 write_wheel(wheel, files, {f"{wheel.module}/_native.abi3.so": library})
-        progress.say(f"cross-compiled archsmoke-native for {len(WHEEL_ARCHES)} arches with {_clang_version()}")
-        return {"files": hash_listing(staging, sorted(f"files/{p.name}" for p in files.iterdir()))}
+        progress.say(f"cross-compiled archsmoke-native for {len(WHEEL_ARCHES)} arches with {compiler}")
 
-    recipe = {"format": FORMAT, "source": NATIVE_SOURCE.read_text(), "compiler": _clang_version(),
-              "wheels": [w.filename for w in native_wheels()]}
-    return cache.ensure(KIND, content_key(recipe), build=build, verify=files_verifier()).path / "files"
+    recipe = {"format": FORMAT, "source": NATIVE_SOURCE.read_text(), "compiler": compiler,
+              "wheels": [native_wheel(arch).filename for arch in WHEEL_ARCHES]}
+    return cached_files(cache, recipe, write)

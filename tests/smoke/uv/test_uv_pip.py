@@ -5,9 +5,10 @@ import posixpath
 
 import pytest
 
+from demo_packages import APP_RUNS
+
 pytestmark = pytest.mark.needs_python
 
-APP_RUNS = "import archsmoke_app, sys; sys.argv = ['x', 'test']; archsmoke_app.main()"
 REPORT = ("import json, platform, sys, sysconfig; print(json.dumps({'machine': platform.machine(), "
           "'multiarch': sysconfig.get_config_var('MULTIARCH'), 'prefix': sys.prefix, 'base': sys.base_prefix}))")
 

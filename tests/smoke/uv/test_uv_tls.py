@@ -7,9 +7,10 @@ Each chain is its own test id, so a report shows which signature path failed on 
 import pytest
 from packaging.version import Version
 
+from demo_packages import APP_RUNS
+
 pytestmark = [pytest.mark.needs_python, pytest.mark.uv_min("0.1.3", "SSL_CERT_FILE")]
 
-APP_RUNS = "import archsmoke_app, sys; sys.argv = ['x', 'test']; archsmoke_app.main()"
 CERTIFICATE_WORDS = ("certificate", "tls", "ssl", "unknownissuer")
 SYSTEM_CERTS_FLAG_SINCE = Version("0.11.0")  # before it, the same switch was --native-tls (measured)
 
