@@ -87,3 +87,12 @@ def test_jobs_keep_their_reports():
     assert upload["if"] == "always()"
     report_steps = " ".join(s.get("run", "") for s in pull_request["jobs"]["report"]["steps"])
     assert "python -m archsmoke report" in report_steps and "PATCH" in report_steps
+
+
+def test_ci_runs_the_readmes_test_command_as_written():
+    """CI must prove what a new user types: the README's second command is a line of .ci/run, verbatim."""
+    root = Path(__file__).parents[2]
+    readme_commands = [line.split("  #")[0].strip() for line in (root / "README.md").read_text().splitlines()
+                       if line.startswith("./bootstrap && .venv/bin/pytest")]
+    assert len(readme_commands) == 2, readme_commands
+    assert readme_commands[1] in (root / ".ci/run").read_text().splitlines()
