@@ -172,7 +172,8 @@ class Archsmoke:
         record = self.records[target.name]
         record.rootfs_key = rootfs.key if rootfs else None
         runner = self.tier.runner(target, rootfs, RunnerOptions(
-            cpu=self.options.cpu, sink=self.sink, cache=self.cache, settings=self.tier_settings))
+            cpu=self.options.cpu, sink=self.sink, cache=self.cache, mirror=self.options.debian_mirror,
+            settings=self.tier_settings))
         if not target.runs_natively:
             record.qemu = binfmt.qemu_version(target)
         try:

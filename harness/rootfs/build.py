@@ -115,51 +115,59 @@ class RootfsBuilder:
         }
 
     def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress, scratch: Path) -> None:
-        # As root, mmdebstrap mounts into the tree it builds; a private mount namespace makes
-        # sure no such mount outlives it, however it is stopped.
-        # In its own PID namespace too, with --kill-child: when the harness dies, even by SIGKILL, the
-        # kernel's parent-death signal stops unshare, and with it every process of the build, so no
-        # orphaned build goes on writing into a tree that prune is removing.
-        isolate = (["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
-                   if os.geteuid() == 0 else [])
-        command = [
-            *isolate,
-            "mmdebstrap",
-            "--variant=extract",
-            f"--arch={target.debian_arch}",
-            f"--include={','.join(sorted(target.rootfs.packages))}",
-            *(f"--aptopt={option}" for option in target.rootfs.apt_options),
-            target.rootfs.suite,
-            str(root),
-            sources_line(mirror, target.rootfs.suite),
-        ]
-        log: list[str] = []
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True, preexec_fn=die_with_parent,
-                                   env={**os.environ, "TMPDIR": str(scratch)})
-        deadline = time.monotonic() + target.timeouts.build
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                log.append(line.rstrip())
-                if line.startswith("I: "):
-                    progress.say("mmdebstrap: " + line[3:].strip())
-                if time.monotonic() > deadline:
-                    raise ImageBuildError(
-                        f"building the {target.name} root filesystem took longer than its {target.timeouts.build:.0f} s budget",
-                        fix=f"raise timeouts.build in {target.source.name}, or check the mirror's speed",
-                    )
+        mmdebstrap_extract(target.debian_arch, target.rootfs.suite, target.rootfs.packages, target.rootfs.apt_options,
+                           root, mirror, progress, scratch, target.timeouts.build,
+                           what=f"the {target.name} root filesystem", source=target.source.name)
+
+
+def mmdebstrap_extract(debian_arch: str, suite: str, packages, apt_options, out: Path, mirror: str,
+                       progress: Progress, scratch: Path, budget: float, what: str, source: str) -> None:
+    """Download and unpack packages (and their dependencies) into `out`, running none of their scripts."""
+    # As root, mmdebstrap mounts into the tree it builds; a private mount namespace makes
+    # sure no such mount outlives it, however it is stopped.
+    # In its own PID namespace too, with --kill-child: when the harness dies, even by SIGKILL, the
+    # kernel's parent-death signal stops unshare, and with it every process of the build, so no
+    # orphaned build goes on writing into a tree that prune is removing.
+    isolate = (["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
+               if os.geteuid() == 0 else [])
+    command = [
+        *isolate,
+        "mmdebstrap",
+        "--variant=extract",
+        f"--arch={debian_arch}",
+        f"--include={','.join(sorted(packages))}",
+        *(f"--aptopt={option}" for option in apt_options),
+        suite,
+        str(out),
+        sources_line(mirror, suite),
+    ]
+    log: list[str] = []
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True, preexec_fn=die_with_parent,
+                               env={**os.environ, "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + budget
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.append(line.rstrip())
+            if line.startswith("I: "):
+                progress.say("mmdebstrap: " + line[3:].strip())
+            if time.monotonic() > deadline:
+                raise ImageBuildError(
+                    f"building {what} took longer than its {budget:.0f} s budget",
+                    fix=f"raise timeouts.build in {source}, or check the mirror's speed",
+                )
+        process.wait()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
             process.wait()
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, 9)
-                process.wait()
-        if process.returncode != 0:
-            tail = "\n    ".join(log[-15:])
-            raise ImageBuildError(
-                f"mmdebstrap failed for {target.name} (exit {process.returncode}); its last lines:\n    {tail}",
-                fix="check the mirror (--debian-mirror) and the package names in " + target.source.name,
-            )
+    if process.returncode != 0:
+        tail = "\n    ".join(log[-15:])
+        raise ImageBuildError(
+            f"mmdebstrap failed for {what} (exit {process.returncode}); its last lines:\n    {tail}",
+            fix="check the mirror (--debian-mirror) and the package names in " + source,
+        )
 
 
 def die_with_parent() -> None:

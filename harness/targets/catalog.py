@@ -10,8 +10,8 @@ import yaml
 from .. import arches
 from ..errors import ConfigError
 from .fields import Fields
-from .model import ELF_CLASSES, ENDIANS, LIBCS, ElfIdentity, PinnedImage, RootfsRecipe, Target, TimeBudgets, \
-    require_libc
+from .model import ELF_CLASSES, ENDIANS, LIBCS, ElfIdentity, KernelSource, PinnedImage, RootfsRecipe, Target, TimeBudgets, \
+    VmSpec, require_libc
 
 _DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$")
 
@@ -74,6 +74,7 @@ def parse_target(source: Path, text: str) -> Target:
                                f"must be pinned by digest (name@sha256:<64 hex digits>), got {ref!r}")
         image = PinnedImage(ref=ref, has_python=pinned.get("python", bool))
         pinned.reject_unknown()
+    vm = _vm_spec(top.section("vm")) if "vm" in top.data else None
     page_size = top.get("page_size", int)
     if page_size <= 0 or page_size & (page_size - 1):
         raise top.error("field 'page_size'", f"must be a power of two in bytes, got {page_size}")
@@ -94,11 +95,44 @@ def parse_target(source: Path, text: str) -> Target:
         rootfs=recipe,
         timeouts=timeouts,
         image=image,
+        vm=vm,
     )
     top.reject_unknown()
     if target.cpu and not target.qemu_arch:
         raise top.error("field 'cpu'", "only applies to emulated targets (qemu_arch is empty)")
     return target
+
+
+_MACHINE = re.compile(r"^[a-z0-9][a-z0-9._-]*(,[a-z0-9._-]+(=[A-Za-z0-9._-]+)?)*$")
+_CONSOLE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
+_MODULE = re.compile(r"^[a-z0-9_-]+$")
+
+
+def _vm_spec(vm: Fields) -> VmSpec:
+    qemu = vm.get("qemu", str)
+    if not re.match(r"^qemu-system-[a-z0-9_]+$", qemu):
+        raise vm.error("field 'vm.qemu'", f"must name a qemu-system binary (qemu-system-ARCH), got {qemu!r}")
+    machine = vm.get("machine", str)
+    if not _MACHINE.match(machine):
+        raise vm.error("field 'vm.machine'", f"must be a QEMU machine type with options (pseries,x-vof=on), got {machine!r}")
+    console = vm.get("console", str)
+    if not _CONSOLE.match(console):
+        raise vm.error("field 'vm.console'", f"must be a kernel console device name (hvc0, ttyAMA0), got {console!r}")
+    kernel = vm.section("kernel")
+    source = KernelSource(suite=kernel.get("suite", str), package=kernel.get("package", str),
+                          apt_options=kernel.string_list("apt_options", []))
+    kernel.reject_unknown()
+    modules = vm.string_list("modules")
+    bad = [m for m in modules if not _MODULE.match(m)]
+    if bad:
+        raise vm.error("field 'vm.modules'", f"must list kernel module names (virtio_blk), got {bad[0]!r}")
+    memory = vm.get("memory", int, 1024)
+    if memory < 128:
+        raise vm.error("field 'vm.memory'", f"must be at least 128 (MiB), got {memory}")
+    spec = VmSpec(qemu=qemu, machine=machine, cpu=vm.get("cpu", str), console=console, kernel=source,
+                  modules=modules, firmware=vm.string_list("firmware", []), memory=memory)
+    vm.reject_unknown()
+    return spec
 
 
 def load_target(path: Path) -> Target:

@@ -55,6 +55,33 @@ class PinnedImage:
 
 
 @dataclass(frozen=True)
+class KernelSource:
+    """The Debian package a full-system VM boots, and the suite it comes from."""
+
+    suite: str
+    package: str
+    apt_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """How the full-system tier boots this target (the YAML's ``vm`` section)."""
+
+    qemu: str  # the qemu-system binary, e.g. qemu-system-ppc64
+    machine: str  # -M, with its options: pseries,x-vof=on
+    cpu: str  # -cpu: the oldest CPU the binary must run on that the kernel accepts
+    console: str  # the kernel's name for the serial console: hvc0, ttysclp0, ttyAMA0
+    kernel: KernelSource
+    modules: tuple[str, ...]  # what the initramfs loads (with their dependencies) to mount the disk and share
+    firmware: tuple[str, ...] = ()  # files QEMU loads from its data directory, checked before booting
+    memory: int = 1024  # MiB
+
+    @property
+    def machine_type(self) -> str:
+        return self.machine.split(",", 1)[0]
+
+
+@dataclass(frozen=True)
 class TimeBudgets:
     """Seconds allowed for each kind of work on this target (emulation is slow)."""
 
@@ -81,6 +108,7 @@ class Target:
     rootfs: RootfsRecipe
     timeouts: TimeBudgets
     image: PinnedImage | None = None
+    vm: VmSpec | None = None
 
     @property
     def arch(self) -> arches.Arch:

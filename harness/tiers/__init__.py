@@ -6,8 +6,9 @@ from ..errors import ConfigError
 from .base import CommandFailed, CommandResult, Runner, RunnerOptions, Tier, TierOption
 from .container import ContainerTier
 from .qemu_user import QemuUserTier
+from .vm import VmTier
 
-TIERS: dict[str, type[Tier]] = {tier.name: tier for tier in (QemuUserTier, ContainerTier)}
+TIERS: dict[str, type[Tier]] = {tier.name: tier for tier in (QemuUserTier, ContainerTier, VmTier)}
 DEFAULT_TIER = QemuUserTier.name
 
 

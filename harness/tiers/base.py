@@ -89,6 +89,7 @@ class RunnerOptions:
     sink: Sink | None = None
     work_root: Path | None = None  # where per-session state lives (default: the system temp dir)
     cache: Cache | None = None
+    mirror: str | None = None  # the Debian mirror for what a tier fetches itself (the VM tier's kernels)
     settings: Any = None  # the tier's own settings (Tier.settings)
 
 

@@ -1,0 +1,16 @@
+"""The full-system tier: qemu-system boots each target's own kernel (real page sizes, real syscalls)."""
+
+from ..base import Tier
+from .runner import VmRunner
+
+
+class VmTier(Tier):
+    name = "vm"
+    runner = VmRunner
+
+    @classmethod
+    def describe(cls, settings) -> str:
+        return "vm (qemu-system booting each target's own Debian kernel, with its own page size)"
+
+
+__all__ = ["VmRunner", "VmTier"]

@@ -1,0 +1,90 @@
+"""The VM's serial console, driven with pexpect: boot to the agent's marker, then framed commands.
+
+Every byte QEMU prints is kept in the console log.  Waiting fails fast on what
+a boot that went wrong prints (a kernel panic, a missing root, init's own
+failure marker), on QEMU exiting, and on the budget passing, each time with
+the console's tail in the message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pexpect
+
+from ...errors import TargetError
+from ...progress import Progress
+from ...rootfs.build import die_with_parent
+from ..base import tail
+from . import guest
+
+FAILURES = {
+    "a kernel panic": rb"Kernel panic - not syncing[^\r\n]*",
+    "the initramfs's failure": re.escape(guest.FAILED.encode()) + rb" ([^\r\n]*)@@",
+}
+READY = re.escape(guest.READY.encode()) + rb" (\S+) (\S+) (\d+)@@"
+
+
+class Console:
+    def __init__(self, argv: list[str], log_path: Path, env: dict[str, str], where: str):
+        self.where = where
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = pexpect.spawn(argv[0], argv[1:], env=env, echo=False, timeout=None,
+                                     preexec_fn=die_with_parent, logfile=None, maxread=65536)
+        self.process.logfile_read = self._log
+        self.process.delaybeforesend = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_bytes().decode("utf-8", "replace")
+
+    def failure(self, what: str, fix: str | None = None) -> TargetError:
+        return TargetError(f"{self.where}: {what}; the console's last lines:\n{tail(self.log(), 30)}", fix=fix)
+
+    def expect(self, pattern: bytes, budget: float, doing: str, progress: Progress | None = None) -> re.Match:
+        """Wait for `pattern`, failing fast on the failure patterns and QEMU's exit."""
+        patterns = [pattern, *FAILURES.values(), pexpect.EOF, pexpect.TIMEOUT]
+        deadline = time.monotonic() + budget
+        while True:
+            remaining = deadline - time.monotonic()
+            index = self.process.expect(patterns, timeout=max(0.0, min(remaining, 2.0)) if progress else max(0.0, remaining))
+            if index == 0:
+                return self.process.match
+            if index <= len(FAILURES):
+                name = list(FAILURES)[index - 1]
+                raise self.failure(f"{doing} failed with {name}: {self.process.match.group(0).decode(errors='replace')}")
+            if index == len(patterns) - 2:
+                self.process.wait()
+                raise self.failure(f"QEMU exited ({self._exit_status()}) while {doing}")
+            if time.monotonic() >= deadline:
+                raise self.failure(f"{doing} did not finish within its {budget:.0f} s budget")
+            if progress:
+                progress.update(f"{doing}: {self._last_line()}")
+
+    def _last_line(self) -> str:
+        lines = [line for line in self.log().splitlines() if line.strip()]
+        return lines[-1].strip()[:100] if lines else "(nothing on the console yet)"
+
+    def _exit_status(self) -> str:
+        if self.process.signalstatus is not None:
+            return f"killed by signal {self.process.signalstatus}"
+        return f"exit status {self.process.exitstatus}"
+
+    def send_line(self, line: str) -> None:
+        self.process.send(line.encode() + b"\n")
+
+    def alive(self) -> bool:
+        return self.process.isalive()
+
+    def close(self) -> None:
+        if self.process.isalive():
+            self.process.terminate(force=True)
+        self.process.close(force=True)
+        self._log.close()

@@ -1,0 +1,192 @@
+"""The full-system tier's runner: one qemu-system VM per target, booting the target's own kernel.
+
+A start makes (or reuses from the cache) the kernel with its initramfs and the
+root disk, then boots them with the disk under -snapshot: QEMU keeps the
+writes in a temporary overlay in this run's session directory, so the cached
+disk is never modified and two workers can boot it at once.  The session
+directory also holds the share through which commands and files pass (see
+guest.py for the protocol) and the console log.
+
+Nothing outlives the harness: QEMU gets the parent-death signal, and a reaper
+process holding a pipe from this process kills QEMU and removes the session
+directory as soon as the pipe closes, which happens when stop() is called or
+when this process dies, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ...errors import TargetError
+from ...progress import Progress
+from ..base import CommandResult, Runner
+from ..process import owner_gone, owner_token
+from . import boot, disk, guest, machine
+from .console import READY, Console
+
+SESSION_PREFIX = "archsmoke-vm-"
+CONSOLE_LOG = "console.log"
+# Time the agent needs beyond a command's budget to kill it and answer (the guest is emulated).
+ANSWER_GRACE = 30.0
+_REAPER = 'read _; kill -KILL "$1" 2>/dev/null; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"'
+
+
+class VmRunner(Runner):
+    name = "vm"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.console: Console | None = None
+        self.boot_files: boot.BootFiles | None = None
+        self.facts: dict[str, str] = {}
+        self.console_text = ""
+        self._session: Path | None = None
+        self._reaper: subprocess.Popen | None = None
+        self._ids = itertools.count(1)
+
+    @property
+    def where(self) -> str:
+        return f"{self.target.name} (vm runner, {self.target.vm.qemu if self.target.vm else 'no VM defined'})"
+
+    @property
+    def emulated(self) -> bool:
+        return False  # the guest's own kernel runs the binaries: no QEMU_CPU, the VM's -cpu applies
+
+    @property
+    def report_label(self) -> str:
+        return "vm"
+
+    @property
+    def share(self) -> Path:
+        assert self._session is not None
+        return self._session / "share"
+
+    def start(self) -> None:
+        if self.target.vm is None:
+            raise TargetError(f"{self.target.name} has no vm section in {self.target.source.name}, so the VM tier "
+                              "cannot boot it", fix="run it on another tier, or add a vm section (see vms/README.md)")
+        if self.rootfs is None or self.options.cache is None:
+            raise TargetError(f"{self.where}: the VM tier needs the target's root filesystem and the cache")
+        binary = machine.require_runnable(self.target)
+        self.boot_files = boot.ensure(self.target, self.options.cache, self.options.mirror, self.options.sink)
+        root_disk = disk.ensure(self.rootfs, self.options.cache, self.options.sink)
+        work_root = Path(self.options.work_root or tempfile.gettempdir())
+        _remove_stale_sessions(work_root)
+        self._session = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{owner_token('.')}-", dir=work_root))
+        (self.share / "cmd").mkdir(parents=True)
+        (self.share / "files").mkdir()
+        argv = machine.command_line(binary, self.target, self.boot_files.kernel, self.boot_files.initramfs,
+                                    root_disk.image, self.share)
+        progress = Progress(f"boot {self.target.name}", self.options.sink)
+        progress.say(f"booting {self.boot_files.release} on {self.target.vm.machine} ({self.target.vm.cpu})")
+        self.console = Console(argv, self._session / CONSOLE_LOG, {**os.environ, "TMPDIR": str(self._session)},
+                               self.where)
+        self._reaper = subprocess.Popen(["/bin/sh", "-c", _REAPER, "reaper", str(self.console.pid), str(self._session)],
+                                        stdin=subprocess.PIPE, start_new_session=True)
+        try:
+            match = self.console.expect(READY, self.target.timeouts.start, "booting to the agent", progress)
+        except TargetError:
+            self.stop()
+            raise
+        release, uname, page = (m.decode() for m in match.groups())
+        self.facts = {"kernel_release": release, "page_size": str(int(page) * 1024),
+                      "machine": self.target.vm.machine, "cpu": self.target.vm.cpu,
+                      "accelerator": "kvm" if machine.kvm_usable(self.target) else "tcg"}
+        self.started = True
+        if uname != self.target.arch.uname:
+            self.stop()
+            raise TargetError(f"{self.where} booted a kernel that runs as {uname}, not {self.target.arch.uname}",
+                              fix=f"check vm.kernel.package in {self.target.source.name}")
+        progress.say(f"ready: {uname}, kernel {release}, {int(page)} KiB pages")
+
+    def _execute(self, argv, env, timeout, stdin) -> CommandResult:
+        assert self.console is not None
+        number = next(self._ids)
+        directory = self.share / "cmd" / str(number)
+        directory.mkdir()
+        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        (directory / "script").write_text(f"exec env -i {assignments} chroot /root {shlex.join(argv)}\n")
+        (directory / "stdin").write_bytes(stdin or b"")
+        return self._run_in_guest(number, directory, " ".join(argv), timeout)
+
+    def _run_in_guest(self, number: int, directory: Path, shown: str, timeout: float) -> CommandResult:
+        assert self.console is not None
+        budget = max(1, math.ceil(timeout))
+        started = time.monotonic()
+        self.console.send_line(f"run {number} {budget}")
+        match = self.console.expect(rb"@@archsmoke-done %d (-?\d+)@@" % number, budget + ANSWER_GRACE,
+                                    f"running `{shown}`")
+        seconds = time.monotonic() - started
+        code = int(match.group(1))
+        timed_out = (directory / "timed-out").exists()
+        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else _exit_code(code),
+                               stdout_bytes=(directory / "stdout").read_bytes(),
+                               stderr_bytes=(directory / "stderr").read_bytes(),
+                               duration=seconds, timeout=timeout, timed_out=timed_out)
+        shutil.rmtree(directory, ignore_errors=True)
+        return result
+
+    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
+        if not destination.startswith("/"):
+            raise TargetError(f"paths inside the target must be absolute, got {destination!r}")
+        number = next(self._ids)
+        staged = self.share / "files" / str(number)
+        shutil.copyfile(source, staged)
+        mode = mode if mode is not None else os.stat(source).st_mode & 0o777
+        script = (f'mkdir -p "/root$(dirname "$1")" && cat /share/files/{number} > /root/.archsmoke-put '
+                  f'&& chmod {mode:o} /root/.archsmoke-put && mv /root/.archsmoke-put "/root$1"')
+        self._guest_script(["/bin/sh", "-c", script, "put", destination], f"copying {source.name} to {destination}")
+        staged.unlink()
+
+    def get(self, source: str, destination: Path) -> None:
+        number = next(self._ids)
+        self._guest_script(["/bin/sh", "-c", f'cat "/root$1" > /share/files/{number}', "get", source],
+                           f"copying {source} out")
+        shutil.move(self.share / "files" / str(number), destination)
+
+    def _guest_script(self, argv: list[str], doing: str) -> None:
+        """A command run by the initramfs's busybox outside the chroot (it sees the root disk at /root)."""
+        number = next(self._ids)
+        directory = self.share / "cmd" / str(number)
+        directory.mkdir()
+        (directory / "script").write_text(f"exec {shlex.join(argv)}\n")
+        (directory / "stdin").write_bytes(b"")
+        result = self._run_in_guest(number, directory, doing, self.target.timeouts.install)
+        if not result.ok:
+            raise TargetError(f"{doing} failed in {self.where}: {result.stderr.strip() or result.report()}")
+
+    def stop(self) -> None:
+        if self.console is not None:
+            self.console_text = self.console.log()
+            self.console.close()
+            self.console = None
+        if self._reaper is not None:
+            try:
+                self._reaper.communicate(timeout=30)  # closes the pipe: the reaper removes the session
+            except subprocess.TimeoutExpired:
+                self._reaper.kill()
+            self._reaper = None
+        elif self._session is not None:
+            shutil.rmtree(self._session, ignore_errors=True)
+        self._session = None
+        self.started = False
+
+
+def _exit_code(code: int) -> int:
+    # The agent's shell reports a command killed by signal N as 128+N; the other tiers say -N.
+    return -(code - 128) if code > 128 else code
+
+
+def _remove_stale_sessions(work_root: Path) -> None:
+    """Session directories of VMs whose harness is gone before its reaper started (SIGKILLed mid-start)."""
+    for session in work_root.glob(f"{SESSION_PREFIX}*"):
+        if owner_gone(session.name[len(SESSION_PREFIX):].split("-", 1)[0], "."):
+            shutil.rmtree(session, ignore_errors=True)
