@@ -94,7 +94,9 @@ def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Pr
         raise ImageBuildError(f"{vm.kernel.package} ({release}) runs with {page_size}-byte pages, but "
                               f"{target.source.name} says page_size: {target.page_size}",
                               fix="make page_size the kernel's page size, or choose the kernel package that has it")
-    modules = initramfs.load_order(vm.modules, tree / "lib" / "modules" / release, vm.kernel.package)
+    modules_dir = next((d for d in (tree / "lib" / "modules" / release, tree / "usr" / "lib" / "modules" / release)
+                        if d.is_dir()), tree / "lib" / "modules" / release)
+    modules = initramfs.load_order(vm.modules, modules_dir, vm.kernel.package)
     busybox = next((p for p in (tree / "bin" / "busybox", tree / "usr" / "bin" / "busybox") if p.is_file()),
                    tree / "bin" / "busybox")
     (work / INITRAMFS).write_bytes(initramfs.build(busybox, modules, guest.INIT, guest.AGENT))
@@ -103,7 +105,7 @@ def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Pr
     shutil.rmtree(scratch)
     progress.say(f"kernel {release} ({page_size // 1024} KiB pages) and initramfs with {len(modules)} modules ready")
     return {"target": target.name, "recipe": recipe(target), "mirror": mirror, "kernel_release": release,
-            "page_size": page_size, "modules": [m.name for m in modules],
+            "page_size": page_size, "modules": [initramfs.module_name(m) for m in modules],
             "build_seconds": round(time.monotonic() - started, 1), "files": hash_listing(work, [KERNEL, INITRAMFS])}
 
 

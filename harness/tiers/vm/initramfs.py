@@ -8,7 +8,9 @@ uncompressed cpio (newc), so the emulated kernel spends no time decompressing.
 
 from __future__ import annotations
 
+import gzip
 import io
+import lzma
 import stat
 from pathlib import Path
 
@@ -17,25 +19,37 @@ from ...errors import ImageBuildError
 INIT = "init"
 
 
+# Newer Debian kernels ship modules compressed; they are stored uncompressed, as busybox's insmod needs them.
+_DECOMPRESS = {".ko": lambda data: data, ".ko.xz": lzma.decompress, ".ko.gz": gzip.decompress}
+
+
+def module_name(path: Path) -> str:
+    """A module's name from its file (file names use - and _ interchangeably; the kernel says _)."""
+    return path.name.split(".ko", 1)[0].replace("-", "_")
+
+
+def module_data(path: Path) -> bytes:
+    suffix = path.name[path.name.index(".ko"):]
+    if suffix not in _DECOMPRESS:
+        raise ImageBuildError(f"kernel module {path.name} is compressed in a way archsmoke cannot read ({suffix})",
+                              fix="use a kernel whose modules are plain, .xz or .gz")
+    return _DECOMPRESS[suffix](path.read_bytes())
+
+
 def module_paths(modules_dir: Path) -> dict[str, Path]:
-    """Every module of a kernel by name (file names use - and _ interchangeably; the kernel says _)."""
-    found = {}
-    for path in modules_dir.rglob("*.ko"):
-        found[path.name[:-3].replace("-", "_")] = path
-    return found
+    return {module_name(path): path for path in modules_dir.rglob("*.ko*")}
 
 
 def builtin_modules(modules_dir: Path) -> set[str]:
     listing = modules_dir / "modules.builtin"
     if not listing.is_file():
         return set()
-    return {Path(line.strip()).name.removesuffix(".ko").replace("-", "_")
-            for line in listing.read_text().splitlines() if line.strip()}
+    return {module_name(Path(line.strip())) for line in listing.read_text().splitlines() if line.strip()}
 
 
 def module_depends(path: Path) -> list[str]:
     """The `depends=` of a module's .modinfo (plain strings, NUL-separated; no ELF parsing needed)."""
-    data = path.read_bytes()
+    data = module_data(path)
     for chunk in data.split(b"\0"):
         if chunk.startswith(b"depends="):
             return [d.replace("-", "_") for d in chunk[len(b"depends="):].decode().split(",") if d]
@@ -112,7 +126,7 @@ def build(busybox: Path, modules: list[Path], init_script: str, agent_script: st
     archive.symlink("bin/sh", "busybox")
     for number, module in enumerate(modules):
         # Numbered so that /init loads them in dependency order with a plain glob.
-        archive.file(f"modules/{number:03d}-{module.name}", module.read_bytes())
+        archive.file(f"modules/{number:03d}-{module_name(module)}.ko", module_data(module))
     archive.file(INIT, init_script.encode(), 0o755)
     archive.file("agent", agent_script.encode(), 0o755)
     return archive.finish()
