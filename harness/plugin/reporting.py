@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,22 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"releases from the package index: {', '.join(releases)}"
     lines = [f"archsmoke: arches {', '.join(t.name for t in state.targets)}; runner "
              f"{state.tier.describe(state.tier_settings)}; binaries: {source}; cache {state.cache.root}"]
-    if state.tier.name in ("qemu-user", "container"):
-        lines.append("archsmoke: targets run on this host's kernel with its 4 KiB pages, not the page size of "
-                     "real machines of each arch (64 KiB on ppc64le)")
+    lines.append(page_size_note(state))
     return lines
+
+
+def page_size_note(state) -> str:
+    """Plainly, which page size the targets' commands see, and where it is not their real machines' one."""
+    if state.tier.name == "vm":
+        sizes = ", ".join(f"{t.name} {t.page_size // 1024} KiB" for t in state.targets)
+        return f"archsmoke: each target boots its own kernel, with its own page size ({sizes}); checked at start"
+    host = os.sysconf("SC_PAGE_SIZE")
+    other = [f"{t.name} {t.page_size // 1024} KiB" for t in state.targets if t.page_size != host]
+    note = f"archsmoke: targets run on this host's kernel with its {host // 1024} KiB pages"
+    if other:
+        note += (f", not the page size of their kernels ({', '.join(other)}): a build that assumes "
+                 f"{host // 1024} KiB pages passes here; run --runner vm to catch it")
+    return note
 
 
 @pytest.fixture(autouse=True)
@@ -77,4 +90,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
                           for name, b in record.binaries.items())
         terminalreporter.write_line(
             f"{record.target}: {record.runner}, {record.root or 'rootfs ' + str(record.rootfs_key)}, "
-            f"{record.qemu or 'native'}; {built or 'no binary'}")
+            f"{record.qemu or 'native'}, kernel {record.kernel.get('kernel_release', '?')} with "
+            f"{int(record.kernel.get('page_size', 0)) // 1024} KiB pages; {built or 'no binary'}")

@@ -18,7 +18,6 @@ from ..binary import BinaryUnderTest, InstalledBinary, Product, ReportedVersion
 from ..errors import BinaryError, TargetError
 from ..cache import Cache
 from ..errors import ConfigError
-from ..host import binfmt
 from ..progress import Sink
 from ..rootfs import RootfsBuilder
 from ..targets import Target, TargetCatalog, require_libc
@@ -51,6 +50,7 @@ class TargetRecord:
     rootfs_key: str | None = None
     root: str | None = None  # what the commands ran in: a root filesystem, or an image and where it came from
     qemu: str | None = None
+    kernel: dict[str, str] = field(default_factory=dict)  # kernel_release, page_size (and a VM's machine, cpu)
     starts: int = 0
     commands: int = 0
     command_seconds: float = 0.0  # the commands' own durations in the target
@@ -59,6 +59,7 @@ class TargetRecord:
 
     def properties(self, product: str | None = None) -> dict[str, str]:
         found = {f"archsmoke_{k}": str(v) for k, v in vars(self).items() if v not in (None, "") and k in _IDENTITY}
+        found.update({f"archsmoke_{k}": v for k, v in self.kernel.items()})
         if product and product in self.binaries:
             found["archsmoke_product"] = product
             found.update({f"archsmoke_binary_{k}" if k != "reported_version" else "archsmoke_reported_version": v
@@ -150,6 +151,11 @@ class Archsmoke:
             return chosen
         return self.catalog.default()
 
+    @property
+    def host_addresses(self) -> tuple[str, ...]:
+        """Every address a target of this run may reach the host's loopback at (for servers' certificates)."""
+        return tuple(dict.fromkeys(("127.0.0.1", self.tier.runner.host_address)))
+
     def default_product(self) -> Product:
         """The product of tests that declare none: --product, else the one the --binary files are builds of."""
         if self.options.product:
@@ -174,13 +180,13 @@ class Archsmoke:
         runner = self.tier.runner(target, rootfs, RunnerOptions(
             cpu=self.options.cpu, sink=self.sink, cache=self.cache, mirror=self.options.debian_mirror,
             settings=self.tier_settings))
-        if not target.runs_natively:
-            record.qemu = binfmt.qemu_version(target)
+        record.qemu = self.tier.emulator_version(target)
         try:
             with runner:
                 record.starts += 1
                 record.root = runner.root_description
                 record.tier_label = runner.report_label
+                record.kernel = runner.kernel_facts
                 yield runner
         finally:
             record.commands += len(runner.history)

@@ -8,13 +8,16 @@ change to the tests.
 from __future__ import annotations
 
 import abc
+import os
 import shlex
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from ..cache import Cache
 from ..errors import TargetError
+from ..host import binfmt
 from ..progress import Sink
 from ..rootfs import RootFilesystem, resolve_in_root
 from ..targets import Target
@@ -124,6 +127,11 @@ class Tier:
         return cls.name
 
     @classmethod
+    def emulator_version(cls, target: Target) -> str | None:
+        """The emulator's version for reports (None: the target runs natively)."""
+        return None if target.runs_natively else binfmt.qemu_version(target)
+
+    @classmethod
     def uses_rootfs(cls, settings: Any, target: Target) -> bool:
         """Whether a target on this tier needs archsmoke's root filesystem (else the tier brings its own root)."""
         return True
@@ -133,6 +141,10 @@ class Runner(abc.ABC):
     """A started target.  Use as a context manager, or call start() and stop()."""
 
     name: str = "?"
+    # Where the target reaches the host's loopback: the same address when it shares the host's network.
+    host_address: ClassVar[str] = "127.0.0.1"
+    # Whether commands run on the target's own kernel (its page size, its syscalls), not the host's.
+    boots_own_kernel: ClassVar[bool] = False
 
     def __init__(self, target: Target, rootfs: RootFilesystem | None, options: RunnerOptions | None = None):
         self.target = target
@@ -171,6 +183,22 @@ class Runner(abc.ABC):
     def report_label(self) -> str:
         """How the report's column names this tier beside the target ("" for the default tier)."""
         return self.name
+
+    @property
+    def kernel_facts(self) -> dict[str, str]:
+        """What the target's commands run on, for reports: kernel release, page size (and machine, CPU)."""
+        return {"kernel_release": f"{os.uname().release} (this host's kernel)",
+                "page_size": str(os.sysconf("SC_PAGE_SIZE"))}
+
+    def host_url(self, url: str) -> str:
+        """A URL of a server on the host's loopback (127.0.0.1 or localhost) as this target reaches it."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.hostname not in ("127.0.0.1", "localhost") or self.host_address == parts.hostname:
+            return url
+        netloc = self.host_address + (f":{parts.port}" if parts.port else "")
+        if parts.username:
+            netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
     def file_exists(self, path: str) -> bool:
         """Whether a path (symlinks followed) exists in the target's root."""

@@ -41,12 +41,14 @@ _REAPER = 'read _; kill -KILL "$1" 2>/dev/null; while kill -0 "$1" 2>/dev/null; 
 
 class VmRunner(Runner):
     name = "vm"
+    host_address = guest.HOST_GATEWAY  # QEMU's user-mode network maps the host's loopback there
+    boots_own_kernel = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.console: Console | None = None
         self.boot_files: boot.BootFiles | None = None
-        self.facts: dict[str, str] = {}
+        self._facts: dict[str, str] = {}
         self.console_text = ""
         self._session: Path | None = None
         self._reaper: subprocess.Popen | None = None
@@ -63,6 +65,14 @@ class VmRunner(Runner):
     @property
     def report_label(self) -> str:
         return "vm"
+
+    @property
+    def kernel_facts(self) -> dict[str, str]:
+        return dict(self._facts)
+
+    def transcript(self, limit: int = 200_000) -> str:
+        console = self.console.log() if self.console is not None else self.console_text
+        return super().transcript(limit) + f"\n## console of {self.where}\n{console[-limit:]}\n"
 
     @property
     def share(self) -> Path:
@@ -97,7 +107,7 @@ class VmRunner(Runner):
             self.stop()
             raise
         release, uname, page = (m.decode() for m in match.groups())
-        self.facts = {"kernel_release": release, "page_size": str(int(page) * 1024),
+        self._facts = {"kernel_release": release, "page_size": str(int(page) * 1024),
                       "machine": self.target.vm.machine, "cpu": self.target.vm.cpu,
                       "accelerator": "kvm" if machine.kvm_usable(self.target) else "tcg"}
         self.started = True
@@ -105,6 +115,11 @@ class VmRunner(Runner):
             self.stop()
             raise TargetError(f"{self.where} booted a kernel that runs as {uname}, not {self.target.arch.uname}",
                               fix=f"check vm.kernel.package in {self.target.source.name}")
+        if int(page) * 1024 != self.target.page_size:
+            self.stop()
+            raise TargetError(f"{self.where} booted a kernel with {page} KiB pages, but {self.target.source.name} "
+                              f"says page_size: {self.target.page_size}",
+                              fix="make page_size the kernel's, or choose the kernel package that has it")
         progress.say(f"ready: {uname}, kernel {release}, {int(page)} KiB pages")
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:

@@ -3,7 +3,7 @@ environment in the target."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -65,12 +65,14 @@ class IndexUrls:
 
 
 @pytest.fixture(scope="session")
-def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
+def index_servers(archsmoke, tmp_path_factory) -> IndexUrls:
+    """The session's index and its HTTPS servers, with URLs as the host sees them (127.0.0.1)."""
     with harness_errors():
         demo = build_demo_packages(archsmoke.cache, archsmoke.options.index_url, archsmoke.sink)
         tagged = build_platform_wheels(archsmoke.cache)
     tls = tmp_path_factory.mktemp("tls")
-    chains = {spec.name: make_chain(spec, tls) for spec in (*TRUSTED, WITHOUT_INTERMEDIATE, UNTRUSTED)}
+    # The leaf certificates name every address a target may reach the host at (a VM: its gateway).
+    chains = {spec.name: make_chain(spec, tls, archsmoke.host_addresses) for spec in (*TRUSTED, WITHOUT_INTERMEDIATE, UNTRUSTED)}
     bundle = tls / "bundle.pem"
     bundle.write_bytes(b"".join(chains[spec.name].root_pem.read_bytes() for spec in TRUSTED))
     with PackageIndex(index_tree(tmp_path_factory.mktemp("index"), demo, tagged)) as index:
@@ -87,10 +89,22 @@ def package_index(archsmoke, tmp_path_factory) -> IndexUrls:
 
 
 @pytest.fixture(scope="session")
-def native_wheels(archsmoke, package_index) -> None:
+def package_index(index_servers, target) -> IndexUrls:
+    """The session's index with URLs as this target reaches the host (127.0.0.1, or a VM's gateway)."""
+    def seen(served: TlsIndex) -> TlsIndex:
+        return replace(served, url=target.host_url(served.url))
+
+    return replace(index_servers, http=target.host_url(index_servers.http),
+                   https={name: seen(served) for name, served in index_servers.https.items()},
+                   https_without_intermediate=seen(index_servers.https_without_intermediate),
+                   https_untrusted=seen(index_servers.https_untrusted))
+
+
+@pytest.fixture(scope="session")
+def native_wheels(archsmoke, index_servers) -> None:
     """archsmoke-native (cross-compiled here) added to the session's index, for the tests that need it."""
     with harness_errors():
-        package_index.index.publish(build_native_wheels(archsmoke.cache, archsmoke.sink).iterdir())
+        index_servers.index.publish(build_native_wheels(archsmoke.cache, archsmoke.sink).iterdir())
 
 
 @pytest.fixture(scope="session")

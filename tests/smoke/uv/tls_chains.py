@@ -70,7 +70,8 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _certificate(subject: str, key, issuer: x509.Name, issuer_key, digest, ca: bool,
-                 issuer_cert: x509.Certificate | None = None) -> x509.Certificate:
+                 issuer_cert: x509.Certificate | None = None,
+                 addresses: tuple[str, ...] = ("127.0.0.1",)) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
     public = key.public_key()
     builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer)
@@ -87,8 +88,8 @@ def _certificate(subject: str, key, issuer: x509.Name, issuer_key, digest, ca: b
             decipher_only=False), critical=True)
     else:
         builder = (builder
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                               x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                   .add_extension(x509.SubjectAlternativeName(
+                       [x509.DNSName("localhost"), *(x509.IPAddress(ipaddress.ip_address(a)) for a in addresses)]),
                                   critical=False)
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
     return builder.sign(issuer_key, digest)
@@ -98,7 +99,7 @@ def _pem(*certificates: x509.Certificate) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
 
 
-def make_chain(spec: ChainSpec, directory: Path) -> ServedChain:
+def make_chain(spec: ChainSpec, directory: Path, addresses: tuple[str, ...] = ("127.0.0.1",)) -> ServedChain:
     """Writes root, served chain and leaf key for one spec; each key signs with its own algorithm."""
     root_key = spec.root.generate()
     root_subject = f"archsmoke test root {spec.root.kind}{spec.root.size}"
@@ -113,7 +114,7 @@ def make_chain(spec: ChainSpec, directory: Path) -> ServedChain:
         chain = [intermediate] if spec.send_intermediate else []
     leaf_key = spec.leaf.generate()
     leaf = _certificate("127.0.0.1", leaf_key, issuer.subject, issuer_key, issuer_spec.digest, ca=False,
-                        issuer_cert=issuer)
+                        issuer_cert=issuer, addresses=addresses)
     directory.mkdir(parents=True, exist_ok=True)
     paths = ServedChain(spec, directory / f"{spec.name}.root.pem", directory / f"{spec.name}.chain.pem",
                         directory / f"{spec.name}.key.pem")
