@@ -1,0 +1,76 @@
+"""The VM tier catches the failure class it exists for: a build that assumes 4 KiB pages.
+
+pagesize/pagealloc.c is cross-compiled here with Debian's gcc cross compilers,
+once as a correct build and once aborting as jemalloc built for 4 KiB pages
+does.  Each is tested by a user's suite of one test, run as a user runs it,
+on the qemu-user tier (the host's 4 KiB pages: both pass, the false pass this
+tier exists to end) and on the VM tier (64 KiB on ppc64le, 16 KiB on aarch64:
+the broken build fails, with jemalloc's message in the report).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).parent / "pagesize" / "pagealloc.c"
+COMPILERS = {"ppc64le": "powerpc64le-linux-gnu-gcc", "aarch64": "aarch64-linux-gnu-gcc"}
+ARCHES = ",".join(COMPILERS)
+SUITE = '''
+def test_pagealloc_runs(target, installed_binary):
+    out = target.run([installed_binary.path, "--version"], env=installed_binary.env).check().stdout
+    assert out.startswith("pagealloc 1.0 (")
+'''
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict[str, Path]:
+    """{"correct"|"assumes-4k": a directory of one pagealloc binary per arch}."""
+    root = tmp_path_factory.mktemp("pagealloc")
+    made = {}
+    for kind, flags in (("correct", []), ("assumes-4k", ["-DASSUMES_4K_PAGES"])):
+        for arch, compiler in COMPILERS.items():
+            if shutil.which(compiler) is None:
+                pytest.fail(f"{compiler} is missing: run ./bootstrap")
+            out = root / kind / arch / "pagealloc"
+            out.parent.mkdir(parents=True)
+            subprocess.run([compiler, "-static", "-O2", *flags, str(SOURCE), "-o", str(out)], check=True)
+        made[kind] = root / kind
+    return made
+
+
+def _run_suite(pytester, cache, build: Path, runner: str):
+    pytester.makepyfile(test_pagealloc=SUITE)
+    binaries = [arg for arch in COMPILERS for arg in ("--binary", str(build / arch / "pagealloc"))]
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root), "--runner", runner,
+                                         "--arch", ARCHES, *binaries, "-rfE")
+
+
+@pytest.mark.parametrize("runner", ["qemu-user", "vm"])
+def test_a_correct_build_passes_on_every_tier(pytester, cache, builds, runner):
+    result = _run_suite(pytester, cache, builds["correct"], runner)
+    output = result.stdout.str()
+    assert result.ret == 0 and re.search(r"\b2 passed\b", output), output
+    if runner == "vm":
+        assert "with 64 KiB pages" in output and "with 16 KiB pages" in output, output
+
+
+def test_a_build_assuming_4k_pages_passes_falsely_on_qemu_user(pytester, cache, builds):
+    result = _run_suite(pytester, cache, builds["assumes-4k"], "qemu-user")
+    output = result.stdout.str()
+    assert result.ret == 0 and re.search(r"\b2 passed\b", output), output
+    assert "run --runner vm to catch it" in output  # the header says so plainly
+
+
+def test_a_build_assuming_4k_pages_fails_on_the_vm_tier(pytester, cache, builds):
+    result = _run_suite(pytester, cache, builds["assumes-4k"], "vm")
+    output = result.stdout.str()
+    assert result.ret == 1 and not re.search(r"\bpassed\b", output.splitlines()[-1]), output
+    for arch in COMPILERS:
+        assert re.search(rf"ERROR .*test_pagealloc_runs\[{arch}\]", output), output
+    assert output.count("<jemalloc>: Unsupported system page size") >= 2, output
+    assert "SIGABRT" in output, output
