@@ -72,7 +72,16 @@ def ensure(target: Target, cache: Cache, mirror: str | None = None, sink: Sink |
     entry = cache.ensure(KIND, key, build=lambda work: _build(target, work, mirror, progress),
                          verify=files_verifier(),
                          on_damage=lambda why: progress.say(f"cache entry {key} is damaged ({why}); rebuilding"))
-    return BootFiles(key, entry.path, entry.meta)
+    files = BootFiles(key, entry.path, entry.meta)
+    _require_page_size(target, files.page_size, files.release)
+    return files
+
+
+def _require_page_size(target: Target, page_size: int, release: str) -> None:
+    if page_size != target.page_size:
+        raise ImageBuildError(f"{target.vm.kernel.package} ({release}) runs with {page_size}-byte pages, but "
+                              f"{target.source.name} says page_size: {target.page_size}",
+                              fix="make page_size the kernel's page size, or choose the kernel package that has it")
 
 
 def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Progress) -> dict:
@@ -90,10 +99,7 @@ def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Pr
                        what=f"the {target.name} VM kernel ({vm.kernel.package})", source=target.source.name)
     kernel, release = _kernel_image(tree, vm.kernel.package)
     page_size = _page_size(tree / "boot" / f"config-{release}")
-    if page_size != target.page_size:
-        raise ImageBuildError(f"{vm.kernel.package} ({release}) runs with {page_size}-byte pages, but "
-                              f"{target.source.name} says page_size: {target.page_size}",
-                              fix="make page_size the kernel's page size, or choose the kernel package that has it")
+    _require_page_size(target, page_size, release)
     modules_dir = next((d for d in (tree / "lib" / "modules" / release, tree / "usr" / "lib" / "modules" / release)
                         if d.is_dir()), tree / "lib" / "modules" / release)
     modules = initramfs.load_order(vm.modules, modules_dir, vm.kernel.package)

@@ -21,8 +21,8 @@ from ..base import tail
 from . import guest
 
 FAILURES = {
-    "a kernel panic": rb"Kernel panic - not syncing[^\r\n]*",
-    "the initramfs's failure": re.escape(guest.FAILED.encode()) + rb" ([^\r\n]*)@@",
+    "a kernel panic": rb"(Kernel panic - not syncing[^\r\n]*)",
+    "the initramfs": re.escape(guest.FAILED.encode()) + rb" ([^\r\n]*)@@",
 }
 READY = re.escape(guest.READY.encode()) + rb" (\S+) (\S+) (\d+)@@"
 
@@ -58,8 +58,9 @@ class Console:
             if index == 0:
                 return self.process.match
             if index <= len(FAILURES):
-                name = list(FAILURES)[index - 1]
-                raise self.failure(f"{doing} failed with {name}: {self.process.match.group(0).decode(errors='replace')}")
+                name, match = list(FAILURES)[index - 1], self.process.match
+                said = (match.group(1) if match.groups() else match.group(0)).decode(errors="replace").strip()
+                raise self.failure(f"{doing} failed in {name}: {said}")
             if index == len(patterns) - 2:
                 self.process.wait()
                 raise self.failure(f"QEMU exited ({self._exit_status()}) while {doing}")
