@@ -74,6 +74,7 @@ def run_checks(targets: list[Target], cache: Cache, mirror: str | None = None) -
         except HarnessError as error:
             checks.append(Check(f"binfmt handler qemu-{target.qemu_arch}", False, error.problem, error.fix))
     checks.extend(container_checks())
+    checks.extend(vm_checks(targets))
     probe = cache.root if cache.root.exists() else next(p for p in cache.root.parents if p.exists())
     free = shutil.disk_usage(probe).free
     checks.append(Check(f"free disk at {probe}", free >= MIN_FREE_BYTES, f"{free / (1 << 30):.1f} GiB",
@@ -100,6 +101,27 @@ def container_checks() -> list[Check]:
             checks.append(Check(other, True, f"{found.version} at {found.path} also answers (--engine {other})"))
         except HarnessError as error:
             checks.append(Check(other, True, f"not usable here, so not tested here: {error.problem.split(': ', 1)[1]}"))
+    return checks
+
+
+def vm_checks(targets: list[Target]) -> list[Check]:
+    """The VM tier (--runner vm): each target's qemu-system, machine type and firmware, mke2fs, and KVM."""
+    from ..tiers.vm import machine  # the tier's own knowledge of what it needs
+
+    checks = [_tool("mke2fs", "e2fsprogs")]
+    for target in targets:
+        if target.vm is None:
+            continue
+        try:
+            binary = machine.require_runnable(target)
+            checks.append(Check(f"{target.name} VM", True, f"{binary} -M {target.vm.machine} -cpu {target.vm.cpu}"
+                                + (f", firmware {', '.join(target.vm.firmware)}" if target.vm.firmware else "")))
+        except HarnessError as error:
+            checks.append(Check(f"{target.name} VM (for --runner vm)", False, error.problem, error.fix))
+    kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    checks.append(Check("KVM", True, "/dev/kvm usable: VMs of this host's own arch use it" if kvm else
+                        "no usable /dev/kvm: VMs of this host's arch would be emulated too (every other arch is, "
+                        "always)"))
     return checks
 
 
