@@ -20,6 +20,10 @@ Part 2, the uv smoke suite (tests/smoke/uv, warm cache, one pytest process per a
 then every arch in one run, one after another and with pytest-xdist (-n 2),
 and the speed-up.
 
+Before both, per tier and arch: "ready", the seconds from asking for a started target (warm cache) until
+it answers (for the VM tier, the boot to the agent), and the median of 20 emulated `true` commands end to
+end: the transport's own cost per command.
+
 Both parts run per tier (--runners, default qemu-user and container).  For the container tier,
 "cold" is the first start from a cached root filesystem with no image yet (the import), since
 the image store is the engine's, not archsmoke's cache.
@@ -56,12 +60,24 @@ def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[flo
     return time.monotonic() - begun, emulated, commands
 
 
+def transport_pass(arch: str, cache_dir: Path | None, runner: str, count: int = 20) -> tuple[float, float]:
+    """(seconds from asking for a started target until it answers, warm; median seconds of an emulated `true`)."""
+    session = Archsmoke(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
+    target = session.targets[0]
+    session.builder.ensure(target)  # built and checked outside the timing
+    begun = time.monotonic()
+    with session.started(target) as started:
+        ready = time.monotonic() - begun
+        times = sorted(started.run(["true"]).check().duration for _ in range(count))
+    return ready, times[len(times) // 2]
+
+
 def cold_pass(arch: str, cache_dir: Path | None, version: str, runner: str) -> float:
     if runner != "container":
         with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as empty:
             return one_pass(arch, Path(empty), version, runner)[0]
     session = Archsmoke(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
-    rootfs = session.rootfs(session.targets[0])
+    rootfs = session.builder.ensure(session.targets[0])
     engine = detect()
     engine.run("rmi", "--force", imported_ref(rootfs), check=False)
     return one_pass(arch, cache_dir, version, runner)[0]
@@ -86,21 +102,27 @@ def run_suite(arches: list[str], version: str, extra: list[str], stats: Path) ->
     return wall, rows
 
 
-def suite_benchmark(arches: list[str], version: str, runners: list[str]) -> None:
+def suite_benchmark(arches: list[str], version: str, runners: list[str], parallel: bool = True) -> None:
     with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as scratch:
         stats = Path(scratch) / "stats.json"
         print(f"\n{'arch':<14}{'runner':<11}{'wall s':>8}{'target s':>10}{'emulated s':>12}{'overhead s':>12}"
               f"{'overhead':>10}{'cmds':>6}")
+        walls: dict[tuple[str, str], float] = {}
         for runner in runners:
             tier = ["--runner", runner]
             run_suite(arches, version, tier, stats)  # warm everything up
             for arch in arches:
                 wall, rows = run_suite([arch], version, tier, stats)
+                walls[(runner, arch)] = wall
                 row = rows[arch]
                 extra = row["target_seconds"] - row["command_seconds"]
                 print(f"{arch:<14}{runner:<11}{wall:>8.1f}{row['target_seconds']:>10.1f}{row['command_seconds']:>12.1f}"
                       f"{extra:>12.2f}{extra / row['command_seconds']:>10.1%}{row['commands']:>6}", flush=True)
-        for runner in runners:
+        for runner in runners[1:]:
+            for arch in arches:
+                print(f"{arch:<14}{runner:<11}suite {walls[(runner, arch)] / walls[(runners[0], arch)]:.2f}x "
+                      f"the {runners[0]} tier's")
+        for runner in runners if parallel else []:
             tier = ["--runner", runner]
             serial, _ = run_suite(arches, version, tier, stats)
             parallel, _ = run_suite(arches, version, [*tier, "-n", "2"], stats)
@@ -116,10 +138,20 @@ def main() -> int:
     parser.add_argument("--no-cold", action="store_true", help="skip the cold runs (no network needed)")
     parser.add_argument("--cache-dir", type=Path, help="warm cache to use (default: the normal one)")
     parser.add_argument("--no-suite", action="store_true", help="skip part 2 (the smoke suite)")
-    parser.add_argument("--runners", default="qemu-user,container", help="tiers to measure (comma-separated)")
+    parser.add_argument("--runners", default="qemu-user,container", help="tiers to measure (comma-separated; "
+                        "the first is the baseline of the suite's ratios)")
+    parser.add_argument("--no-parallel", action="store_true", help="skip the pytest-xdist comparison")
     args = parser.parse_args()
     runners = args.runners.split(",")
 
+    print(f"{'arch':<14}{'runner':<11}{'ready s':>8}{'true ms':>9}   (warm start to a usable target; an emulated "
+          "`true` end to end, median of 20)")
+    for runner in runners:
+        for arch in args.arches:
+            transport_pass(arch, args.cache_dir, runner)  # fill the cache (a VM's kernel and disk)
+            ready, true = transport_pass(arch, args.cache_dir, runner)
+            print(f"{arch:<14}{runner:<11}{ready:>8.2f}{true * 1000:>9.1f}", flush=True)
+    print()
     print(f"{'arch':<14}{'runner':<11}{'cold s':>8}{'warm s':>8}{'emulated s':>12}{'overhead s':>12}{'overhead':>10}"
           f"{'cmds':>6}")
     for runner in runners:
@@ -133,7 +165,7 @@ def main() -> int:
             print(f"{arch:<14}{runner:<11}{cold:>8}{wall:>8.2f}{emulated:>12.2f}{wall - emulated:>12.2f}"
                   f"{(wall - emulated) / emulated:>10.1%}{commands:>6}", flush=True)
     if not args.no_suite:
-        suite_benchmark(args.arches, args.uv_version, runners)
+        suite_benchmark(args.arches, args.uv_version, runners, parallel=not args.no_parallel)
     return 0
 
 

@@ -79,6 +79,13 @@ def test_minimal_permissions_and_pinned_actions(path):
                 assert "${{" not in step["run"], f"expression inside a shell script in job {name}: {step['run']}"
 
 
+def test_the_nightly_runs_every_vm_target_on_the_vm_tier(catalog):
+    nightly = yaml.safe_load(next(p for p in WORKFLOWS if p.name == "nightly.yml").read_text())
+    included = nightly["jobs"]["smoke"]["strategy"]["matrix"]["include"]
+    assert {row["arch"] for row in included if row["runner"] == "vm"} == \
+        {t.name for t in catalog.targets.values() if t.vm is not None}
+
+
 def test_jobs_keep_their_reports():
     pull_request = yaml.safe_load(next(p for p in WORKFLOWS if p.name == "pull-request.yml").read_text())
     smoke = pull_request["jobs"]["smoke"]
