@@ -95,7 +95,7 @@ PYTEST_CASES = [
     ("empty-targets-dir", lambda t, r: ["--targets-dir", _targets(t, empty=True)], 4, "no target definitions"),
     ("invalid-yaml", lambda t, r: ["--targets-dir", _targets(t, lambda y: y + "\n  - : [\n")], 4, "invalid YAML"),
     ("duplicate-yaml-key", lambda t, r: ["--targets-dir", _targets(t, lambda y: y.replace(
-        "cpu: power8", "cpu: power8\ncpu: power9"))], 4, "key 'cpu' is given twice (lines"),
+        "cpu: power8  #", "cpu: power8\ncpu: power9  #"))], 4, "key 'cpu' is given twice (lines"),
     ("cache-dir-a-file", lambda t, r: ["--arch", "x86_64", "--cache-dir", _text(t / "file")], 4,
      "is not a directory"),
     ("stats-a-directory", lambda t, r: ["--arch", "x86_64", "--archsmoke-stats", str(t)], 4, "is a directory"),

@@ -12,8 +12,6 @@ import re
 import time
 from pathlib import Path
 
-import pexpect
-
 from ...errors import TargetError
 from ...progress import Progress
 from ...rootfs.build import die_with_parent
@@ -31,6 +29,10 @@ class Console:
     def __init__(self, argv: list[str], log_path: Path, env: dict[str, str], where: str):
         self.where = where
         self.log_path = log_path
+        # Imported here: only this tier needs it (the rootless qemu-user test runs with Debian's bare python3).
+        import pexpect
+
+        self._pexpect = pexpect
         self._log = open(log_path, "wb")
         self.process = pexpect.spawn(argv[0], argv[1:], env=env, echo=False, timeout=None,
                                      preexec_fn=die_with_parent, logfile=None, maxread=65536)
@@ -50,7 +52,7 @@ class Console:
 
     def expect(self, pattern: bytes, budget: float, doing: str, progress: Progress | None = None) -> re.Match:
         """Wait for `pattern`, failing fast on the failure patterns and QEMU's exit."""
-        patterns = [pattern, *FAILURES.values(), pexpect.EOF, pexpect.TIMEOUT]
+        patterns = [pattern, *FAILURES.values(), self._pexpect.EOF, self._pexpect.TIMEOUT]
         deadline = time.monotonic() + budget
         while True:
             remaining = deadline - time.monotonic()
