@@ -28,7 +28,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def page_size_note(state) -> str:
     """Plainly, which page size the targets' commands see, and where it is not their real machines' one."""
-    if state.tier.name == "vm":
+    if state.tier.runner.boots_own_kernel:
         sizes = ", ".join(f"{t.name} {t.page_size // 1024} KiB" for t in state.targets)
         return f"archsmoke: each target boots its own kernel, with its own page size ({sizes}); checked at start"
     host = os.sysconf("SC_PAGE_SIZE")

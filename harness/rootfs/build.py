@@ -92,7 +92,9 @@ class RootfsBuilder:
         # build leaves nothing in /tmp: the staging directory is removed, or recognised by prune.
         scratch = work / "tmp"
         scratch.mkdir()
-        self._mmdebstrap(target, root, mirror, progress, scratch)
+        mmdebstrap_extract(target.debian_arch, target.rootfs.suite, target.rootfs.packages, target.rootfs.apt_options,
+                           root, mirror, progress, scratch, target.timeouts.build,
+                           what=f"the {target.name} root filesystem", source=target.source.name)
         shutil.rmtree(scratch)
         progress.say("finishing natively: accounts, hosts, CA bundle")
         finish_natively(root)
@@ -113,11 +115,6 @@ class RootfsBuilder:
             "tree_digest": digest,
             "entries": count,
         }
-
-    def _mmdebstrap(self, target: Target, root: Path, mirror: str, progress: Progress, scratch: Path) -> None:
-        mmdebstrap_extract(target.debian_arch, target.rootfs.suite, target.rootfs.packages, target.rootfs.apt_options,
-                           root, mirror, progress, scratch, target.timeouts.build,
-                           what=f"the {target.name} root filesystem", source=target.source.name)
 
 
 def mmdebstrap_extract(debian_arch: str, suite: str, packages, apt_options, out: Path, mirror: str,

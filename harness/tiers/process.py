@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -101,3 +103,25 @@ def owner_gone(token: str, separator: str) -> bool | None:
     if not pid.isdigit() or not started:
         return None
     return start_time(int(pid)) != started
+
+
+def new_session_dir(prefix: str, work_root: Path | None) -> Path:
+    """A fresh directory for one started target, named by its owner (prefix, owner token, random part) from
+    the moment it exists, after removing those whose owner is gone (SIGKILLed at any moment of a start)."""
+    root = Path(work_root or tempfile.gettempdir())
+    for session in root.glob(f"{prefix}*"):
+        # None: not named by this version of archsmoke, so left alone.
+        if owner_gone(session.name[len(prefix):].split("-", 1)[0], "."):
+            remove_session_dir(session)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{owner_token('.')}-", dir=root))
+
+
+def remove_session_dir(session: Path) -> None:
+    # Overlay's work directory holds a mode-000 directory, and tests may leave read-only ones:
+    # open each up before descending, or an unprivileged user could not remove them.
+    for directory, subdirectories, _ in os.walk(session):
+        for name in subdirectories:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+    shutil.rmtree(session, ignore_errors=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from ...errors import TargetError
@@ -23,7 +22,7 @@ from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
 from ..base import CommandResult, Runner
-from ..process import owner_gone, owner_token, read_line, run_with_deadline
+from ..process import new_session_dir, read_line, remove_session_dir, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _HOLDER_SCRIPT = """
@@ -59,9 +58,7 @@ class QemuUserRunner(Runner):
                                              ("setarch", "util-linux"))}
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
-        _remove_stale_sessions(Path(self.options.work_root or tempfile.gettempdir()))
-        # The directory's name says which process owns it, from the moment it exists.
-        self._session = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{owner_token('.')}-", dir=self.options.work_root))
+        self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
         namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
@@ -130,27 +127,8 @@ class QemuUserRunner(Runner):
 
     def _remove_session(self) -> None:
         if self._session is not None:
-            _remove_session_dir(self._session)
+            remove_session_dir(self._session)
             self._session = None
-
-
-def _remove_session_dir(session: Path) -> None:
-    # Overlay's work directory holds a mode-000 directory, and tests may leave read-only ones:
-    # open each up before descending, or an unprivileged user could not remove them.
-    for directory, subdirectories, _ in os.walk(session):
-        for name in subdirectories:
-            path = os.path.join(directory, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o700)
-    shutil.rmtree(session, ignore_errors=True)
-
-
-def _remove_stale_sessions(work_root: Path) -> None:
-    """Session directories whose owning harness is gone (SIGKILLed, at any moment of a start)."""
-    for session in work_root.glob(f"{SESSION_PREFIX}*"):
-        # None: not named by this version of archsmoke, so left alone.
-        if owner_gone(session.name[len(SESSION_PREFIX):].split("-", 1)[0], "."):
-            _remove_session_dir(session)
 
 
 def _only_child(pid: int) -> int:

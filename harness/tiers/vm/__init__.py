@@ -1,7 +1,5 @@
 """The full-system tier: qemu-system boots each target's own kernel (real page sizes, real syscalls)."""
 
-import subprocess
-
 from ..base import Tier
 from . import machine
 from .runner import VmRunner
@@ -17,16 +15,8 @@ class VmTier(Tier):
 
     @classmethod
     def emulator_version(cls, target) -> str | None:
-        return _version(target) if target.vm is not None else None
+        return machine.qemu_version(target) if target.vm is not None else None
 
 
 __all__ = ["VmRunner", "VmTier"]
 
-
-def _version(target) -> str | None:
-    try:
-        out = subprocess.run([machine.qemu_binary(target), "--version"], capture_output=True, text=True,
-                             timeout=30).stdout
-    except Exception:  # reports only: a missing binary fails the start with its own message
-        return None
-    return out.splitlines()[0] if out else None

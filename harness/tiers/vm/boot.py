@@ -98,8 +98,7 @@ def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Pr
                        vm.kernel.apt_options, tree, mirror, progress, scratch, target.timeouts.build,
                        what=f"the {target.name} VM kernel ({vm.kernel.package})", source=target.source.name)
     kernel, release = _kernel_image(tree, vm.kernel.package)
-    page_size = _page_size(tree / "boot" / f"config-{release}")
-    _require_page_size(target, page_size, release)
+    page_size = _page_size(tree / "boot" / f"config-{release}")  # checked against the target's by ensure()
     modules_dir = next((d for d in (tree / "lib" / "modules" / release, tree / "usr" / "lib" / "modules" / release)
                         if d.is_dir()), tree / "lib" / "modules" / release)
     modules = initramfs.load_order(vm.modules, modules_dir, vm.kernel.package)

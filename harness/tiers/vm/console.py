@@ -56,7 +56,9 @@ class Console:
         deadline = time.monotonic() + budget
         while True:
             remaining = deadline - time.monotonic()
-            index = self.process.expect(patterns, timeout=max(0.0, min(remaining, 2.0)) if progress else max(0.0, remaining))
+            # In slices when progress is shown, so the console's last line can be reported while waiting.
+            wait = min(remaining, 2.0) if progress else remaining
+            index = self.process.expect(patterns, timeout=max(0.0, wait))
             if index == 0:
                 return self.process.match
             if index <= len(FAILURES):

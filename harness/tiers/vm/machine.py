@@ -35,6 +35,15 @@ def qemu_binary(target: Target) -> str:
     return found
 
 
+def qemu_version(target: Target) -> str | None:
+    """`qemu-system-X --version` for reports (None when it cannot say: starting reports the cause)."""
+    try:
+        out = subprocess.run([qemu_binary(target), "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (HostSetupError, OSError, subprocess.TimeoutExpired):
+        return None
+    return out.splitlines()[0] if out else None
+
+
 @lru_cache(maxsize=None)
 def _machines(binary: str) -> frozenset[str]:
     result = subprocess.run([binary, "-machine", "help"], capture_output=True, text=True, timeout=60)

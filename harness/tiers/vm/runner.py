@@ -18,17 +18,17 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 import shlex
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 from ...errors import TargetError
 from ...progress import Progress
 from ..base import CommandResult, Runner
-from ..process import owner_gone, owner_token
+from ..process import new_session_dir, remove_session_dir
 from . import boot, disk, guest, machine
 from .console import READY, Console
 
@@ -88,9 +88,7 @@ class VmRunner(Runner):
         binary = machine.require_runnable(self.target)
         self.boot_files = boot.ensure(self.target, self.options.cache, self.options.mirror, self.options.sink)
         root_disk = disk.ensure(self.rootfs, self.options.cache, self.options.sink)
-        work_root = Path(self.options.work_root or tempfile.gettempdir())
-        _remove_stale_sessions(work_root)
-        self._session = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{owner_token('.')}-", dir=work_root))
+        self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
         (self.share / "cmd").mkdir(parents=True)
         (self.share / "files").mkdir()
         argv = machine.command_line(binary, self.target, self.boot_files.kernel, self.boot_files.initramfs,
@@ -123,21 +121,22 @@ class VmRunner(Runner):
         progress.say(f"ready: {uname}, kernel {release}, {int(page)} KiB pages")
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
+        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        return self._run_in_guest(f"exec env -i {assignments} chroot /root {shlex.join(argv)}\n", stdin or b"",
+                                  " ".join(argv), timeout)
+
+    def _run_in_guest(self, script: str, stdin: bytes, shown: str, timeout: float) -> CommandResult:
+        """Leave the script and its stdin in the share, have the agent run it, read back what it said."""
         assert self.console is not None
         number = next(self._ids)
         directory = self.share / "cmd" / str(number)
         directory.mkdir()
-        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-        (directory / "script").write_text(f"exec env -i {assignments} chroot /root {shlex.join(argv)}\n")
-        (directory / "stdin").write_bytes(stdin or b"")
-        return self._run_in_guest(number, directory, " ".join(argv), timeout)
-
-    def _run_in_guest(self, number: int, directory: Path, shown: str, timeout: float) -> CommandResult:
-        assert self.console is not None
+        (directory / "script").write_text(script)
+        (directory / "stdin").write_bytes(stdin)
         budget = max(1, math.ceil(timeout))
         started = time.monotonic()
         self.console.send_line(f"run {number} {budget}")
-        match = self.console.expect(rb"@@archsmoke-done %d (-?\d+)@@" % number, budget + ANSWER_GRACE,
+        match = self.console.expect((re.escape(guest.DONE.encode()) + rb" %d (-?\d+)@@") % number, budget + ANSWER_GRACE,
                                     f"running `{shown}`")
         seconds = time.monotonic() - started
         code = int(match.group(1))
@@ -169,12 +168,7 @@ class VmRunner(Runner):
 
     def _guest_script(self, argv: list[str], doing: str) -> None:
         """A command run by the initramfs's busybox outside the chroot (it sees the root disk at /root)."""
-        number = next(self._ids)
-        directory = self.share / "cmd" / str(number)
-        directory.mkdir()
-        (directory / "script").write_text(f"exec {shlex.join(argv)}\n")
-        (directory / "stdin").write_bytes(b"")
-        result = self._run_in_guest(number, directory, doing, self.target.timeouts.install)
+        result = self._run_in_guest(f"exec {shlex.join(argv)}\n", b"", doing, self.target.timeouts.install)
         if not result.ok:
             raise TargetError(f"{doing} failed in {self.where}: {result.stderr.strip() or result.report()}")
 
@@ -190,7 +184,7 @@ class VmRunner(Runner):
                 self._reaper.kill()
             self._reaper = None
         elif self._session is not None:
-            shutil.rmtree(self._session, ignore_errors=True)
+            remove_session_dir(self._session)
         self._session = None
         self.started = False
 
@@ -198,10 +192,3 @@ class VmRunner(Runner):
 def _exit_code(code: int) -> int:
     # The agent's shell reports a command killed by signal N as 128+N; the other tiers say -N.
     return -(code - 128) if code > 128 else code
-
-
-def _remove_stale_sessions(work_root: Path) -> None:
-    """Session directories of VMs whose harness is gone before its reaper started (SIGKILLed mid-start)."""
-    for session in work_root.glob(f"{SESSION_PREFIX}*"):
-        if owner_gone(session.name[len(SESSION_PREFIX):].split("-", 1)[0], "."):
-            shutil.rmtree(session, ignore_errors=True)
