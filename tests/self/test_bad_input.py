@@ -137,6 +137,7 @@ def test_doctor_on_this_host():
     code, output = _harness("doctor")
     assert code == 0, output
     assert "ok      binfmt handler qemu-ppc64le" in output and "all checks passed" in output
+    assert "ok      ppc64le VM: /usr/bin/qemu-system-ppc64 -M pseries,x-vof=on -cpu power8, firmware vof.bin" in output
 
 
 def test_container_options_without_the_container_tier(pytester, cache):

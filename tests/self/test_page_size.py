@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -43,20 +44,33 @@ def builds(tmp_path_factory) -> dict[str, Path]:
     return made
 
 
-def _run_suite(pytester, cache, build: Path, runner: str):
+def _run_suite(pytester, cache, build: Path, runner: str, *extra: str):
     pytester.makepyfile(test_pagealloc=SUITE)
     binaries = [arg for arch in COMPILERS for arg in ("--binary", str(build / arch / "pagealloc"))]
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root), "--runner", runner,
-                                         "--arch", ARCHES, *binaries, "-rfE")
+                                         "--arch", ARCHES, *binaries, "-rfE", *extra)
 
 
 @pytest.mark.parametrize("runner", ["qemu-user", "vm"])
 def test_a_correct_build_passes_on_every_tier(pytester, cache, builds, runner):
-    result = _run_suite(pytester, cache, builds["correct"], runner)
+    junit = pytester.path / "junit.xml"
+    result = _run_suite(pytester, cache, builds["correct"], runner, f"--junitxml={junit}")
     output = result.stdout.str()
     assert result.ret == 0 and re.search(r"\b2 passed\b", output), output
+    properties = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+                  for case in ElementTree.parse(junit).iter("testcase")}
+    ppc64le, aarch64 = properties["test_pagealloc_runs[ppc64le]"], properties["test_pagealloc_runs[aarch64]"]
     if runner == "vm":
         assert "with 64 KiB pages" in output and "with 16 KiB pages" in output, output
+        assert "each target boots its own kernel, with its own page size (ppc64le 64 KiB, aarch64 16 KiB)" in output
+        assert (ppc64le["archsmoke_page_size"], aarch64["archsmoke_page_size"]) == ("65536", "16384")
+        assert ppc64le["archsmoke_machine"] == "pseries,x-vof=on" and aarch64["archsmoke_cpu"] == "cortex-a76"
+        assert ppc64le["archsmoke_kernel_release"].endswith("-powerpc64le")
+        assert ppc64le["archsmoke_qemu"].startswith("QEMU emulator version")
+    else:
+        assert ppc64le["archsmoke_page_size"] == aarch64["archsmoke_page_size"] == "4096"
+        assert ppc64le["archsmoke_kernel_release"].endswith("(this host's kernel)")
+        assert "archsmoke_machine" not in ppc64le
 
 
 def test_a_build_assuming_4k_pages_passes_falsely_on_qemu_user(pytester, cache, builds):

@@ -85,6 +85,16 @@ def test_the_index_on_the_hosts_loopback_is_reached_through_the_gateway(ppc64le_
     assert ppc64le_vm.run(["python3", "-c", script]).check().stdout == "from the host\n"
 
 
+@pytest.mark.parametrize(("url", "seen"), [
+    ("http://127.0.0.1:8080/simple", "http://10.0.2.2:8080/simple"),
+    ("https://localhost:443/x?y=1", "https://10.0.2.2:443/x?y=1"),
+    ("http://user:secret@127.0.0.1:81/", "http://user:secret@10.0.2.2:81/"),
+    ("https://pypi.org/simple", "https://pypi.org/simple"),  # not the host's loopback: left alone
+])
+def test_host_urls_name_the_gateway(url, seen):
+    assert VmRunner.host_url(VmRunner.__new__(VmRunner), url) == seen
+
+
 def test_a_cached_disk_is_never_written(built, catalog, cache):
     from archsmoke.tiers.vm import disk
 
