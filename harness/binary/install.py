@@ -8,7 +8,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BinaryError
+from ..errors import BinaryError, TargetError
+from ..host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
 from ..tiers.base import Runner
 from ..rootfs import resolve_in_root
 from .elf import check_runs_on, glibc_provided
@@ -136,5 +137,22 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
         runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
         for extra in binary.extras_for(product):
             runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
+    if runner.marks_binary_under_test:
+        names = (product.main, *(extra.name for extra in binary.extras_for(product)))
+        mark_for_cpu_floor(runner, [f"{bin_dir}/{name}" for name in names])
     return InstalledBinary(binary=binary, product=product, bin_dir=bin_dir,
                            env={"PATH": f"{bin_dir}:{runner.environment()['PATH']}"})
+
+
+_MARK_SCRIPT = (f'for f; do printf {FLOOR_MARK.decode()} | dd of="$f" bs=1 seek={FLOOR_MARK_OFFSET} '
+                f'count={len(FLOOR_MARK)} conv=notrunc 2>/dev/null && head -c {FLOOR_MARK_OFFSET + len(FLOOR_MARK)} "$f" '
+                f'| tail -c {len(FLOOR_MARK)} && echo; done')
+
+
+def mark_for_cpu_floor(runner: Runner, paths: list[str]) -> None:
+    """On a natively run target, the installed executables carry the mark that makes binfmt_misc run them
+    through qemu-user at the CPU floor (host/binfmt.py); read back, so an unmarked binary never passes as floored."""
+    result = runner.run(["/bin/sh", "-c", _MARK_SCRIPT, "mark", *paths]).check()
+    if result.stdout.split() != [FLOOR_MARK.decode()] * len(paths):
+        raise TargetError(f"marking {', '.join(paths)} for the CPU floor failed in {runner.where}: "
+                          f"read back {result.stdout!r}", fix="check that the target's dd, head and tail work")

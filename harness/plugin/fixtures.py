@@ -9,6 +9,7 @@ import shlex
 import pytest
 
 from ..binary import InstalledBinary, Product, ReportedVersion
+from ..coverage import Placement
 from .hooks import harness_errors
 from .reporting import logs_dir
 from .session import Archsmoke
@@ -22,23 +23,29 @@ def archsmoke(request: pytest.FixtureRequest) -> Archsmoke:
 
 
 @pytest.fixture(scope="session")
-def arch_target(request: pytest.FixtureRequest):
-    """The Target (from vms/ARCH.yaml); the test id carries its name."""
+def target_placement(request: pytest.FixtureRequest) -> Placement:
+    """The target on its tier (``.target``, ``.tier``, ``.id``); the test id carries its id: ppc64le, ppc64le-vm."""
     return request.param
 
 
 @pytest.fixture(scope="session")
-def target(archsmoke: Archsmoke, arch_target, request: pytest.FixtureRequest):
+def arch_target(target_placement: Placement):
+    """The Target (from vms/ARCH.yaml)."""
+    return target_placement.target
+
+
+@pytest.fixture(scope="session")
+def target(archsmoke: Archsmoke, target_placement: Placement, request: pytest.FixtureRequest):
     """The started target: run(cmd, timeout=, env=, cwd=, stdin=), put(host_path, path), get(path, host_path)."""
     stack = contextlib.ExitStack()
     with harness_errors():
-        runner = stack.enter_context(archsmoke.started(arch_target))
+        runner = stack.enter_context(archsmoke.started(target_placement))
     with stack:
         yield runner
         logs = logs_dir(request.config)
-        if logs is not None and arch_target.name in archsmoke.failed_targets:
+        if logs is not None and target_placement.id in archsmoke.failed_placements:
             logs.mkdir(parents=True, exist_ok=True)
-            (logs / f"archsmoke-{arch_target.name}.log").write_text(runner.transcript())
+            (logs / f"archsmoke-{target_placement.id}.log").write_text(runner.transcript())
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ..coverage import Placement
 from ..errors import ConfigError, HarnessError, NoBinaryForTarget, TargetError
 from .options import given
 from .state import active, session_state
@@ -27,20 +28,26 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "arch_target" not in metafunc.fixturenames:
+    if "target_placement" not in metafunc.fixturenames:
         return
     state = session_state(metafunc.config)
-    targets = list(state.targets)
+    placements = list(state.placements)
     only = metafunc.definition.get_closest_marker("only_arch")
     if only:
         wanted = {state.catalog.get(name).name for name in only.args}
-        targets = [t for t in targets if t.name in wanted]
-    metafunc.parametrize("arch_target", targets, ids=[t.name for t in targets], indirect=True, scope="session")
+        placements = [p for p in placements if p.target.name in wanted]
+    metafunc.parametrize("target_placement", placements, ids=[p.id for p in placements], indirect=True,
+                         scope="session")
+
+
+def placement_of(item: pytest.Item) -> Placement | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("target_placement") if callspec else None
 
 
 def _arch_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params["arch_target"].name if callspec and "arch_target" in callspec.params else None
+    placement = placement_of(item)
+    return placement.target.name if placement else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,7 +65,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
         return None
     from .xdist import TargetScheduling
 
-    return TargetScheduling(config, log, state.catalog.names)
+    return TargetScheduling(config, log, [p.id for p in state.placements])
 
 
 @contextlib.contextmanager
@@ -89,10 +96,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """A command that failed in a target (or any archsmoke error in a test) is reported as what ran where and
     what it said, not a traceback."""
     report = yield
-    arch = _arch_of(item)
+    placement = placement_of(item)
     state = active(item.config)
-    if report.failed and arch and state is not None:
-        state.failed_targets.add(arch)
+    if report.failed and placement and state is not None:
+        state.failed_placements.add(placement.id)
     excinfo = call.excinfo
     if excinfo is not None and excinfo.errisinstance(HarnessError) and report.failed:
         caller = next((entry for entry in reversed(excinfo.traceback)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ..tiers import DEFAULT_TIER, TIERS
+from ..tiers import DEFAULT_TIERS, TIERS
 from .session import Options
 
 _GENERAL: list[str] = []  # dests of the options below, for `given`
@@ -35,8 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add(group, "--libc", default=None, metavar="LIBC",
          help="glibc or musl: test each chosen arch's target with that C library "
               "(--arch ppc64le --libc musl is ppc64le-musl; --libc musl alone: every musl target)")
-    _add(group, "--runner", default=None, metavar="NAME",
-         help=f"target tier: {', '.join(TIERS)} (default: {DEFAULT_TIER})")
+    _add(group, "--runner", default=None, metavar="NAME[,NAME]",
+         help=f"target tiers: {', '.join(TIERS)}, one or several comma-separated (each target runs on each). "
+              f"Default: on {' and '.join(t.name for t in DEFAULT_TIERS)} as each target needs to prove both its "
+              "page size and its CPU floor")
     for tier in TIERS.values():
         for option in tier.options:
             _add(group, option.flag, dest=option.dest, default=None, metavar=option.metavar, help=option.help)
@@ -73,7 +75,7 @@ def options_from(config: pytest.Config) -> Options:
         product=config.getoption("product"),
         releases=config.getoption("release"),
         libc=config.getoption("libc"),
-        runner=config.getoption("runner") or DEFAULT_TIER,
+        runner=config.getoption("runner"),
         tier_values=tier_values,
         cpu=config.getoption("cpu"),
         cache_dir=config.getoption("archsmoke_cache_dir"),

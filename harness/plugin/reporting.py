@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from .hooks import placement_of
 from .state import active
 
 
@@ -20,33 +20,32 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         releases.append(f"{'other products' if releases else 'every product'} latest")
     source = ", ".join(b.origin for b in state.local_binaries) if state.local_binaries else \
         f"releases from the package index: {', '.join(releases)}"
-    lines = [f"archsmoke: arches {', '.join(t.name for t in state.targets)}; runner "
-             f"{state.tier.describe(state.tier_settings)}; binaries: {source}; cache {state.cache.root}"]
-    lines.append(page_size_note(state))
+    settings = state.tier_settings
+    lines = [f"archsmoke: arches {', '.join(t.name for t in state.targets)}; binaries: {source}; cache {state.cache.root}",
+             f"archsmoke: tiers: {'; '.join(tier.describe(settings[tier.name]) for tier in state.tiers)}"]
+    return lines + placement_lines(state)
+
+
+def placement_lines(state) -> list[str]:
+    """Where each target runs and what that proves, then plainly what no tier of this run proves."""
+    lines = []
+    for target in state.targets:
+        on = [f"{record.runner} ({record.proves})" for record in state.records.values() if record.target == target.name]
+        lines.append(f"archsmoke: {target.name} on {', '.join(on) or 'no tier'}")
+    for placement, why in state.plan.dropped:
+        lines.append(f"archsmoke: {placement.target.name} not on {placement.tier.name}: {why}")
+    for gap in state.plan.gaps:
+        lines.append(f"archsmoke: NOT COVERED: {gap.describe()}: a build that fails only there would pass this run")
     return lines
-
-
-def page_size_note(state) -> str:
-    """Plainly, which page size the targets' commands see, and where it is not their real machines' one."""
-    if state.tier.runner.boots_own_kernel:
-        sizes = ", ".join(f"{t.name} {t.page_size // 1024} KiB" for t in state.targets)
-        return f"archsmoke: each target boots its own kernel, with its own page size ({sizes}); checked at start"
-    host = os.sysconf("SC_PAGE_SIZE")
-    other = [f"{t.name} {t.page_size // 1024} KiB" for t in state.targets if t.page_size != host]
-    note = f"archsmoke: targets run on this host's kernel with its {host // 1024} KiB pages"
-    if other:
-        note += (f", not the page size of their kernels ({', '.join(other)}): a build that assumes "
-                 f"{host // 1024} KiB pages passes here; run --runner vm to catch it")
-    return note
 
 
 @pytest.fixture(autouse=True)
 def _archsmoke_properties(request: pytest.FixtureRequest):
     """Attach target, tier, root, binary and product identity to every per-arch test (JUnit properties)."""
     yield
-    callspec = getattr(request.node, "callspec", None)
+    placement = placement_of(request.node)
     state = active(request.config)
-    if state is None or not callspec or "arch_target" not in callspec.params:
+    if state is None or placement is None:
         return
     product = None
     if "archsmoke_product" in request.fixturenames:
@@ -54,7 +53,7 @@ def _archsmoke_properties(request: pytest.FixtureRequest):
             product = request.getfixturevalue("archsmoke_product").name
         except Exception:  # the product could not be chosen: the test already failed saying why
             product = None
-    record = state.records[callspec.params["arch_target"].name]
+    record = state.records[placement.id]
     for name, value in record.properties(product).items():
         request.node.user_properties.append((name, value))
 
@@ -85,10 +84,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         return
     terminalreporter.section("archsmoke targets")
     for record in used:
+        cpu = record.kernel.get("cpu")
         built = "; ".join(f"{name}: {b.get('origin', '-')} sha256 {b.get('sha256', '-')[:16]}"
                           + (f", reports {b['reported_version']}" if b.get("reported_version") else "")
                           for name, b in record.binaries.items())
         terminalreporter.write_line(
-            f"{record.target}: {record.runner}, {record.root or 'rootfs ' + str(record.rootfs_key)}, "
+            f"{record.placement}: {record.runner}, {record.root or 'rootfs ' + str(record.rootfs_key)}, "
             f"{record.qemu or 'native'}, kernel {record.kernel.get('kernel_release', '?')} with "
-            f"{int(record.kernel.get('page_size', 0)) // 1024} KiB pages; {built or 'no binary'}")
+            f"{int(record.kernel.get('page_size', 0)) // 1024} KiB pages" + (f", CPU {cpu}" if cpu else "")
+            + f"; proves {record.proves}; {built or 'no binary'}")
+    for gap in state.plan.gaps:
+        terminalreporter.write_line(f"NOT COVERED: {gap.describe()}")

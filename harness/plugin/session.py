@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import binary as binaries
+from .. import coverage
 from ..binary import BinaryUnderTest, InstalledBinary, Product, ReportedVersion
-from ..errors import BinaryError, TargetError
 from ..cache import Cache
-from ..errors import ConfigError
+from ..cli.report import GAP_SEPARATOR
+from ..coverage import Placement
+from ..errors import BinaryError, ConfigError, TargetError
 from ..progress import Sink
 from ..rootfs import RootfsBuilder
 from ..targets import Target, TargetCatalog, require_libc
-from ..tiers import DEFAULT_TIER, Runner, RunnerOptions, TIERS, tier_named
+from ..tiers import Runner, RunnerOptions, TIERS, tiers_named
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Options:
     product: str | None = None  # for tests that declare none
     releases: list[str] = field(default_factory=list)  # "VERSION" or "NAME=VERSION"
     libc: str | None = None  # glibc or musl: each chosen arch's target of that libc
-    runner: str = DEFAULT_TIER
+    runner: str | None = None  # tiers, comma-separated; None: the default tiers each target needs
     tier_values: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier name -> its options' values
     cpu: str | None = None
     cache_dir: Path | None = None
@@ -46,6 +48,9 @@ class TargetRecord:
 
     target: str
     runner: str
+    placement: str = ""  # the target on its tier, as test ids name it: ppc64le, ppc64le-vm
+    proves: str = ""  # the failure classes this placement proves: "page size 64 KiB; CPU floor power8"
+    not_covered: str = ""  # what no tier of the run proves for this target, and why
     tier_label: str = ""  # how report columns name the tier ("" for qemu-user)
     rootfs_key: str | None = None
     root: str | None = None  # what the commands ran in: a root filesystem, or an image and where it came from
@@ -67,7 +72,7 @@ class TargetRecord:
         return found
 
 
-_IDENTITY = ("target", "runner", "tier_label", "rootfs_key", "root", "qemu")
+_IDENTITY = ("target", "runner", "placement", "proves", "not_covered", "tier_label", "rootfs_key", "root", "qemu")
 
 
 class Archsmoke:
@@ -75,11 +80,12 @@ class Archsmoke:
         self.options = options
         self.sink = sink
         self.catalog = TargetCatalog.load(options.targets_dir)
-        self.tier = tier_named(options.runner)
-        self.tier_settings = self.tier.settings(options.tier_values.get(self.tier.name, {}))
+        named = tiers_named(options.runner) if options.runner is not None else None
+        self.tier_settings = {tier.name: tier.settings(options.tier_values.get(tier.name, {})) for tier in TIERS.values()
+                              if named is None or tier in named}
         for other in TIERS.values():
             given = [o.flag for o in other.options if options.tier_values.get(other.name, {}).get(o.dest) is not None]
-            if other is not self.tier and given:
+            if other.name not in self.tier_settings and given:
                 raise ConfigError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to the "
                                   f"{other.name} tier only",
                                   fix=f"add --runner {other.name}, or drop them")
@@ -96,12 +102,30 @@ class Archsmoke:
             raise ConfigError("--binary and --release VERSION both given",
                               fix="test either local builds or a release (NAME=VERSION names one product's release)")
         self.targets = self._choose_targets()
-        self.records: dict[str, TargetRecord] = {t.name: TargetRecord(t.name, self.tier.name) for t in self.targets}
+        self.plan = coverage.plan(self.targets, named, options.cpu)
+        self.records: dict[str, TargetRecord] = {p.id: self._record(p) for p in self.plan.placements}
         self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
         self._installed: dict[tuple[Runner, str], InstalledBinary] = {}  # per started target: a restart reinstalls
         self._reported: dict[tuple[Runner, str], ReportedVersion] = {}
         self._cannot_run: dict[tuple[Runner, str], str] = {}
-        self.failed_targets: set[str] = set()
+        self._records_by_runner: dict[Runner, TargetRecord] = {}
+        self.failed_placements: set[str] = set()
+
+    def _record(self, placement: Placement) -> TargetRecord:
+        gaps = self.plan.gaps_of(placement.target)
+        return TargetRecord(placement.target.name, placement.tier.name, placement=placement.id,
+                            proves="; ".join(self.plan.proves(placement, self.options.cpu)) or "nothing of either class",
+                            not_covered=GAP_SEPARATOR.join(g.describe() for g in gaps))
+
+    @property
+    def placements(self) -> list[Placement]:
+        return self.plan.placements
+
+    @property
+    def tiers(self) -> list:
+        """The tiers this run uses, in the registry's order."""
+        used = {p.tier for p in self.placements}
+        return [tier for tier in TIERS.values() if tier in used]
 
     @staticmethod
     def _parse_releases(values: list[str]) -> dict[str, str]:
@@ -154,7 +178,8 @@ class Archsmoke:
     @property
     def host_addresses(self) -> tuple[str, ...]:
         """Every address a target of this run may reach the host's loopback at (for servers' certificates)."""
-        return tuple(dict.fromkeys(("127.0.0.1", self.tier.runner.host_address)))
+        return tuple(dict.fromkeys(("127.0.0.1", *(tier.runner.host_address for tier in TIERS.values()
+                                                     if tier.name in self.tier_settings))))
 
     def default_product(self) -> Product:
         """The product of tests that declare none: --product, else the one the --binary files are builds of."""
@@ -172,15 +197,18 @@ class Archsmoke:
                               "archsmoke_product fixture in your conftest")
 
     @contextlib.contextmanager
-    def started(self, target: Target) -> Iterator[Runner]:
+    def started(self, placement: Placement) -> Iterator[Runner]:
         begun = time.monotonic()
-        rootfs = self.builder.ensure(target) if self.tier.uses_rootfs(self.tier_settings, target) else None
-        record = self.records[target.name]
+        tier, target = placement.tier, placement.target
+        settings = self.tier_settings[tier.name]
+        rootfs = self.builder.ensure(target) if tier.uses_rootfs(settings, target) else None
+        record = self.records[placement.id]
         record.rootfs_key = rootfs.key if rootfs else None
-        runner = self.tier.runner(target, rootfs, RunnerOptions(
+        runner = tier.runner(target, rootfs, RunnerOptions(
             cpu=self.options.cpu, sink=self.sink, cache=self.cache, mirror=self.options.debian_mirror,
-            settings=self.tier_settings))
-        record.qemu = self.tier.emulator_version(target)
+            settings=settings))
+        self._records_by_runner[runner] = record
+        record.qemu = tier.emulator_version(target)
         try:
             with runner:
                 record.starts += 1
@@ -203,8 +231,10 @@ class Archsmoke:
                 chosen = binaries.download_release(product, version or "latest", target, self.cache,
                                                    self.options.index_url, self.sink)
                 binaries.check_runs_on(chosen.elf, target)
-            self.records[target.name].binaries[product.name] = {
-                "origin": chosen.origin, "sha256": chosen.sha256, "version": chosen.version or ""}
+            for record in self.records.values():
+                if record.target == target.name:
+                    record.binaries[product.name] = {
+                        "origin": chosen.origin, "sha256": chosen.sha256, "version": chosen.version or ""}
             self._binaries[key] = chosen
         return self._binaries[key]
 
@@ -232,7 +262,7 @@ class Archsmoke:
         """The version from a successful run of the version command (the install already ran it once)."""
         reported = product.parse_version(result.stdout) if result.ok else None
         if reported is not None:
-            self.records[runner.target.name].binaries[product.name]["reported_version"] = reported.version
+            self._records_by_runner[runner].binaries[product.name]["reported_version"] = reported.version
             self._reported[(runner, product.name)] = reported
         return reported
 

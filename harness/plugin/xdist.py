@@ -3,8 +3,9 @@
 xdist's own ``--dist loadgroup`` groups by an ``@group`` suffix it writes into
 ``item._nodeid``; pytest 9 computes ``nodeid`` from ``_id`` instead, so that
 suffix is lost and no grouping happens (measured with pytest 9.2, xdist 3.8).
-archsmoke does not rely on it: its scheduler groups by the target named in
-each test id (``test_x[ppc64le]``) and leaves every other test on its own.
+archsmoke does not rely on it: its scheduler groups by the target placement
+named in each test id (``test_x[ppc64le]``, ``test_x[ppc64le-vm]``: a target on
+a tier, started once) and leaves every other test on its own.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from xdist.scheduler import LoadScopeScheduling
 
 
 class TargetScheduling(LoadScopeScheduling):
-    def __init__(self, config, log, target_names: list[str]):
+    def __init__(self, config, log, placement_ids: list[str]):
         super().__init__(config, log)
-        # Longest first, so ppc64le-musl wins over ppc64le.
-        names = sorted(target_names, key=len, reverse=True)
+        # Longest first, so ppc64le-musl-vm wins over ppc64le-musl and ppc64le.
+        names = sorted(placement_ids, key=len, reverse=True)
         self._target = re.compile(r"\[(?:.*-)?(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
 
     def _split_scope(self, nodeid: str) -> str:

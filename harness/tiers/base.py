@@ -8,6 +8,7 @@ change to the tests.
 from __future__ import annotations
 
 import abc
+import functools
 import os
 import shlex
 import urllib.parse
@@ -108,6 +109,23 @@ class TierOption:
     metavar: str = "VALUE"
 
 
+def signal_exit_code(code: int) -> int:
+    """A shell's or a container engine's 128+N for a command killed by signal N, as every tier reports it: -N
+    (what subprocess says on qemu-user).  A program that itself exits with 129-192 reads as killed, too."""
+    return -(code - 128) if 128 < code <= 128 + 64 else code
+
+
+def floor_cpu(target: Target, override: str | None) -> str | None:
+    """The QEMU CPU model the binary under test runs at where qemu-user runs it: --cpu, else the target's floor.
+    None where it runs on this host's own CPU (a target without a qemu_arch, or --cpu '')."""
+    chosen = override if override is not None else target.cpu
+    return (chosen or None) if target.qemu_arch else None
+
+
+def host_page_size() -> int:
+    return os.sysconf("SC_PAGE_SIZE")
+
+
 class Tier:
     """A way to run targets.  A new tier is a folder under tiers/ with a Tier subclass and a Runner,
     plus one line in tiers/__init__.py."""
@@ -128,13 +146,34 @@ class Tier:
 
     @classmethod
     def emulator_version(cls, target: Target) -> str | None:
-        """The emulator's version for reports (None: the target runs natively)."""
-        return None if target.runs_natively else binfmt.qemu_version(target)
+        """The emulator's version for reports (None: the target runs natively, with no CPU floor)."""
+        return binfmt.qemu_version(target)
 
     @classmethod
     def uses_rootfs(cls, settings: Any, target: Target) -> bool:
         """Whether a target on this tier needs archsmoke's root filesystem (else the tier brings its own root)."""
         return True
+
+    # What a target on this tier can prove (harness/coverage.py): the page size its commands see and the CPU
+    # model the binary under test runs on.  The defaults are those of tiers on this host's kernel under qemu-user.
+    @classmethod
+    def page_size(cls, target: Target) -> int:
+        return host_page_size()
+
+    @classmethod
+    def cpu_model(cls, target: Target, override: str | None) -> str | None:
+        """The CPU model the binary under test runs at here (None: this host's own CPU)."""
+        return floor_cpu(target, override)
+
+    @classmethod
+    def defines(cls, target: Target) -> bool:
+        """Whether the target's definition says how to run it on this tier at all."""
+        return True
+
+    @classmethod
+    def unavailable(cls, target: Target) -> str | None:
+        """Why this host cannot run the target on this tier (None: it can, as far as can be known before starting)."""
+        return None
 
 
 class Runner(abc.ABC):
@@ -159,15 +198,25 @@ class Runner(abc.ABC):
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(DEFAULT_ENV)
-        cpu = self.options.cpu if self.options.cpu is not None else self.target.cpu
-        if cpu and self.emulated:
-            env["QEMU_CPU"] = cpu
+        if self.cpu and (self.emulated or self.marks_binary_under_test):
+            env["QEMU_CPU"] = self.cpu
         env.update(extra or {})
         return env
 
     @property
     def emulated(self) -> bool:
         return not self.target.runs_natively
+
+    @property
+    def cpu(self) -> str | None:
+        """The QEMU CPU model the binary under test runs at (None: this host's own CPU)."""
+        return floor_cpu(self.target, self.options.cpu)
+
+    @functools.cached_property
+    def marks_binary_under_test(self) -> bool:
+        """A natively run target with a CPU floor: the installed binary under test is marked, so that qemu-user
+        runs it at the floor (host/binfmt.py).  False where the handler cannot be had (the run header says so)."""
+        return self.target.runs_natively and self.cpu is not None and binfmt.floor_unavailable(self.target) is None
 
     @property
     def has_python(self) -> bool:
@@ -186,9 +235,11 @@ class Runner(abc.ABC):
 
     @property
     def kernel_facts(self) -> dict[str, str]:
-        """What the target's commands run on, for reports: kernel release, page size (and machine, CPU)."""
-        return {"kernel_release": f"{os.uname().release} (this host's kernel)",
-                "page_size": str(os.sysconf("SC_PAGE_SIZE"))}
+        """What the target's commands run on, for reports: kernel release, page size, the binary's CPU (and a VM's
+        machine)."""
+        cpu = self.cpu if (self.emulated or self.marks_binary_under_test) else None
+        return {"kernel_release": f"{os.uname().release} (this host's kernel)", "page_size": str(host_page_size()),
+                "cpu": cpu or "this host's CPU"}
 
     def host_url(self, url: str) -> str:
         """A URL of a server on the host's loopback (127.0.0.1 or localhost) as this target reaches it."""

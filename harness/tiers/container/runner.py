@@ -22,7 +22,7 @@ from ...host import binfmt
 from ...host import engine as engines
 from ...host.tools import host_tool
 from ...progress import Progress
-from ..base import CommandResult, Runner
+from ..base import CommandResult, Runner, signal_exit_code
 from ..process import owner_gone, owner_token, read_line, run_with_deadline
 from . import images
 from .settings import ContainerSettings
@@ -147,8 +147,9 @@ class ContainerRunner(Runner):
             # there but the holder (kill -1 spares the caller and the container's init).
             run_with_deadline(self.engine.command("exec", self.container, "/bin/sh", "-c", "kill -9 -1"),
                               dict(os.environ), 30, None)
-        return CommandResult(command="", where=self.where, exit_code=code, stdout_bytes=out, stderr_bytes=err,
-                             duration=seconds, timeout=timeout, timed_out=timed_out)
+        # The engine says 128+N for a command killed by signal N; every tier reports it as -N.
+        return CommandResult(command="", where=self.where, exit_code=signal_exit_code(code), stdout_bytes=out,
+                             stderr_bytes=err, duration=seconds, timeout=timeout, timed_out=timed_out)
 
     def put(self, source: Path, destination: str, mode: int | None = None) -> None:
         if not destination.startswith("/"):

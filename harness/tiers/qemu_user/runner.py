@@ -103,12 +103,18 @@ class QemuUserRunner(Runner):
 
     def put(self, source: Path, destination: str, mode: int | None = None) -> None:
         target_path = self.host_path(destination)
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target_path)
-        os.chmod(target_path, mode if mode is not None else os.stat(source).st_mode & 0o777)
+        try:
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target_path)
+            os.chmod(target_path, mode if mode is not None else os.stat(source).st_mode & 0o777)
+        except OSError as exc:
+            raise TargetError(f"copying {source} to {destination} in {self.where} failed: {exc.strerror or exc}") from None
 
     def get(self, source: str, destination: Path) -> None:
-        shutil.copyfile(self.host_path(source), destination)
+        try:
+            shutil.copyfile(self.host_path(source), destination)
+        except OSError as exc:
+            raise TargetError(f"copying {source} out of {self.where} failed: {exc.strerror or exc}") from None
 
     @property
     def report_label(self) -> str:

@@ -1,5 +1,6 @@
 """The full-system tier: qemu-system boots each target's own kernel (real page sizes, real syscalls)."""
 
+from ...errors import HarnessError
 from ..base import Tier
 from . import machine
 from .runner import VmRunner
@@ -17,6 +18,29 @@ class VmTier(Tier):
     def emulator_version(cls, target) -> str | None:
         return machine.qemu_version(target) if target.vm is not None else None
 
+    @classmethod
+    def page_size(cls, target) -> int:
+        return target.page_size  # the booted kernel's, checked against the YAML at every start
+
+    @classmethod
+    def cpu_model(cls, target, override) -> str | None:
+        if target.vm is None:
+            return None
+        return "host" if machine.kvm_usable(target) else target.vm.cpu
+
+    @classmethod
+    def defines(cls, target) -> bool:
+        return target.vm is not None
+
+    @classmethod
+    def unavailable(cls, target) -> str | None:
+        if target.vm is None:
+            return f"{target.source.name} has no vm section"
+        try:
+            machine.require_runnable(target)
+        except HarnessError as error:
+            return error.problem
+        return None
+
 
 __all__ = ["VmRunner", "VmTier"]
-

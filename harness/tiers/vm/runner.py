@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ...errors import TargetError
 from ...progress import Progress
-from ..base import CommandResult, Runner
+from ..base import CommandResult, Runner, signal_exit_code
 from ..process import new_session_dir, remove_session_dir
 from . import boot, disk, guest, machine
 from .console import READY, Console
@@ -61,6 +61,12 @@ class VmRunner(Runner):
     @property
     def emulated(self) -> bool:
         return False  # the guest's own kernel runs the binaries: no QEMU_CPU, the VM's -cpu applies
+
+    @property
+    def cpu(self) -> str | None:
+        return None  # no qemu-user inside the guest; the VM's -cpu is in kernel_facts
+
+    marks_binary_under_test = False
 
     @property
     def report_label(self) -> str:
@@ -106,7 +112,8 @@ class VmRunner(Runner):
             raise
         release, uname, page = (m.decode() for m in match.groups())
         self._facts = {"kernel_release": release, "page_size": str(int(page) * 1024),
-                      "machine": self.target.vm.machine, "cpu": self.target.vm.cpu,
+                      "machine": self.target.vm.machine,
+                       "cpu": "host" if machine.kvm_usable(self.target) else self.target.vm.cpu,
                       "accelerator": "kvm" if machine.kvm_usable(self.target) else "tcg"}
         self.started = True
         if uname != self.target.arch.uname:
@@ -141,7 +148,7 @@ class VmRunner(Runner):
         seconds = time.monotonic() - started
         code = int(match.group(1))
         timed_out = (directory / "timed-out").exists()
-        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else _exit_code(code),
+        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else signal_exit_code(code),
                                stdout_bytes=(directory / "stdout").read_bytes(),
                                stderr_bytes=(directory / "stderr").read_bytes(),
                                duration=seconds, timeout=timeout, timed_out=timed_out)
@@ -188,7 +195,3 @@ class VmRunner(Runner):
         self._session = None
         self.started = False
 
-
-def _exit_code(code: int) -> int:
-    # The agent's shell reports a command killed by signal N as 128+N; the other tiers say -N.
-    return -(code - 128) if code > 128 else code

@@ -21,7 +21,8 @@ KNOWN_DEFECTS = {
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)
-        arch = callspec.params["arch_target"].name if callspec and "arch_target" in callspec.params else None
+        placement = callspec.params.get("target_placement") if callspec else None
+        arch = placement.target.name if placement else None
         if arch in KNOWN_DEFECTS and item.path.parent == Path(__file__).parent:
             item.add_marker(pytest.mark.xfail(reason=KNOWN_DEFECTS[arch], strict=True))
 

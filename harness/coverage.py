@@ -1,0 +1,152 @@
+"""Where each target runs, and which failure classes that proves.
+
+The two commonest ways a cross-built binary fails on real machines are an allocator built for 4 KiB
+pages (its kernel's page size is larger: 64 KiB ppc64le, 16 KiB aarch64) and instructions above the
+arch's floor (SIGILL on older CPUs).  A tier proves a class for a target when the binary under test
+runs there at the target's page size, or at its floor CPU.  No single tier proves both everywhere:
+qemu-user runs on this host's 4 KiB pages at the floor CPU; the VM tier boots the target's kernel,
+on a CPU model the kernel needs (aarch64's 16 KiB kernel needs cortex-a76, above the a53 floor).
+
+So a run places each target on one or more tiers: without --runner, on the default tiers it needs
+to prove both classes; with --runner, on exactly the tiers named.  What no chosen tier proves is a
+gap, which the run header, the JUnit properties and the Markdown report name: never a silent pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .targets import Target
+from .tiers import DEFAULT_TIER, DEFAULT_TIERS, Tier
+from .tiers.base import floor_cpu, host_page_size
+
+PAGE_SIZE = "page size"
+CPU_FLOOR = "CPU floor"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A target on a tier: what tests are parametrized on, and what records, logs and test ids are keyed by."""
+
+    target: Target
+    tier: type[Tier]
+
+    @property
+    def id(self) -> str:
+        """`ppc64le` on the default tier, `ppc64le-vm` elsewhere (test ids, log names, report columns)."""
+        return self.target.name if self.tier.name == DEFAULT_TIER else f"{self.target.name}-{self.tier.name}"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A failure class that no tier of this run proves for a target."""
+
+    target: str
+    what: str  # "page size 64 KiB", "CPU floor qemu64"
+    why: str
+
+    def describe(self) -> str:
+        return f"{self.what} on {self.target}: {self.why}"
+
+
+@dataclass
+class Plan:
+    placements: list[Placement] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    dropped: list[tuple[Placement, str]] = field(default_factory=list)  # named tiers that cannot run a target
+
+    def proves(self, placement: Placement, cpu: str | None) -> list[str]:
+        return proves(placement.tier, placement.target, cpu)
+
+    def gaps_of(self, target: Target) -> list[Gap]:
+        return [gap for gap in self.gaps if gap.target == target.name]
+
+
+def needs(target: Target, cpu: str | None) -> dict[str, str]:
+    """{class: what proving it means for this target}: its kernels' page size, and its CPU floor if it has one."""
+    wanted = {PAGE_SIZE: f"{PAGE_SIZE} {target.page_size // 1024} KiB"}
+    floor = floor_cpu(target, cpu)
+    if floor:
+        wanted[CPU_FLOOR] = f"{CPU_FLOOR} {floor}"
+    return wanted
+
+
+def proves(tier: type[Tier], target: Target, cpu: str | None) -> list[str]:
+    """What running the target on this tier proves (a subset of needs())."""
+    if not tier.defines(target):
+        return []
+    wanted = needs(target, cpu)
+    found = []
+    if tier.page_size(target) == target.page_size:
+        found.append(wanted[PAGE_SIZE])
+    if CPU_FLOOR in wanted and tier.cpu_model(target, cpu) == floor_cpu(target, cpu) and _floor_applies(tier, target):
+        found.append(wanted[CPU_FLOOR])
+    return found
+
+
+def _floor_applies(tier: type[Tier], target: Target) -> bool:
+    from .host import binfmt  # a natively run target needs its floor handler (registered here when root)
+
+    return not target.runs_natively or binfmt.floor_unavailable(target) is None
+
+
+def _why_not(tier: type[Tier], target: Target, cls: str, cpu: str | None) -> str:
+    if cls == PAGE_SIZE:
+        return f"{tier.name} runs on this host's {host_page_size() // 1024} KiB pages"
+    model = tier.cpu_model(target, cpu)
+    if model is None:
+        return f"{tier.name} runs it on this host's CPU"
+    if target.runs_natively and model == floor_cpu(target, cpu):
+        from .host import binfmt
+
+        return binfmt.floor_unavailable(target) or f"{tier.name} cannot apply it"
+    return f"{tier.name} runs it on {model}"
+
+
+def plan(targets: list[Target], tiers: list[type[Tier]] | None, cpu: str | None) -> Plan:
+    """Place each target: on the named tiers, or (None) on the default tiers each one needs."""
+    result = Plan()
+    for target in targets:
+        chosen, reasons = (_named(target, tiers, result) if tiers is not None else _needed(target, cpu))
+        result.placements.extend(Placement(target, tier) for tier in chosen)
+        proven = {p for tier in chosen for p in proves(tier, target, cpu)}
+        for cls, what in needs(target, cpu).items():
+            if what not in proven:
+                why = "; ".join(reasons.get(cls, []) + [_why_not(tier, target, cls, cpu) for tier in chosen])
+                result.gaps.append(Gap(target.name, what, why))
+    return result
+
+
+def _named(target: Target, tiers: list[type[Tier]], result: Plan) -> tuple[list[type[Tier]], dict[str, list[str]]]:
+    if len(tiers) == 1:
+        return list(tiers), {}  # exactly what was asked: a tier that cannot run it says so when it starts
+    chosen = []
+    for tier in tiers:
+        if tier.defines(target):
+            chosen.append(tier)
+        else:
+            result.dropped.append((Placement(target, tier), tier.unavailable(target) or "not defined"))
+    return chosen, {}
+
+
+def _needed(target: Target, cpu: str | None) -> tuple[list[type[Tier]], dict[str, list[str]]]:
+    """The first default tier always; each further one only if it proves a class the others do not."""
+    chosen: list[type[Tier]] = []
+    proven: set[str] = set()
+    reasons: dict[str, list[str]] = {}
+    for tier in DEFAULT_TIERS:
+        adds = set(proves(tier, target, cpu)) - proven
+        if chosen and not adds:
+            continue
+        why = tier.unavailable(target) if chosen else None
+        if why is not None:
+            for cls, what in needs(target, cpu).items():
+                if what in adds:
+                    reasons.setdefault(cls, []).append(f"{tier.name}: {why}")
+            continue
+        chosen.append(tier)
+        proven |= adds
+    return chosen, reasons

@@ -1,0 +1,79 @@
+"""One contract, held by every tier: a run can mix them, so a result must mean the same on each.
+
+Each test runs on a ppc64le target started on every tier (qemu-user, podman container, VM): exit
+codes and streams kept apart and exact, a command killed by a signal reads as -N, a command past its
+budget is killed and the target stays usable, stdin, cwd and env arrive, files go in and out whole
+with their mode, and a copy that cannot be made is a TargetError, never a raw OSError.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from archsmoke.errors import TargetError
+from archsmoke.tiers import TIERS, RunnerOptions
+
+ARCH = "ppc64le"
+
+
+@pytest.fixture(scope="module", params=list(TIERS))
+def started(request, built, catalog, cache):
+    tier = TIERS[request.param]
+    target = catalog.get(ARCH)
+    with tier.runner(target, built(ARCH), RunnerOptions(cache=cache, settings=tier.settings({}))) as runner:
+        yield runner
+
+
+def test_exit_code_and_streams_are_exact_and_apart(started):
+    result = started.run("printf 'out\\n'; printf 'err\\n' >&2; exit 3")
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
+    assert not result.ok and result.duration > 0
+
+
+@pytest.mark.parametrize("signal_name, number", [("SEGV", 11), ("ILL", 4), ("KILL", 9)])
+def test_a_command_killed_by_a_signal_reads_as_minus_n(started, signal_name, number):
+    result = started.run(["/bin/sh", "-c", f"kill -{signal_name} $$"])
+    assert result.exit_code == -number and not result.timed_out, result.report()
+
+
+def test_a_program_exit_code_below_129_is_its_own(started):
+    assert started.run("exit 127").exit_code == 127
+    assert started.run("exit 1").exit_code == 1
+
+
+def test_a_command_past_its_budget_is_killed_and_the_target_stays_usable(started):
+    result = started.run("sleep 60 & sleep 60", timeout=3)
+    assert result.timed_out and not result.ok and result.duration < 40, result.report()
+    assert "timed out after its 3 s command budget" in result.report()
+    assert started.run("echo still here").check().stdout == "still here\n"
+
+
+def test_stdin_cwd_and_env_arrive(started):
+    payload = bytes(range(256)) * 4
+    assert started.run(["sh", "-c", "cat | od -An -tx1 | wc -w"], stdin=payload).check().stdout.strip() == "1024"
+    assert started.run("pwd", cwd="/tmp").check().stdout == "/tmp\n"
+    assert started.run("echo $ARCHSMOKE_X", env={"ARCHSMOKE_X": "1 2"}).check().stdout == "1 2\n"
+    assert started.run(["sh", "-c", "echo $HOME:$TERM:$NO_COLOR"]).check().stdout == "/root:dumb:1\n"
+
+
+def test_files_go_in_and_out_whole_with_their_mode(started, tmp_path):
+    source = tmp_path / "blob"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    started.put(source, "/tmp/contract/deeper/blob", mode=0o751)
+    assert started.run(["stat", "-c", "%a %s", "/tmp/contract/deeper/blob"]).check().stdout.split() == \
+        ["751", str(source.stat().st_size)]
+    back = tmp_path / "back"
+    started.get("/tmp/contract/deeper/blob", back)
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_copies_that_cannot_be_made_are_target_errors(started, tmp_path):
+    with pytest.raises(TargetError, match="absolute"):
+        started.put(tmp_path, "relative/path")
+    with pytest.raises(TargetError):
+        started.get("/no/such/file", tmp_path / "x")
+    started.run("mkdir -p /tmp/contract-dir").check()
+    with pytest.raises(TargetError):
+        started.put(tmp_path / "missing-on-the-host", "/tmp/contract-dir/x")
