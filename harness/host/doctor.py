@@ -62,6 +62,12 @@ def run_checks(targets: list[Target], cache: Cache, mirror: str | None = None) -
     for target in targets:
         if target.runs_natively:
             checks.append(Check(f"{target.name}", True, "runs natively on this host, no emulator needed"))
+            if target.qemu_arch and target.cpu:
+                why = binfmt.floor_unavailable(target)  # registers the handler when run as root
+                checks.append(Check(f"{target.name} CPU floor {target.cpu}", why is None,
+                                    f"binfmt handler {binfmt.floor_handler_name(target)} runs the marked binary under "
+                                    f"test through qemu-{target.qemu_arch}" if why is None else why,
+                                    None if why is None else "run ./bootstrap (or python -m archsmoke doctor) as root"))
             continue
         emulator = f"qemu-{target.qemu_arch}-static"
         found = find_tool(emulator)

@@ -104,4 +104,28 @@ def test_without_an_arch_the_emulated_glibc_targets_run(pytester, cache):
     _write(pytester, {"test_target.py": "def test_nothing(arch_target):\n    pass\n"})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--co", "-q", "--cache-dir", str(cache.root))
     collected = sorted(line.split("[")[1].rstrip("]") for line in result.stdout.lines if "::test_nothing[" in line)
-    assert collected == ["aarch64", "armv7", "ppc64le", "riscv64", "s390x"], result.stdout.str()
+    # Each on qemu-user (its CPU floor); ppc64le and aarch64 also on the VM tier (their kernels' page size).
+    assert collected == ["aarch64", "aarch64-vm", "armv7", "ppc64le", "ppc64le-vm", "riscv64", "s390x"], \
+        result.stdout.str()
+
+
+def test_several_tiers_in_one_run_start_each_placement_once_under_xdist(pytester, cache):
+    """--runner qemu-user,vm: every target on both tiers, ids naming the tier that is not the default one, each
+    (target, tier) started once on one worker, and one report column per (target, tier)."""
+    _write(pytester, {"test_target.py": TARGET_TESTS})
+    stats, junit = pytester.path / "stats.json", pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--cache-dir", str(cache.root),
+                                           "--runner", "qemu-user,vm", "--arch", "ppc64le,s390x", "-v",
+                                           "--archsmoke-stats", str(stats), f"--junitxml={junit}")
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0 and "12 passed" in output, output
+    assert "test_runs_in_the_target[ppc64le-vm-0]" in output and "test_runs_in_the_target[s390x-2]" in output, output
+    starts: dict[str, int] = {}
+    for path in pytester.path.glob("stats.json.gw*"):
+        for placement, record in json.loads(path.read_text()).items():
+            starts[placement] = starts.get(placement, 0) + record["starts"]
+            assert record["placement"] == placement
+    assert starts == {"ppc64le": 1, "ppc64le-vm": 1, "s390x": 1, "s390x-vm": 1}, (starts, output)
+    report = pytester.run(sys.executable, "-m", "archsmoke", "report", str(junit))
+    assert "| test | ppc64le | ppc64le (vm) | s390x | s390x (vm) |" in report.stdout.str(), report.stdout.str()
+    assert "| `test_target.py::test_runs_in_the_target[0]` | ✅" in report.stdout.str(), report.stdout.str()
