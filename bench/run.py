@@ -45,14 +45,14 @@ from archsmoke.binary import UV
 from archsmoke.host.engine import detect
 from archsmoke.tiers.container.images import imported_ref
 from archsmoke.plugin.session import Archsmoke, Options
+from archsmoke.tiers import DEFAULT_TIER
 
 
 def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[float, float, int]:
     begun = time.monotonic()
     session = Archsmoke(Options(arches=[arch], releases=[version], cache_dir=cache_dir, runner=runner),
                         sink=lambda line: None)
-    target = session.targets[0]
-    with session.started(target) as runner:
+    with session.started(session.placements[0]) as runner:
         installed = session.installed(runner, UV)
         runner.run(installed.command("--version"), env=installed.env).check()
         emulated = sum(result.duration for result in runner.history)
@@ -63,10 +63,10 @@ def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[flo
 def transport_pass(arch: str, cache_dir: Path | None, runner: str, count: int = 20) -> tuple[float, float]:
     """(seconds from asking for a started target until it answers, warm; median seconds of an emulated `true`)."""
     session = Archsmoke(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
-    target = session.targets[0]
-    session.builder.ensure(target)  # built and checked outside the timing
+    placement = session.placements[0]
+    session.builder.ensure(placement.target)  # built and checked outside the timing
     begun = time.monotonic()
-    with session.started(target) as started:
+    with session.started(placement) as started:
         ready = time.monotonic() - begun
         times = sorted(started.run(["true"]).check().duration for _ in range(count))
     return ready, times[len(times) // 2]
@@ -114,7 +114,7 @@ def suite_benchmark(arches: list[str], version: str, runners: list[str], paralle
             for arch in arches:
                 wall, rows = run_suite([arch], version, tier, stats)
                 walls[(runner, arch)] = wall
-                row = rows[arch]
+                row = rows[arch if runner == DEFAULT_TIER else f"{arch}-{runner}"]
                 extra = row["target_seconds"] - row["command_seconds"]
                 print(f"{arch:<14}{runner:<11}{wall:>8.1f}{row['target_seconds']:>10.1f}{row['command_seconds']:>12.1f}"
                       f"{extra:>12.2f}{extra / row['command_seconds']:>10.1%}{row['commands']:>6}", flush=True)
@@ -130,6 +130,18 @@ def suite_benchmark(arches: list[str], version: str, runners: list[str], paralle
                   f"pytest-xdist -n 2: {parallel:.1f} s; speed-up {serial / parallel:.2f}x", flush=True)
 
 
+def default_tiers_benchmark(arches: list[str], version: str) -> None:
+    """The README's main command as users run it (no --runner: each arch on the tiers it needs), warm."""
+    with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as scratch:
+        stats = Path(scratch) / "stats.json"
+        print(f"\n{'arch':<14}{'placements':<24}{'serial s':>9}{'-n 2 s':>8}   (the uv suite, default tiers, warm)")
+        for arch in arches:
+            run_suite([arch], version, [], stats)  # warm everything up
+            serial, rows = run_suite([arch], version, [], stats)
+            parallel, _ = run_suite([arch], version, ["-n", "2"], stats)
+            print(f"{arch:<14}{', '.join(sorted(rows)):<24}{serial:>9.1f}{parallel:>8.1f}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("arches", nargs="*", default=["ppc64le", "s390x", "aarch64", "armv7", "i386", "x86_64"])
@@ -141,7 +153,12 @@ def main() -> int:
     parser.add_argument("--runners", default="qemu-user,container", help="tiers to measure (comma-separated; "
                         "the first is the baseline of the suite's ratios)")
     parser.add_argument("--no-parallel", action="store_true", help="skip the pytest-xdist comparison")
+    parser.add_argument("--default-tiers", action="store_true",
+                        help="only measure the main command per arch on its default tiers, serial and with -n 2")
     args = parser.parse_args()
+    if args.default_tiers:
+        default_tiers_benchmark(args.arches, args.uv_version)
+        return 0
     runners = args.runners.split(",")
 
     print(f"{'arch':<14}{'runner':<11}{'ready s':>8}{'true ms':>9}   (warm start to a usable target; an emulated "

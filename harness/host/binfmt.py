@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import HostSetupError
@@ -174,3 +175,25 @@ def _register_floor_handler(target: Target, emulator: str) -> None:
     handler = read_handler(name)
     if handler is None or not handler.enabled:
         (BINFMT_DIR / name).write_text("1\n")
+
+
+_CPU_LIST_PREFIXES = ("x86", "PowerPC", "s390")
+
+
+@lru_cache(maxsize=None)
+def qemu_cpu_models(qemu_arch: str) -> frozenset[str] | None:
+    """The CPU models `qemu-ARCH-static -cpu help` lists (None when that emulator is not here to ask)."""
+    emulator = find_tool(f"qemu-{qemu_arch}-static")
+    if emulator is None:
+        return None
+    try:
+        out = subprocess.run([emulator, "-cpu", "help"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    models = set()
+    for line in out.splitlines():
+        words = line.split()
+        if not words or line.startswith("Available"):
+            continue
+        models.add(words[1] if words[0] in _CPU_LIST_PREFIXES and len(words) > 1 else words[0])
+    return frozenset(models)

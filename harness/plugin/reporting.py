@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .hooks import placement_of
+from .hooks import NOTHING_TESTED, check_something_was_tested, placement_of
 from .state import active
 
 
@@ -65,6 +65,7 @@ def logs_dir(config: pytest.Config) -> Path | None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    check_something_was_tested(session)
     config = session.config
     path = config.getoption("archsmoke_stats")
     state = active(config)
@@ -78,6 +79,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    nothing = config.stash.get(NOTHING_TESTED, None)
+    if nothing:
+        terminalreporter.write_sep("!", "nothing tested", red=True)
+        terminalreporter.write_line(nothing, red=True)
     state = active(config)
     used = [r for r in state.records.values() if r.starts] if state else []
     if not used:

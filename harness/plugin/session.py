@@ -102,6 +102,7 @@ class Archsmoke:
             raise ConfigError("--binary and --release VERSION both given",
                               fix="test either local builds or a release (NAME=VERSION names one product's release)")
         self.targets = self._choose_targets()
+        self._check_cpu_models()
         self.plan = coverage.plan(self.targets, named, options.cpu)
         self.records: dict[str, TargetRecord] = {p.id: self._record(p) for p in self.plan.placements}
         self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
@@ -110,6 +111,19 @@ class Archsmoke:
         self._cannot_run: dict[tuple[Runner, str], str] = {}
         self._records_by_runner: dict[Runner, TargetRecord] = {}
         self.failed_placements: set[str] = set()
+
+    def _check_cpu_models(self) -> None:
+        """A CPU model QEMU does not know would fail every command: refuse it before anything starts."""
+        from ..host.binfmt import qemu_cpu_models
+        from ..tiers.base import floor_cpu
+
+        for target in self.targets:
+            model = floor_cpu(target, self.options.cpu)
+            known = qemu_cpu_models(target.qemu_arch) if model else None
+            if known is not None and model not in known:
+                said = f"--cpu {model}" if self.options.cpu else f"{target.source.name}'s cpu: {model}"
+                raise ConfigError(f"{said}: qemu-{target.qemu_arch} knows no CPU model {model!r} (target {target.name})",
+                                  fix=f"choose one that `qemu-{target.qemu_arch}-static -cpu help` lists")
 
     def _record(self, placement: Placement) -> TargetRecord:
         gaps = self.plan.gaps_of(placement.target)

@@ -10,17 +10,15 @@ a tier, started once) and leaves every other test on its own.
 
 from __future__ import annotations
 
-import re
-
 from xdist.scheduler import LoadScopeScheduling
+
+from .hooks import placement_pattern
 
 
 class TargetScheduling(LoadScopeScheduling):
     def __init__(self, config, log, placement_ids: list[str]):
         super().__init__(config, log)
-        # Longest first, so ppc64le-musl-vm wins over ppc64le-musl and ppc64le.
-        names = sorted(placement_ids, key=len, reverse=True)
-        self._target = re.compile(r"\[(?:.*-)?(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
+        self._target = placement_pattern(placement_ids)
 
     def _split_scope(self, nodeid: str) -> str:
         match = self._target.search(nodeid)

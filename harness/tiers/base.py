@@ -109,6 +109,11 @@ class TierOption:
     metavar: str = "VALUE"
 
 
+def _require_absolute(path: str) -> None:
+    if not path.startswith("/"):
+        raise TargetError(f"paths inside the target must be absolute, got {path!r}")
+
+
 def signal_exit_code(code: int) -> int:
     """A shell's or a container engine's 128+N for a command killed by signal N, as every tier reports it: -N
     (what subprocess says on qemu-user).  A program that itself exits with 129-192 reads as killed, too."""
@@ -266,13 +271,30 @@ class Runner(abc.ABC):
     @abc.abstractmethod
     def _execute(self, argv: list[str], env: dict[str, str], timeout: float, stdin: bytes | None) -> CommandResult: ...
 
-    @abc.abstractmethod
     def put(self, source: Path, destination: str, mode: int | None = None) -> None:
-        """Copy a host file into the target."""
+        """Copy a host file into the target (missing parents are created; mode defaults to the source's)."""
+        _require_absolute(destination)
+        if not Path(source).is_file():
+            raise TargetError(f"cannot copy {source} into {self.where}: it is not a file on this host")
+        try:
+            self._put(Path(source), destination, mode if mode is not None else os.stat(source).st_mode & 0o777)
+        except OSError as exc:
+            raise TargetError(f"copying {source} to {destination} in {self.where} failed: {exc.strerror or exc}") \
+                from None
 
-    @abc.abstractmethod
     def get(self, source: str, destination: Path) -> None:
         """Copy a file out of the target onto the host."""
+        _require_absolute(source)
+        try:
+            self._get(source, Path(destination))
+        except OSError as exc:
+            raise TargetError(f"copying {source} out of {self.where} failed: {exc.strerror or exc}") from None
+
+    @abc.abstractmethod
+    def _put(self, source: Path, destination: str, mode: int) -> None: ...
+
+    @abc.abstractmethod
+    def _get(self, source: str, destination: Path) -> None: ...
 
     def run(
         self,

@@ -25,6 +25,11 @@ def _elf(path: Path, machine: int) -> str:
     return str(path)
 
 
+def _copy(source: str, path: Path) -> str:
+    shutil.copy(source, path)
+    return str(path)
+
+
 def _text(path: Path) -> str:
     path.write_text("#!/bin/sh\necho uv 0.13.9\n")
     return str(path)
@@ -71,6 +76,17 @@ PYTEST_CASES = [
      "--release given twice for uv"),
     ("unknown-product", lambda t, r: ["--arch", "x86_64", "--product", "nope"], 4, "unknown product 'nope'"),
     ("unknown-runner", lambda t, r: ["--arch", "x86_64", "--runner", "lxd"], 4, "unknown runner 'lxd'"),
+    ("unknown-runner-among-several", lambda t, r: ["--arch", "x86_64", "--runner", "qemu-user,lxd"], 4,
+     "unknown runner 'lxd'"),
+    ("unknown-cpu", lambda t, r: ["--arch", "aarch64", "--cpu", "bogus"], 4,
+     "--cpu bogus: qemu-aarch64 knows no CPU model 'bogus'"),
+    ("unknown-cpu-in-yaml", lambda t, r: ["--arch", "ppc64le", "--targets-dir", _targets(t, lambda y: y.replace(
+        "cpu: power8  #", "cpu: power99  #"))], 4, "ppc64le.yaml's cpu: power99: qemu-ppc64le knows no CPU model"),
+    ("empty-runner-among-several", lambda t, r: ["--arch", "x86_64", "--runner", "qemu-user,"], 4,
+     "names an empty tier"),
+    # A build of another product: every uv test skips, and a run that tested nothing must not pass.
+    ("not-the-product", lambda t, r: ["--binary", _copy("/bin/true", t / "ruff")], 4,
+     "nothing was tested: all 31 tests on targets were skipped"),
     ("unknown-engine", lambda t, r: ["--arch", "x86_64", "--runner", "container", "--engine", "lxc"], 4,
      "unknown container engine 'lxc'"),
     ("unknown-image-source", lambda t, r: ["--arch", "x86_64", "--runner", "container", "--image-source", "hub"],

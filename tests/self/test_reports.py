@@ -26,7 +26,7 @@ def junit_files(tmp_path_factory, cache, built, release):
     broken = built("ppc64le").root / "bin/false"
     runs = {
         "x86_64": ["--arch", "x86_64", "--release", "0.13.9"],
-        "ppc64le": ["--arch", "ppc64le", "--binary", str(broken)],
+        "ppc64le": ["--arch", "ppc64le", "--binary", str(broken), "--runner", "qemu-user"],
         "x86_64-container": ["--arch", "x86_64", "--release", "0.13.9", "--runner", "container"],
     }
     for arch, args in runs.items():
@@ -70,7 +70,8 @@ def test_merged_report(junit_files):
         cells = [c.strip() for c in row.split("|")[2:4]]
         assert cells[1].startswith(("✅", "⏭️")), row  # x86_64 passes
         assert cells[0].startswith(("❌", "💥", "⏭️")), row  # ppc64le fails
-    assert "| x86_64 | qemu-user | uv 0.13.9 |" in text and "qemu-ppc64le version" in text
+    assert "| x86_64 | qemu-user | page size 4 KiB; CPU floor qemu64 | uv 0.13.9 |" in text, text
+    assert "qemu-ppc64le version" in text
     assert re.search(r"\| ppc64le \| qemu-user \|.*\| root filesystem ppc64le-[0-9a-f]{24} \|", text)
     assert "### Failures" in text
     assert "<details><summary>❌ <code>test_uv_version.py::test_uv_reports_its_version</code> on <b>ppc64le</b>: exit code 1" in text
@@ -83,7 +84,7 @@ def test_each_tier_is_its_own_column(junit_files):
     assert result.returncode == 0, result.stdout
     text = result.stdout
     assert "| test | x86_64 | x86_64 (container) |" in text
-    assert re.search(r"\| x86_64 \(container\) \| container \| uv 0\.13\.9 \|.*\| image localhost/archsmoke/x86_64:"
+    assert re.search(r"\| x86_64 \(container\) \| container \| page size 4 KiB; CPU floor qemu64 \| uv 0\.13\.9 \|.*\| image localhost/archsmoke/x86_64:"
                      r"[0-9a-f]{24} from root filesystem x86_64-[0-9a-f]{24} \|", text)
     rows = [line for line in text.splitlines() if line.startswith("| `test_")]
     assert rows and all(row.count("✅") == 2 for row in rows if "⏭️" not in row)

@@ -151,12 +151,10 @@ class ContainerRunner(Runner):
         return CommandResult(command="", where=self.where, exit_code=signal_exit_code(code), stdout_bytes=out,
                              stderr_bytes=err, duration=seconds, timeout=timeout, timed_out=timed_out)
 
-    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
-        if not destination.startswith("/"):
-            raise TargetError(f"paths inside the target must be absolute, got {destination!r}")
+    def _put(self, source: Path, destination: str, mode: int) -> None:
         self._copy("cp", "-", f"{self.container}:/", stdin=tar_stream(source, destination, mode))
 
-    def get(self, source: str, destination: Path) -> None:
+    def _get(self, source: str, destination: Path) -> None:
         stream = self._copy("cp", f"{self.container}:{source}", "-")
         with tarfile.open(fileobj=io.BytesIO(stream)) as archive:
             member = next((m for m in archive.getmembers() if m.isfile()), None)

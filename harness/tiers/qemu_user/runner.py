@@ -101,20 +101,14 @@ class QemuUserRunner(Runner):
             raise TargetError(f"paths inside the target must be absolute, got {path!r}")
         return Path(f"/proc/{self._init_pid}/root{self.merged}{path}")
 
-    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
+    def _put(self, source: Path, destination: str, mode: int) -> None:
         target_path = self.host_path(destination)
-        try:
-            target_path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target_path)
-            os.chmod(target_path, mode if mode is not None else os.stat(source).st_mode & 0o777)
-        except OSError as exc:
-            raise TargetError(f"copying {source} to {destination} in {self.where} failed: {exc.strerror or exc}") from None
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target_path)
+        os.chmod(target_path, mode)
 
-    def get(self, source: str, destination: Path) -> None:
-        try:
-            shutil.copyfile(self.host_path(source), destination)
-        except OSError as exc:
-            raise TargetError(f"copying {source} out of {self.where} failed: {exc.strerror or exc}") from None
+    def _get(self, source: str, destination: Path) -> None:
+        shutil.copyfile(self.host_path(source), destination)
 
     @property
     def report_label(self) -> str:

@@ -155,19 +155,16 @@ class VmRunner(Runner):
         shutil.rmtree(directory, ignore_errors=True)
         return result
 
-    def put(self, source: Path, destination: str, mode: int | None = None) -> None:
-        if not destination.startswith("/"):
-            raise TargetError(f"paths inside the target must be absolute, got {destination!r}")
+    def _put(self, source: Path, destination: str, mode: int) -> None:
         number = next(self._ids)
         staged = self.share / "files" / str(number)
         shutil.copyfile(source, staged)
-        mode = mode if mode is not None else os.stat(source).st_mode & 0o777
         script = (f'mkdir -p "/root$(dirname "$1")" && cat /share/files/{number} > /root/.archsmoke-put '
                   f'&& chmod {mode:o} /root/.archsmoke-put && mv /root/.archsmoke-put "/root$1"')
         self._guest_script(["/bin/sh", "-c", script, "put", destination], f"copying {source.name} to {destination}")
         staged.unlink()
 
-    def get(self, source: str, destination: Path) -> None:
+    def _get(self, source: str, destination: Path) -> None:
         number = next(self._ids)
         self._guest_script(["/bin/sh", "-c", f'cat "/root$1" > /share/files/{number}', "get", source],
                            f"copying {source} out")
