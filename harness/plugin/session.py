@@ -23,7 +23,7 @@ from ..errors import BinaryError, ConfigError, TargetError
 from ..progress import Sink
 from ..rootfs import RootfsBuilder
 from ..targets import Target, TargetCatalog, require_libc
-from ..tiers import Runner, RunnerOptions, TIERS, tiers_named
+from ..tiers import DEFAULT_TIERS, Runner, RunnerOptions, TIERS, tiers_named
 
 
 @dataclass
@@ -81,8 +81,8 @@ class Archsmoke:
         self.sink = sink
         self.catalog = TargetCatalog.load(options.targets_dir)
         named = tiers_named(options.runner) if options.runner is not None else None
-        self.tier_settings = {tier.name: tier.settings(options.tier_values.get(tier.name, {})) for tier in TIERS.values()
-                              if named is None or tier in named}
+        self.tier_settings = {tier.name: tier.settings(options.tier_values.get(tier.name, {}))
+                              for tier in (named or DEFAULT_TIERS)}
         for other in TIERS.values():
             given = [o.flag for o in other.options if options.tier_values.get(other.name, {}).get(o.dest) is not None]
             if other.name not in self.tier_settings and given:
