@@ -186,8 +186,14 @@ def qemu_cpu_models(qemu_arch: str) -> frozenset[str] | None:
     emulator = find_tool(f"qemu-{qemu_arch}-static")
     if emulator is None:
         return None
+    return cpu_models_of(emulator)
+
+
+@lru_cache(maxsize=None)
+def cpu_models_of(qemu: str) -> frozenset[str] | None:
+    """The models a qemu-user or qemu-system binary lists for `-cpu help` (None if it cannot be asked)."""
     try:
-        out = subprocess.run([emulator, "-cpu", "help"], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run([qemu, "-cpu", "help"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     models = set()

@@ -1,4 +1,4 @@
-"""`python -m harness doctor`: what this host lacks for each target, and the command that fixes it."""
+"""`python -m archsmoke doctor`: what this host lacks for each target, and the command that fixes it."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Rootful podman on hosts like archsmoke's CI machines (no systemd, cgroups v1 or
 hybrid, hard rlimits below podman's defaults) fails to start any container with
 its defaults.  ``detect`` measures the host once and chooses the flags; the
-reasons are kept so ``python -m harness doctor`` can explain each choice.
+reasons are kept so ``python -m archsmoke doctor`` can explain each choice.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Engine:
                                  fix=f"check the {self.name} service (`{self.name} info`)") from None
         if check and result.returncode != 0:
             raise HostSetupError(f"`{self.name} {' '.join(args)}` failed: {_text(result.stderr)}",
-                                 fix="run `python -m harness doctor`")
+                                 fix="run `python -m archsmoke doctor`")
         return result
 
 

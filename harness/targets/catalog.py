@@ -27,7 +27,14 @@ def default_targets_dir() -> Path:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping (plain YAML lets the last one win silently)."""
+    """A YAML loader that refuses a key given twice in one mapping (plain YAML lets the last one win silently),
+    and aliases: target definitions need none, and nested ones expand exponentially ("billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in target definitions",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
@@ -140,6 +147,9 @@ def load_target(path: Path) -> Target:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read target definition: {exc.strerror}")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                          fix=f"save {path.name} as UTF-8") from None
     return parse_target(path, text)
 
 

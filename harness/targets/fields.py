@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,10 @@ class Fields:
             raise self.error(f"field '{self.prefix}{key}'", "must be a list of non-empty strings")
         return tuple(value)
 
-    def positive(self, key: str) -> float:
+    def positive(self, key: str, most: float = 86_400) -> float:
         value = self.get(key, (int, float))
-        if value <= 0:
-            raise self.error(f"field '{self.prefix}{key}'", f"must be a positive number, got {value!r}")
+        if not (math.isfinite(value) and 0 < value <= most):  # .nan and .inf are YAML floats too
+            raise self.error(f"field '{self.prefix}{key}'", f"must be a positive number up to {most:g}, got {value!r}")
         return float(value)
 
     def section(self, key: str) -> Fields:

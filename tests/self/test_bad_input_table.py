@@ -50,15 +50,17 @@ def _wheel_without_record_line(path: Path, release) -> str:
     return str(out)
 
 
-def _targets(path: Path, edit=None, empty=False) -> str:
+def _targets(path: Path, edit=None, empty=False, raw: bytes = b"") -> str:
     directory = path / "vms"
     if empty:
         directory.mkdir()
         return str(directory)
     shutil.copytree(VMS, directory)
+    target = directory / "ppc64le.yaml"
     if edit:
-        target = directory / "ppc64le.yaml"
         target.write_text(edit(target.read_text()))
+    if raw:
+        target.write_bytes(target.read_bytes() + raw)
     return str(directory)
 
 
@@ -110,6 +112,15 @@ PYTEST_CASES = [
      "is not listed with a hash in its RECORD"),
     ("empty-targets-dir", lambda t, r: ["--targets-dir", _targets(t, empty=True)], 4, "no target definitions"),
     ("invalid-yaml", lambda t, r: ["--targets-dir", _targets(t, lambda y: y + "\n  - : [\n")], 4, "invalid YAML"),
+    ("yaml-not-utf8", lambda t, r: ["--targets-dir", _targets(t, raw=b"\n# caf\xe9\n")], 4,
+     "ppc64le.yaml: is not UTF-8 text (byte 0xe9"),
+    ("yaml-alias-bomb", lambda t, r: ["--targets-dir", _targets(t, lambda y: y + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else '1'] * 9)}]\n" for i in range(12)))], 4,
+     "aliases (*name) are not allowed in target definitions"),
+    ("timeout-nan", lambda t, r: ["--targets-dir", _targets(t, lambda y: y.replace("command: 120", "command: .nan"))],
+     4, "field 'timeouts.command' must be a positive number up to 86400, got nan"),
+    ("timeout-inf", lambda t, r: ["--targets-dir", _targets(t, lambda y: y.replace("start: 120", "start: .inf"))],
+     4, "field 'timeouts.start' must be a positive number up to 86400, got inf"),
     ("duplicate-yaml-key", lambda t, r: ["--targets-dir", _targets(t, lambda y: y.replace(
         "cpu: power8  #", "cpu: power8\ncpu: power9  #"))], 4, "key 'cpu' is given twice (lines"),
     ("cache-dir-a-file", lambda t, r: ["--arch", "x86_64", "--cache-dir", _text(t / "file")], 4,

@@ -1,6 +1,7 @@
 """One contract, held by every tier: a run can mix them, so a result must mean the same on each.
 
-Each test runs on a ppc64le target started on every tier (qemu-user, podman container, VM): exit
+Each test runs on a ppc64le and an s390x (big-endian) target started on every tier (qemu-user, podman
+container, VM), replacing the copies each tier's own tests used to carry: exit
 codes and streams kept apart and exact, a command killed by a signal reads as -N, a command past its
 budget is killed and the target stays usable, stdin, cwd and env arrive, files go in and out whole
 with their mode, and a copy that cannot be made is a TargetError, never a raw OSError.
@@ -13,23 +14,26 @@ import os
 import pytest
 
 from archsmoke.errors import TargetError
-from archsmoke.tiers import TIERS, RunnerOptions
+from archsmoke.tiers import TIERS, CommandFailed, RunnerOptions
 
-ARCH = "ppc64le"
+PLACES = [(tier, arch) for tier in TIERS for arch in ("ppc64le", "s390x")]
 
 
-@pytest.fixture(scope="module", params=list(TIERS))
+@pytest.fixture(scope="module", params=PLACES, ids=[f"{arch}-{tier}" for tier, arch in PLACES])
 def started(request, built, catalog, cache):
-    tier = TIERS[request.param]
-    target = catalog.get(ARCH)
-    with tier.runner(target, built(ARCH), RunnerOptions(cache=cache, settings=tier.settings({}))) as runner:
+    tier_name, arch = request.param
+    tier = TIERS[tier_name]
+    with tier.runner(catalog.get(arch), built(arch), RunnerOptions(cache=cache, settings=tier.settings({}))) as runner:
         yield runner
 
 
 def test_exit_code_and_streams_are_exact_and_apart(started):
     result = started.run("printf 'out\\n'; printf 'err\\n' >&2; exit 3")
     assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
-    assert not result.ok and result.duration > 0
+    assert not result.ok and 0 < result.duration < started.target.timeouts.command
+    assert result.where.startswith(f"{started.target.name} (")
+    with pytest.raises(CommandFailed, match="exit code 3"):
+        result.check()
 
 
 @pytest.mark.parametrize("signal_name, number", [("SEGV", 11), ("ILL", 4), ("KILL", 9)])
@@ -44,10 +48,18 @@ def test_a_program_exit_code_below_129_is_its_own(started):
 
 
 def test_a_command_past_its_budget_is_killed_and_the_target_stays_usable(started):
-    result = started.run("sleep 60 & sleep 60", timeout=3)
+    result = started.run("sleep 61 & sleep 62", timeout=3)
     assert result.timed_out and not result.ok and result.duration < 40, result.report()
     assert "timed out after its 3 s command budget" in result.report()
     assert started.run("echo still here").check().stdout == "still here\n"
+    left = started.run("for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done").stdout
+    assert "sleep 61" not in left and "sleep 62" not in left, left  # its process group went, background included
+
+
+def test_the_environment_is_clean_and_plain(started, monkeypatch):
+    monkeypatch.setenv("ARCHSMOKE_LEAK_CHECK", "host-only")
+    env = started.run("env").check().stdout
+    assert "ARCHSMOKE_LEAK_CHECK" not in env and "NO_COLOR=1" in env and "TERM=dumb" in env, env
 
 
 def test_stdin_cwd_and_env_arrive(started):

@@ -91,7 +91,7 @@ def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink
         if imported.returncode != 0 or tar.returncode != 0:
             why = (imported.stderr or tar.stderr.read()).decode(errors="replace").strip()
             raise HostSetupError(f"{engine.name} import of {rootfs.key} failed: {why[-600:]}",
-                                 fix="run `python -m harness doctor`")
+                                 fix="run `python -m archsmoke doctor`")
         details = inspect(engine, ref)
         if details is None:
             raise HostSetupError(f"{engine.name} imported {ref} but cannot inspect it")

@@ -96,7 +96,7 @@ class ContainerRunner(Runner):
             self._abandon()
             why = self._holder_error()
             self._check_machine(self._machine_without_cpu_floor())  # a mislabelled image fails like this too
-            raise TargetError(f"{self.where} failed to start: {why}", fix="run `python -m harness doctor`")
+            raise TargetError(f"{self.where} failed to start: {why}", fix="run `python -m archsmoke doctor`")
         self.started = True
         result = self.run(["uname", "-m"])
         if not result.ok:

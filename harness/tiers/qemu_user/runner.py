@@ -25,6 +25,7 @@ from ..base import CommandResult, Runner
 from ..process import new_session_dir, read_line, remove_session_dir, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
+_OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' and lowerdir lists at ':'
 _HOLDER_SCRIPT = """
 set -e
 lower=$1 upper=$2 work=$3 merged=$4
@@ -59,6 +60,11 @@ class QemuUserRunner(Runner):
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
+        for what, path in (("the root filesystem's cache entry", self.rootfs.root), ("the session directory", self._session)):
+            if set(str(path)) & _OVERLAY_SEPARATORS:
+                self._remove_session()
+                raise TargetError(f"{what} {path} contains ',' or ':', which an overlay mount's options cannot carry",
+                                  fix="use a --cache-dir and a TMPDIR without ',' and ':'")
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
         namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
@@ -76,7 +82,7 @@ class QemuUserRunner(Runner):
             self._remove_session()
             raise TargetError(
                 f"{self.where} failed to start: the namespace holder exited ({err.decode(errors='replace').strip()})",
-                fix="run `python -m harness doctor`; rootless use needs unprivileged user namespaces and overlayfs",
+                fix="run `python -m archsmoke doctor`; rootless use needs unprivileged user namespaces and overlayfs",
             )
         self._init_pid = _only_child(self._holder.pid)
         self.started = True

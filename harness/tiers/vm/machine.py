@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ...errors import ConfigError, HostSetupError
+from ...host.binfmt import cpu_models_of
 from ...targets import Target
 from . import guest
 
@@ -58,6 +59,10 @@ def require_runnable(target: Target) -> str:
     if machine not in _machines(binary):
         raise ConfigError(f"{target.source.name}: vm.machine {machine!r} is not a machine {target.vm.qemu} knows",
                           fix=f"choose one that `{target.vm.qemu} -machine help` lists")
+    models = cpu_models_of(binary)
+    if models is not None and target.vm.cpu not in models:
+        raise ConfigError(f"{target.source.name}: vm.cpu {target.vm.cpu!r} is not a CPU model {target.vm.qemu} knows",
+                          fix=f"choose one that `{target.vm.qemu} -cpu help` lists")
     for name in target.vm.firmware:
         if not any((directory / name).is_file() for directory in FIRMWARE_DIRS):
             raise HostSetupError(f"firmware {name} for {target.name}'s {machine} machine is missing "
