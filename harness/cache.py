@@ -17,6 +17,7 @@ root filesystems, downloads, unpacked binaries, the smoke suite's demo packages.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -80,9 +81,14 @@ def read_entry(path: Path, key: str, verify: Verify | None = None) -> tuple[Entr
         meta = json.loads((path / ENTRY_FILE).read_text())
     except (OSError, ValueError) as exc:
         return None, f"{ENTRY_FILE} unreadable ({exc.__class__.__name__})"
+    if not isinstance(meta, dict):
+        return None, f"{ENTRY_FILE} holds {type(meta).__name__}, not an object"
     if meta.get("key") != key:
         return None, f"{ENTRY_FILE} is for another key"
-    why = verify(path, meta) if verify else ""
+    try:
+        why = verify(path, meta) if verify else ""
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # written by another version, or damaged
+        why = f"{ENTRY_FILE} has an unexpected shape ({exc.__class__.__name__}: {exc})"
     return (None, why) if why else (Entry(path, key, meta), "")
 
 
@@ -146,11 +152,18 @@ class Cache:
                     raise ConfigError(f"the cache entry {path} is damaged ({why}) and this user may not replace it",
                                       fix=f"use a cache of your own with --cache-dir or {ENV_CACHE_DIR}, "
                                           "or prune it as its owner") from None
-            with self.staging(kind, key) as work:
-                meta = {"key": key, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                        **build(work)}
-                # Written last: a directory without it is never taken for a finished entry.
-                (work / ENTRY_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+            try:
+                with self.staging(kind, key) as work:
+                    meta = {"key": key, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                            **build(work)}
+                    # Written last: a directory without it is never taken for a finished entry.
+                    (work / ENTRY_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                    raise
+                raise ConfigError(f"the cache at {self.root} cannot take the {kind} entry {key}: {exc.strerror}",
+                                  fix=f"free space there, or choose another with --cache-dir or {ENV_CACHE_DIR}") \
+                    from None
             return Entry(path, key, meta)
 
     @contextlib.contextmanager
@@ -183,13 +196,18 @@ class Cache:
                 if path.is_dir() and not path.name.startswith(".")]
 
 
-def files_verifier(listing_field: str = "files") -> Verify:
+def files_verifier(listing_field: str = "files", ordered: bool = False) -> Verify:
     """For entries whose entry.json maps file names (relative paths) to their sha256."""
 
     def verify(path: Path, meta: dict) -> str:
         files = meta.get(listing_field) or {}
         if not files:
             return f"{ENTRY_FILE} lists no files"
+        if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+            return f"{ENTRY_FILE}'s {listing_field} is not a map of file names to hashes"
+        order = meta.get("order", None if ordered else list(files))
+        if not isinstance(order, list) or not set(order) <= set(files):
+            return f"{ENTRY_FILE}'s order names files it does not list"
         for name, digest in files.items():
             file = path / name
             if not file.is_file():

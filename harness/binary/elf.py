@@ -10,6 +10,7 @@ from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection
 
 from ..arches import ELF_MACHINE_NAMES, MUSL_LOADER_MARK
 from ..errors import BinaryError
@@ -47,20 +48,23 @@ def _glibc_versions(names) -> tuple[int, int] | None:
     return max(found) if found else None
 
 
-def glibc_needed(elf: ELFFile) -> tuple[int, int] | None:
-    section = elf.get_section_by_name(".gnu.version_r")
+def _versions(elf: ELFFile, name: str, kind: type) -> tuple[int, int] | None:
+    section = elf.get_section_by_name(name)
     if section is None:
         return None
+    if not isinstance(section, kind):  # a damaged file: the name is there, the section is of another type
+        raise ELFError(f"its {name} section has type {section['sh_type']}, not {kind.__name__}")
     return _glibc_versions(aux.name for _, auxiliaries in section.iter_versions() for aux in auxiliaries)
+
+
+def glibc_needed(elf: ELFFile) -> tuple[int, int] | None:
+    return _versions(elf, ".gnu.version_r", GNUVerNeedSection)
 
 
 def glibc_provided(path: Path) -> tuple[int, int] | None:
     """The newest GLIBC_x.y a libc.so.6 defines."""
     with open(path, "rb") as handle:
-        section = ELFFile(handle).get_section_by_name(".gnu.version_d")
-        if section is None:
-            return None
-        return _glibc_versions(aux.name for _, auxiliaries in section.iter_versions() for aux in auxiliaries)
+        return _versions(ELFFile(handle), ".gnu.version_d", GNUVerDefSection)
 
 
 def read_elf(path: Path | str) -> ElfInfo:
@@ -93,10 +97,12 @@ def read_elf(path: Path | str) -> ElfInfo:
                 if segment["p_type"] == "PT_INTERP":
                     interpreter = segment.get_interp_name()
             needs = glibc_needed(elf) if interpreter else None
+    except BinaryError:
+        raise
     except OSError as exc:
         raise BinaryError(f"cannot read {path}: {exc.strerror}", fix="check the path given to --binary") from None
-    except (ELFError, struct.error, ValueError) as exc:
-        raise BinaryError(f"{path} is a damaged ELF file ({exc})", **damaged) from None
+    except Exception as exc:  # noqa: BLE001 - pyelftools fails in many ways on a damaged file; each means that
+        raise BinaryError(f"{path} is a damaged ELF file ({type(exc).__name__}: {exc})", **damaged) from None
     return ElfInfo(path=path, bits=bits, endian=endian, machine_number=machine, interpreter=interpreter,
                    glibc_needed=needs)
 

@@ -8,9 +8,11 @@ product's executables (uv and uvx, ruff, ...) come out the same way.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import tarfile
 import zipfile
+from zlib import error as zlib_error
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -74,62 +76,93 @@ def _record_hashes(wheel: zipfile.ZipFile, path: Path) -> dict[str, str]:
     return dict(line.rsplit(",", 2)[:2] for line in lines if line.count(",") >= 2)
 
 
-def _wheel_members(path: Path) -> list[tuple[str, bytes]]:
-    """(name, content) of every ELF script in the wheel, each checked against the wheel's RECORD."""
+_CHUNK = 1 << 20
+
+
+def _member_name(path: Path, member: str, taken: dict[str, str]) -> str:
+    """The file name an executable member is kept under: refused if it names no file or repeats another's."""
+    name = PurePosixPath(member).name
+    if name in ("", ".", "..") or "\\" in name:
+        raise BinaryError(f"{path} has a member named {member!r}, which is not a file name",
+                          fix="rebuild the archive with plain file names")
+    if name in taken:
+        raise BinaryError(f"{path} has two executables named {name}: {taken[name]} and {member}",
+                          fix="ship each executable once, or pass the builds as separate files")
+    taken[name] = member
+    return name
+
+
+def _copy_executable(source, work: Path, name: str) -> str | None:
+    """Stream a member into work/name while hashing it (members can be larger than memory); None if not ELF."""
+    digest = hashlib.sha256()
+    first = source.read(len(_ELF))
+    if first != _ELF:
+        return None
+    target = work / name
+    with open(target, "wb") as out:
+        digest.update(first)
+        out.write(first)
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    target.chmod(0o755)
+    return "sha256=" + base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def _wheel_members(path: Path, work: Path) -> list[str]:
+    """The ELF scripts of the wheel, copied into work, each checked against the wheel's RECORD."""
+    found: dict[str, str] = {}
     try:
         with zipfile.ZipFile(path) as wheel:
             scripts = [n for n in wheel.namelist()
                        if PurePosixPath(n).parent.name == "scripts" and ".data/" in n and not n.endswith("/")]
             hashes = _record_hashes(wheel, path)
-            found = []
-            for name in scripts:
-                data = wheel.read(name)
-                if not data.startswith(_ELF):
+            for member in scripts:
+                name = _member_name(path, member, found)
+                with wheel.open(member) as source:
+                    actual = _copy_executable(source, work, name)
+                if actual is None:
+                    del found[name]
                     continue
-                actual = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-                expected = hashes.get(name)
+                expected = hashes.get(member)
                 if not expected:
-                    raise BinaryError(f"{path} is corrupt: {name} is not listed with a hash in its RECORD",
+                    raise BinaryError(f"{path} is corrupt: {member} is not listed with a hash in its RECORD",
                                       fix="download or build the wheel again")
                 if expected != actual:
-                    raise BinaryError(f"{path} is corrupt: {name} does not match the hash in its RECORD",
+                    raise BinaryError(f"{path} is corrupt: {member} does not match the hash in its RECORD",
                                       fix="download or build the wheel again")
-                found.append((PurePosixPath(name).name, data))
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise BinaryError(f"{path} is not a valid wheel: {exc}", fix="download or build the wheel again") from None
     if not found:
         raise BinaryError(f"{path} is a wheel without executables (no ELF file under *.data/scripts/)",
                           fix="pass a wheel that ships a compiled executable, like uv's or ruff's")
-    return found
+    return list(found)
 
 
-def _archive_members(path: Path) -> list[tuple[str, bytes]]:
+def _archive_members(path: Path, work: Path) -> list[str]:
+    found: dict[str, str] = {}
     try:
         with tarfile.open(path) as archive:
-            found = []
-            for member in archive.getmembers():
-                if member.isfile():
-                    data = archive.extractfile(member).read()
-                    if data.startswith(_ELF):
-                        found.append((PurePosixPath(member.name).name, data))
-    except (tarfile.TarError, EOFError, OSError) as exc:
+            for member in archive:
+                if not member.isfile():
+                    continue
+                name = _member_name(path, member.name, found)
+                if _copy_executable(archive.extractfile(member), work, name) is None:
+                    del found[name]
+    except (tarfile.TarError, EOFError, zlib_error, gzip.BadGzipFile) as exc:
         raise BinaryError(f"{path} is not a readable .tar.gz archive: {exc}", fix="download the archive again") from None
     if not found:
         raise BinaryError(f"{path} is an archive without an ELF executable in it",
                           fix="pass a release archive that ships the executable (name-<triple>.tar.gz)")
-    return found
+    return list(found)
 
 
 def _unpacked(path: Path, sha: str, cache: Cache, members) -> tuple[Path, ...]:
     def build(work: Path) -> dict:
-        names = []
-        for name, data in members(path):
-            (work / name).write_bytes(data)
-            (work / name).chmod(0o755)
-            names.append(name)
+        names = members(path, work)
         return {"source": path.name, "order": names, "files": hash_listing(work, names)}
 
-    entry = cache.ensure(KIND, sha, build=build, verify=files_verifier())
+    entry = cache.ensure(KIND, sha, build=build, verify=files_verifier(ordered=True))
     return tuple(entry.path / name for name in entry.meta["order"])
 
 
@@ -144,7 +177,12 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
     path = Path(path)
     if not path.is_file():
         raise BinaryError(f"{path} does not exist or is not a file", fix="check the path given to --binary")
-    magic = _magic(path)
+    magic = _magic(path)  # before hashing: a file that is none of these is refused at once, whatever its size
+    if not (magic == _ELF or magic.startswith((b"PK", b"\x1f\x8b")) or path.name.endswith((".tar.gz", ".tgz"))):
+        raise BinaryError(
+            f"{path} is neither an ELF executable, a wheel nor a .tar.gz archive (it starts with {magic!r})",
+            fix="pass the executable itself, a wheel (*.whl) or a release archive (*.tar.gz)",
+        )
     sha = sha256_file(path)
     project, named_version = None, None
     if magic == _ELF:
@@ -152,12 +190,7 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
     elif magic.startswith(b"PK"):
         kind, executables = "wheel", _unpacked(path, sha, cache, _wheel_members)
         project, named_version = _wheel_name(path)
-    elif magic.startswith(b"\x1f\x8b") or path.name.endswith((".tar.gz", ".tgz")):
-        kind, executables = "archive", _unpacked(path, sha, cache, _archive_members)
     else:
-        raise BinaryError(
-            f"{path} is neither an ELF executable, a wheel nor a .tar.gz archive (it starts with {magic!r})",
-            fix="pass the executable itself, a wheel (*.whl) or a release archive (*.tar.gz)",
-        )
+        kind, executables = "archive", _unpacked(path, sha, cache, _archive_members)
     return BinaryUnderTest(kind=kind, origin=origin or str(path), file=path, sha256=sha, executables=executables,
                            elf=read_elf(executables[0]), version=version or named_version, project=project)

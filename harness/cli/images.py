@@ -30,7 +30,8 @@ def images_list(cache: Cache, catalog: TargetCatalog) -> int:
         else:
             meta = entry.meta
             state = "current" if path.name in current else "outdated (no target uses this recipe)"
-            state += f", built {meta['built_at']} in {meta['build_seconds']} s, {meta['entries']} entries"
+            state += (f", built {meta.get('built_at', '?')} in {meta.get('build_seconds', '?')} s, "
+                      f"{meta.get('entries', '?')} entries")
         print(f"{path.name}  {_size(path)}  {state}")
     chosen = _engine_if_any()
     imported = container_images.list_imported(chosen) if chosen is not None else []

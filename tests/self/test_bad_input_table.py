@@ -25,6 +25,20 @@ def _elf(path: Path, machine: int) -> str:
     return str(path)
 
 
+def _damaged_verneed(path: Path) -> str:
+    """/bin/true whose .gnu.version_r section header says SHT_PROGBITS (pyelftools then has no iter_versions)."""
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(Path("/bin/true").read_bytes())
+    with open("/bin/true", "rb") as handle:
+        elf = ELFFile(handle)
+        index = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".gnu.version_r")
+        offset = elf["e_shoff"] + index * elf["e_shentsize"] + 4
+    data[offset:offset + 4] = struct.pack("<I", 1)
+    path.write_bytes(data)
+    return str(path)
+
+
 def _copy(source: str, path: Path) -> str:
     shutil.copy(source, path)
     return str(path)
@@ -108,6 +122,8 @@ PYTEST_CASES = [
      "none of the builds given runs on armv7"),
     ("binary-and-release", lambda t, r: ["--binary", str(r("ppc64le").file), "--release", "0.13.9"], 4,
      "--binary and --release VERSION both given"),
+    ("damaged-version-section", lambda t, r: ["--binary", _damaged_verneed(t / "uv")], 4,
+     "is a damaged ELF file (ELFError: its .gnu.version_r section has type SHT_PROGBITS"),
     ("wheel-without-record-line", lambda t, r: ["--binary", _wheel_without_record_line(t, r)], 4,
      "is not listed with a hash in its RECORD"),
     ("empty-targets-dir", lambda t, r: ["--targets-dir", _targets(t, empty=True)], 4, "no target definitions"),

@@ -1,7 +1,9 @@
 """The binary under test in each of its forms, checked and installed into real targets."""
 
+import io
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 
@@ -218,3 +220,63 @@ def test_a_wheel_tagged_for_a_newer_glibc_than_the_root_is_refused(built, catalo
                                               r"but the x86_64 root has glibc 2\.36"):
             install(prepare(newer, scratch_cache), UV, runner)
         assert install(release("x86_64"), UV, runner).path == "/opt/archsmoke/uv/venv/bin/uv"
+
+
+def _archive_of(tmp_path, members: list[tuple[str, bytes]]):
+    archive = tmp_path / "tool-powerpc64le-unknown-linux-gnu.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return archive
+
+
+@pytest.mark.parametrize("name", ["..", ".", "tool/.."])
+def test_an_archive_member_that_names_no_file_is_refused(release, tmp_path, scratch_cache, name):
+    elf = release("ppc64le").main_for(UV).read_bytes()[:4096]
+    archive = _archive_of(tmp_path, [(name, elf)])
+    with pytest.raises(BinaryError, match=r"has a member named .*which is not a file name"):
+        prepare(archive, scratch_cache)
+
+
+def test_two_archive_members_of_one_name_are_refused_naming_both(release, tmp_path, scratch_cache):
+    elf = release("ppc64le").main_for(UV).read_bytes()
+    archive = _archive_of(tmp_path, [("a/uv", elf), ("b/uv", elf)])
+    with pytest.raises(BinaryError, match="has two executables named uv: a/uv and b/uv"):
+        prepare(archive, scratch_cache)
+
+
+@pytest.mark.parametrize("meta", ["[]", '{"key": "KEY"}', '{"key": "KEY", "files": "uv", "order": ["uv"]}',
+                                  '{"key": "KEY", "files": {"uv": "x"}, "order": "uv"}'],
+                         ids=["a-list", "no-files-no-order", "files-a-string", "order-a-string"])
+def test_an_unpacked_entry_of_another_shape_is_rebuilt(release, tmp_path, scratch_cache, meta):
+    archive = _release_archive(release, tmp_path)
+    first = prepare(archive, scratch_cache)
+    entry = first.executables[0].parent
+    (entry / "entry.json").write_text(meta.replace("KEY", entry.name))
+    again = prepare(archive, scratch_cache)
+    assert again.executables == first.executables and again.executables[0].read_bytes() == \
+        first.executables[0].read_bytes()
+    assert '"order"' in (entry / "entry.json").read_text()
+
+
+def test_a_wheel_member_is_streamed_not_read_whole(tmp_path, scratch_cache):
+    """A 200 MB executable in a wheel unpacks in bounded memory (the old code read members whole)."""
+    import base64
+    import hashlib
+
+    body = b"\x7fELF" + bytes(200 * 1024 * 1024)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).rstrip(b"=").decode()
+    wheel = tmp_path / "tool-1.0-py3-none-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("tool-1.0.data/scripts/tool", body)
+        out.writestr("tool-1.0.dist-info/RECORD", f"tool-1.0.data/scripts/tool,sha256={digest},{len(body)}\n")
+    del body
+    # VmHWM, not ru_maxrss: Linux carries a forked parent's peak across exec into ru_maxrss.
+    script = (f"import re\nfrom pathlib import Path\nfrom archsmoke.cache import Cache\n"
+              f"from archsmoke.binary.unpack import _unpacked, _wheel_members\n"
+              f"_unpacked(Path({str(wheel)!r}), 'k', Cache(Path({str(tmp_path / 'c')!r})), _wheel_members)\n"
+              f"print(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))\n")
+    peak_kib = int(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout)
+    assert peak_kib < 120 * 1024, f"unpacking took {peak_kib // 1024} MiB of memory for a 200 MiB member"

@@ -70,11 +70,16 @@ def ensure(target: Target, cache: Cache, mirror: str | None = None, sink: Sink |
     key = cache_key(target)
     progress = Progress(f"kernel {target.name}", sink)
     entry = cache.ensure(KIND, key, build=lambda work: _build(target, work, mirror, progress),
-                         verify=files_verifier(),
+                         verify=_verify,
                          on_damage=lambda why: progress.say(f"cache entry {key} is damaged ({why}); rebuilding"))
     files = BootFiles(key, entry.path, entry.meta)
     _require_page_size(target, files.page_size, files.release)
     return files
+
+
+def _verify(path: Path, meta: dict) -> str:
+    missing = [field for field in ("kernel_release", "page_size") if field not in meta]
+    return files_verifier()(path, meta) or (f"entry.json lacks {', '.join(missing)}" if missing else "")
 
 
 def _require_page_size(target: Target, page_size: int, release: str) -> None:
