@@ -17,6 +17,14 @@ from .state import active, session_state
 _HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    from .argv import restart_with_joined_options
+    from .options import FLAGS
+
+    restart_with_joined_options(early_config, args, FLAGS)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
     config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")

@@ -10,11 +10,13 @@ from ..tiers import DEFAULT_TIERS, TIERS
 from .session import Options
 
 _GENERAL: list[str] = []  # dests of the options below, for `given`
+FLAGS: set[str] = set()  # their spellings (each takes a value)
 
 
 def _add(group, *flags, **kwargs) -> None:
     option = group.addoption(*flags, **kwargs)
     _GENERAL.append(kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_"))
+    FLAGS.update(flags)
     return option
 
 

@@ -136,8 +136,11 @@ def _vm_spec(vm: Fields) -> VmSpec:
     memory = vm.get("memory", int, 1024)
     if memory < 128:
         raise vm.error("field 'vm.memory'", f"must be at least 128 (MiB), got {memory}")
+    cpus = vm.get("cpus", int, 2)
+    if not 1 <= cpus <= 8:
+        raise vm.error("field 'vm.cpus'", f"must be 1 to 8, got {cpus}")
     spec = VmSpec(qemu=qemu, machine=machine, cpu=vm.get("cpu", str), console=console, kernel=source,
-                  modules=modules, firmware=vm.string_list("firmware", []), memory=memory)
+                  modules=modules, firmware=vm.string_list("firmware", []), memory=memory, cpus=cpus)
     vm.reject_unknown()
     return spec
 

@@ -75,6 +75,7 @@ class VmSpec:
     modules: tuple[str, ...]  # what the initramfs loads (with their dependencies) to mount the disk and share
     firmware: tuple[str, ...] = ()  # files QEMU loads from its data directory, checked before booting
     memory: int = 1024  # MiB
+    cpus: int = 2  # -smp: QEMU translates each vCPU on its own host thread (MTTCG), as qemu-user runs threads
 
     @property
     def machine_type(self) -> str:

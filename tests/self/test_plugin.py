@@ -129,3 +129,24 @@ def test_several_tiers_in_one_run_start_each_placement_once_under_xdist(pytester
     report = pytester.run(sys.executable, "-m", "archsmoke", "report", str(junit))
     assert "| test | ppc64le | ppc64le (vm) | s390x | s390x (vm) |" in report.stdout.str(), report.stdout.str()
     assert "| `test_target.py::test_runs_in_the_target[0]` | ✅" in report.stdout.str(), report.stdout.str()
+
+
+def test_binary_path_with_a_space_or_an_equals_sign_is_the_same_run(tmp_path, cache):
+    """pytest picks its rootdir before it knows --binary: the space form once took the file's folder for it and
+    ran with none of the project's settings (another set of tests).  Both spellings now collect the same."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    binary = tmp_path / "elsewhere" / "uv"
+    binary.parent.mkdir()
+    shutil.copy("/bin/true", binary)
+    root = Path(__file__).resolve().parents[2]
+    collected = {}
+    for spelling in (["--binary", str(binary)], [f"--binary={binary}"]):
+        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--co", "-q",
+                                 "--cache-dir", str(cache.root), *spelling], cwd=root, capture_output=True, text=True,
+                                timeout=120)
+        collected[spelling[0]] = [line for line in result.stdout.splitlines() if "::" in line]
+    assert collected["--binary"] == collected[f"--binary={binary}"], collected
+    assert collected["--binary"] and all(line.startswith("tests/smoke/uv/") for line in collected["--binary"])

@@ -81,7 +81,7 @@ def command_line(binary: str, target: Target, kernel: Path, initramfs: Path, dis
     assert vm is not None
     accelerator = ["-accel", "kvm", "-cpu", "host"] if kvm_usable(target) else ["-accel", "tcg", "-cpu", vm.cpu]
     return [
-        binary, "-machine", vm.machine, *accelerator, "-m", str(vm.memory), "-smp", "1",
+        binary, "-machine", vm.machine, *accelerator, "-m", str(vm.memory), "-smp", str(vm.cpus),
         "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot", "-nodefaults",
         "-kernel", str(kernel), "-initrd", str(initramfs),
         # panic=-1: a panicking kernel reboots at once, and -no-reboot turns that into QEMU exiting.
