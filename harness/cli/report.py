@@ -9,6 +9,7 @@ says what was cut.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,7 @@ def load(files: list[Path], known_targets: set[str]) -> Results:
     for path in files:
         try:
             document = JUnitXml.fromfile(str(path))
-        except (OSError, ParseError, JUnitXmlError) as exc:
+        except (OSError, ParseError, JUnitXmlError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
             raise ConfigError(f"{path} is not a readable JUnit XML file ({exc})",
                               fix="pass the files written by pytest --junitxml") from None
         suites = document if isinstance(document, JUnitXml) else [document]
@@ -163,6 +164,12 @@ def _targets_table(results: Results) -> list[str]:
     return lines
 
 
+def _code_cell(text: str) -> str:
+    """A test id as inline code in a table cell: a '|' would end the cell, a backtick the code span."""
+    fence, pad = ("``", " ") if "`" in text else ("`", "")
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+
+
 def _matrix(results: Results) -> list[str]:
     targets = results.target_names
     lines = ["| test | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
@@ -171,7 +178,7 @@ def _matrix(results: Results) -> list[str]:
         for target in targets:
             outcome = results.cells.get((test, target))
             cells.append("" if outcome is None else f"{MARKS[outcome.status]} {outcome.seconds:.1f}s")
-        lines.append(f"| `{test}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {_code_cell(test)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -186,8 +193,9 @@ def _detail(test: str, target: str, outcome: Outcome, max_lines: int | None) -> 
         first = result_line.removeprefix("result:").strip()
     else:
         first = outcome.message.strip().splitlines()[0][:150] if outcome.message.strip() else outcome.status
-    first = first.replace("<", "&lt;")
-    return (f"<details><summary>{MARKS[outcome.status]} <code>{test}</code> on <b>{target}</b>: {first}</summary>\n\n"
+    first = html.escape(first, quote=False)
+    return (f"<details><summary>{MARKS[outcome.status]} <code>{html.escape(test)}</code> on "
+            f"<b>{html.escape(target)}</b>: {first}</summary>\n\n"
             f"```\n{body}\n```\n</details>")
 
 
@@ -205,12 +213,17 @@ def render(results: Results, limit: int = GITHUB_COMMENT_LIMIT, title: str = "ar
         text = head + heading + note + "\n".join(details) + "\n"
         if len(text) <= limit:
             return text
-    # Even 3 lines each is too much: keep as many details as fit, and say how many were left out.
-    for keep in range(len(details) - 1, -1, -1):
+    # Even 3 lines each is too much: keep as many details as fit (one pass over their sizes), and say how
+    # many were left out.
+    def shortened(keep: int) -> str:
         note = (f"\n_To fit one comment, each failure's output was cut to its last 3 lines and "
                 f"{len(details) - keep} of {len(details)} failure details were left out; the JUnit files and "
                 f"logs in the run's artifacts have them all._\n")
-        text = head + heading + note + "\n".join(details[:keep]) + "\n"
-        if len(text) <= limit:
-            break
-    return text  # the matrix is never shortened, even if it alone is over the limit
+        return head + heading + note + "\n".join(details[:keep]) + "\n"
+
+    room = limit - len(shortened(0)) - len(str(len(details)))  # the note's count may grow by a digit or two
+    keep, used = 0, 0
+    while keep < len(details) and used + len(details[keep]) + 1 <= room:
+        used += len(details[keep]) + 1
+        keep += 1
+    return shortened(keep)  # the matrix is never shortened, even if it alone is over the limit

@@ -1,5 +1,6 @@
 """Reports from real runs: JUnit with archsmoke's properties, kept logs, and the merged Markdown report."""
 
+import html
 import os
 import re
 import subprocess
@@ -126,3 +127,45 @@ def test_not_a_junit_file(tmp_path):
     assert result.returncode == 2 and "is not a readable JUnit XML file" in result.stderr
     result = _report(tmp_path / "missing.xml")
     assert result.returncode == 2 and "missing.xml is not a readable JUnit XML file" in result.stderr
+
+
+@pytest.mark.parametrize("parser", ["lxml", "xml.etree"])
+def test_not_xml_is_a_clear_error_with_either_parser(tmp_path, parser):
+    """junitparser parses with lxml when it is installed (an XMLSyntaxError then), else with the standard library."""
+    bogus = tmp_path / "junit.xml"
+    bogus.write_text("not xml at all")
+    hide = "" if parser == "lxml" else "sys.modules['lxml'] = None; "
+    code = (f"import sys; {hide}import junitparser.junitparser as j; print(j.etree.__name__, file=sys.stderr); "
+            "from archsmoke.cli import main; sys.exit(main(['report', sys.argv[1]]))")
+    result = subprocess.run([sys.executable, "-c", code, str(bogus)], capture_output=True, text=True)
+    assert result.stderr.splitlines()[0] == ("lxml.etree" if parser == "lxml" else "xml.etree.ElementTree")
+    assert result.returncode == 2 and "is not a readable JUnit XML file" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _junit_with(cases: list[tuple[str, str]]) -> str:
+    body = "".join(f'<testcase classname="tests.test_x" name="{html.escape(name)}" time="0.1">'
+                   f'<properties><property name="archsmoke_target" value="ppc64le"/></properties>'
+                   f'<failure message="boom">{html.escape(text)}</failure></testcase>' for name, text in cases)
+    return f'<testsuites><testsuite name="pytest" tests="{len(cases)}">{body}</testsuite></testsuites>'
+
+
+def test_test_ids_that_look_like_markup_stay_in_their_cell(tmp_path):
+    junit = tmp_path / "j.xml"
+    junit.write_text(_junit_with([("test_a[x|y-ppc64le]", "failed"), ("test_b[</code><b>-ppc64le]", "failed")]))
+    text = _report(junit).stdout
+    assert "| `test_x.py::test_a[x\\|y]` | ❌" in text, text
+    assert "<code>test_x.py::test_b[&lt;/code&gt;&lt;b&gt;]</code>" in text, text
+    assert "</code><b>]" not in text.split("### Failures")[1]  # in the matrix it sits inside a code span: literal
+
+
+def test_many_failures_keep_as_many_details_as_fit(tmp_path):
+    junit = tmp_path / "j.xml"
+    junit.write_text(_junit_with([(f"test_{i:05d}[ppc64le]", f"line {i}\n" * 5) for i in range(3000)]))
+    limit = 400_000
+    text = _report(junit, "--max-chars", limit).stdout
+    kept = text.count("<details>")
+    assert len(text) <= limit and 0 < kept < 3000, (len(text), kept)
+    assert f"{3000 - kept} of 3000 failure details were left out" in text
+    one_more = len(text) + len(text.split("<details>")[1]) + len("<details>") + 1
+    assert one_more > limit, "one more detail would still have fit"
