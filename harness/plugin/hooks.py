@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,41 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
     config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")
-    stats = config.getoption("archsmoke_stats")
-    if stats is not None and (stats.is_dir() or not stats.parent.is_dir()):
-        raise pytest.UsageError(f"archsmoke: --archsmoke-stats {stats}: "
-                                + ("is a directory" if stats.is_dir() else f"its directory {stats.parent} does not exist")
-                                + "\n  fix: name a file in an existing directory")
+    _check_output_paths(config)
     if given(config):
         session_state(config, at_configure=True)  # bad options are a usage error before anything runs
+
+
+def _writable(directory: Path) -> bool:
+    """Tried, not asked: os.access says yes to root everywhere, /proc included."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
+def _check_output_paths(config: pytest.Config) -> None:
+    """Where stats and logs go is checked before anything runs: at teardown a failing target's log would be lost."""
+    problems = []
+    stats = config.getoption("archsmoke_stats")
+    if stats is not None:
+        if stats.is_dir():
+            problems.append(f"--archsmoke-stats {stats}: is a directory")
+        elif not stats.parent.is_dir():
+            problems.append(f"--archsmoke-stats {stats}: its directory {stats.parent} does not exist")
+        elif not _writable(stats.parent):
+            problems.append(f"--archsmoke-stats {stats}: its directory {stats.parent} is not writable")
+    logs = config.getoption("archsmoke_logs")
+    if logs is not None:
+        existing = next(p for p in (logs, *logs.parents) if p.exists())
+        if existing == logs and not logs.is_dir():
+            problems.append(f"--archsmoke-logs {logs}: is a file, not a directory")
+        elif not existing.is_dir() or not _writable(existing):
+            problems.append(f"--archsmoke-logs {logs}: {existing} is not a writable directory")
+    if problems:
+        raise pytest.UsageError("archsmoke: " + "; ".join(problems) + "\n  fix: name a file (stats) or a directory "
+                                "(logs) in an existing, writable directory")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

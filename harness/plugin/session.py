@@ -146,7 +146,8 @@ class Archsmoke:
         """{"": version for every product, "name": version for one}."""
         releases: dict[str, str] = {}
         for value in values:
-            name, _, version = value.rpartition("=")
+            # NAME=VERSION, or pip's NAME==VERSION
+            name, _, version = value.partition("==") if "==" in value else value.rpartition("=")
             binaries.require_version(version, name or "the product")
             if name:
                 binaries.product_named(name)
