@@ -12,6 +12,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,12 +24,15 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from ..cache import Cache, remove_tree, sha256_file
-from ..errors import DownloadError, NoBinaryForTarget
+from ..errors import ConfigError, DownloadError, NoBinaryForTarget
 from ..progress import Progress, Sink
 
 KIND = "downloads"
 ENV_INDEX_URL = "ARCHSMOKE_INDEX_URL"
-TIMEOUT = 60
+TIMEOUT = 60  # for each read from the socket
+# For a whole transfer: a server that answers a byte at a time never trips the per-read timeout.
+PAGE_DEADLINE = 120
+FILE_DEADLINE = 900
 
 
 @dataclass(frozen=True)
@@ -111,13 +115,37 @@ def _open(url: str):
                             fix="check the network, or pass --index-url / a local --binary instead") from None
 
 
+def read_chunks(response, url: str, deadline: float, size: int = 1 << 20):
+    """The body in chunks as they arrive (read1: one receive each), stopped at an overall deadline."""
+    started = time.monotonic()
+    while True:
+        waited = time.monotonic() - started
+        if waited > deadline:
+            raise DownloadError(f"{url} did not finish within {deadline:.0f} s (it was still sending after "
+                                f"{waited:.0f} s)", fix="try again later, or use another --index-url")
+        try:
+            block = response.read1(size)
+        except (TimeoutError, OSError) as exc:
+            raise DownloadError(f"reading {url} failed after {waited:.0f} s: {exc}",
+                                fix="try again; check the network or --index-url") from None
+        if not block:
+            return
+        yield block
+
+
 def list_files(index_url: str, project: str) -> list[IndexFile]:
     page_url = index_url.rstrip("/") + f"/{project}/"
     with _open(page_url) as response:
-        body = response.read().decode("utf-8", "replace")
+        body = b"".join(read_chunks(response, page_url, PAGE_DEADLINE)).decode("utf-8", "replace")
         base = response.geturl()
+        kind = response.headers.get("Content-Type", "no content type")
     parser = _LinkParser()
     parser.feed(body)
+    if not parser.links:
+        shown = " ".join(body.split())[:120]
+        raise DownloadError(f"{page_url} lists no files of {project}: it answered {len(body)} characters of {kind} "
+                            f"without a link ({shown!r})",
+                            fix="check --index-url: it must be a PEP 503 simple index (such as https://pypi.org/simple)")
     files = []
     for text, attrs in parser.links:
         href = attrs.get("href") or ""
@@ -185,6 +213,14 @@ def find_cached(cache: Cache, filename: str) -> Path | None:
     return None
 
 
+def _write(out, block: bytes, cache: Cache) -> None:
+    try:
+        out.write(block)
+    except OSError as exc:  # the disk, not the network
+        raise ConfigError(f"cannot write a download into the cache at {cache.root}: {exc.strerror}",
+                          fix="free space there, or choose another with --cache-dir") from None
+
+
 def fetch(cache: Cache, item: IndexFile, sink: Sink | None = None) -> Path:
     """Download one file into the cache (or reuse it), verifying its sha256."""
     if item.sha256 and cache.lookup(KIND, item.sha256, _verify):
@@ -197,8 +233,8 @@ def fetch(cache: Cache, item: IndexFile, sink: Sink | None = None) -> Path:
         with _open(item.url) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
-            while block := response.read(1 << 20):
-                out.write(block)
+            for block in read_chunks(response, item.url, FILE_DEADLINE):
+                _write(out, block, cache)
                 digest.update(block)
                 done += len(block)
                 progress.update(f"{done >> 20} of {total >> 20 or '?'} MiB")

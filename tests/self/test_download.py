@@ -94,3 +94,62 @@ def test_simple_page_parsing(index):
     assert {f.filename for f in files} >= {"uv-0.13.9-py3-none-manylinux_2_17_ppc64le.manylinux2014_ppc64le.whl"}
     assert all(f.sha256 and len(f.sha256) == 64 for f in files)
     assert all(f.url.startswith("http://127.0.0.1:") for f in files)
+
+
+class _OddServer:
+    """A server on 127.0.0.1 that answers every request with 200 and the body the test gives, at its pace."""
+
+    def __init__(self, body: bytes, content_type: str = "text/html", pause: float = 0.0):
+        import http.server
+        import threading
+        import time
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for offset in range(len(body)):
+                    self.wfile.write(body[offset:offset + 1])
+                    self.wfile.flush()
+                    time.sleep(pause)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/simple"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_error_page_served_as_200_names_the_url(empty_cache, catalog):
+    server = _OddServer(b"<html><body><h1>Service temporarily unavailable</h1></body></html>")
+    try:
+        with pytest.raises(DownloadError) as caught:
+            download_release(UV, "0.14.1", catalog.get("ppc64le"), empty_cache, index_url=server.url)
+    finally:
+        server.close()
+    message = str(caught.value)
+    assert f"{server.url}/uv/ lists no files of uv" in message and "Service temporarily unavailable" in message
+    assert "PEP 503 simple index" in message
+
+
+def test_a_server_that_drips_its_answer_hits_the_overall_deadline(empty_cache, catalog, monkeypatch):
+    """Headers, then one byte at a time: every socket read succeeds, so only an overall deadline ends it."""
+    import time
+
+    monkeypatch.setattr(download, "PAGE_DEADLINE", 2)
+    server = _OddServer(b"<html>" + b" " * 100 + b"</html>", pause=0.5)
+    begun = time.monotonic()
+    try:
+        with pytest.raises(DownloadError, match=r"did not finish within 2 s \(it was still sending after [23] s\)"):
+            download_release(UV, "latest", catalog.get("ppc64le"), empty_cache, index_url=server.url)
+    finally:
+        server.close()
+    assert time.monotonic() - begun < 10
