@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cache import Cache, content_key
-from ..errors import HostSetupError, ImageBuildError
+from ..errors import ConfigError, HostSetupError, ImageBuildError
 from ..host import binfmt
 from ..host.mirror import debian_mirror, sources_line
 from ..progress import Progress, Sink
@@ -161,6 +161,10 @@ def mmdebstrap_extract(debian_arch: str, suite: str, packages, apt_options, out:
             process.wait()
     if process.returncode != 0:
         tail = "\n    ".join(log[-15:])
+        if any("No space left on device" in line for line in log):  # the disk, not the mirror or the recipe
+            raise ConfigError(f"mmdebstrap ran out of space building {what} in {scratch} (No space left on device); "
+                              f"its last lines:\n    {tail}",
+                              fix="free space there, or choose another with --cache-dir or ARCHSMOKE_CACHE_DIR")
         raise ImageBuildError(
             f"mmdebstrap failed for {what} (exit {process.returncode}); its last lines:\n    {tail}",
             fix="check the mirror (--debian-mirror) and the package names in " + source,

@@ -165,3 +165,24 @@ def test_an_unknown_engine(pytester, cache):
     code, output = _pytest(pytester, cache, "--arch", "s390x-musl", "--runner", "container", "--engine", "lxc", SMOKE)
     assert "unknown container engine 'lxc'" in output and "--engine podman or --engine docker" in output
     assert code == 4
+
+
+@pytest.fixture
+def full_cache_dir(tmp_path):
+    """A 5 MB tmpfs: too small for uv's wheel."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_cache_names_the_cache_and_the_fix(pytester, full_cache_dir):
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(full_cache_dir),
+                                           "--arch", "x86_64", "--release", "0.13.9", SMOKE)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and " passed" not in output, output
+    assert result.ret == 4, output
+    assert str(full_cache_dir) in output and "No space left on device" in output, output
+    assert "choose another with --cache-dir" in output
+    assert not [p for p in full_cache_dir.rglob("*") if p.is_file() and ".tmp-" in str(p)], "half-written entries"
