@@ -58,9 +58,6 @@ class Plan:
     gaps: list[Gap] = field(default_factory=list)
     dropped: list[tuple[Placement, str]] = field(default_factory=list)  # named tiers that cannot run a target
 
-    def proves(self, placement: Placement, cpu: str | None) -> list[str]:
-        return proves(placement.tier, placement.target, cpu)
-
     def gaps_of(self, target: Target) -> list[Gap]:
         return [gap for gap in self.gaps if gap.target == target.name]
 
@@ -74,9 +71,10 @@ def needs(target: Target, cpu: str | None) -> dict[str, str]:
     return wanted
 
 
-def proves(tier: type[Tier], target: Target, cpu: str | None) -> list[str]:
-    """What running the target on this tier proves (a subset of needs())."""
-    if not tier.defines(target):
+def proves(tier: type[Tier], target: Target, cpu: str | None, *, if_defined: bool = False) -> list[str]:
+    """What running the target on this tier proves (a subset of needs()); if_defined: what it would prove if the
+    target's definition had a section for this tier."""
+    if not (if_defined or tier.defines(target)):
         return []
     wanted = needs(target, cpu)
     found = []
@@ -94,6 +92,8 @@ def _floor_applies(tier: type[Tier], target: Target) -> bool:
 
 
 def _why_not(tier: type[Tier], target: Target, cls: str, cpu: str | None) -> str:
+    if not tier.defines(target):
+        return f"{tier.name}: {tier.unavailable(target)}"
     if cls == PAGE_SIZE:
         return f"{tier.name} runs on this host's {host_page_size() // 1024} KiB pages"
     model = tier.cpu_model(target, cpu)
@@ -138,7 +138,7 @@ def _needed(target: Target, cpu: str | None) -> tuple[list[type[Tier]], dict[str
     proven: set[str] = set()
     reasons: dict[str, list[str]] = {}
     for tier in DEFAULT_TIERS:
-        adds = set(proves(tier, target, cpu)) - proven
+        adds = set(proves(tier, target, cpu, if_defined=True)) - proven
         if chosen and not adds:
             continue
         why = tier.unavailable(target) if chosen else None

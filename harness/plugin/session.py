@@ -128,7 +128,8 @@ class Archsmoke:
     def _record(self, placement: Placement) -> TargetRecord:
         gaps = self.plan.gaps_of(placement.target)
         return TargetRecord(placement.target.name, placement.tier.name, placement=placement.id,
-                            proves="; ".join(self.plan.proves(placement, self.options.cpu)) or "nothing of either class",
+                            proves="; ".join(coverage.proves(placement.tier, placement.target, self.options.cpu))
+                            or "nothing of either class",
                             not_covered=GAP_SEPARATOR.join(g.describe() for g in gaps))
 
     @property
