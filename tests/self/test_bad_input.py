@@ -186,3 +186,14 @@ def test_a_full_cache_names_the_cache_and_the_fix(pytester, full_cache_dir):
     assert str(full_cache_dir) in output and "No space left on device" in output, output
     assert "choose another with --cache-dir" in output
     assert not [p for p in full_cache_dir.rglob("*") if p.is_file() and ".tmp-" in str(p)], "half-written entries"
+
+
+def test_a_comma_in_tmpdir_is_named_with_its_fix(pytester, cache, tmp_path, monkeypatch):
+    odd = tmp_path / "a,b"
+    odd.mkdir()
+    monkeypatch.setenv("TMPDIR", str(odd))
+    code, output = _pytest(pytester, cache, "--arch", "s390x", "--release", "0.13.9", SMOKE)
+    assert code == 4, output
+    assert f"the session directory {odd}/" in output and "contains ',' or ':'" in output, output
+    assert "use a --cache-dir and a TMPDIR without ',' and ':'" in output
+    assert "harness doctor" not in output and not list(odd.iterdir()), "nothing left behind"

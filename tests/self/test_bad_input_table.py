@@ -39,6 +39,13 @@ def _damaged_verneed(path: Path) -> str:
     return str(path)
 
 
+def _sparse(path: Path, size: int) -> str:
+    with open(path, "wb") as handle:
+        handle.write(b"#!")
+        handle.truncate(size)
+    return str(path)
+
+
 def _copy(source: str, path: Path) -> str:
     shutil.copy(source, path)
     return str(path)
@@ -114,6 +121,9 @@ PYTEST_CASES = [
     ("unknown-libc", lambda t, r: ["--arch", "x86_64", "--libc", "bionic"], 4, "unknown libc 'bionic'"),
     ("no-musl-target", lambda t, r: ["--arch", "i386", "--libc", "musl"], 4, "no musl target for i386"),
     ("missing-binary", lambda t, r: ["--binary", str(t / "nothing")], 4, "does not exist or is not a file"),
+    # 10 GiB of holes, not a binary: refused by its first bytes, before anything reads the rest.
+    ("huge-unknown-file", lambda t, r: ["--binary", _sparse(t / "uv", 10 << 30)], 4,
+     "neither an ELF executable, a wheel nor"),
     ("text-binary", lambda t, r: ["--binary", _text(t / "uv")], 4, "neither an ELF executable, a wheel nor"),
     ("mips-binary-no-target", lambda t, r: ["--binary", _elf(t / "uv", 8)], 4,
      "no target runs the binaries given"),

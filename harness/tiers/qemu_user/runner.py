@@ -17,7 +17,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ...errors import TargetError
+from ...errors import ConfigError, TargetError
 from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
@@ -63,7 +63,7 @@ class QemuUserRunner(Runner):
         for what, path in (("the root filesystem's cache entry", self.rootfs.root), ("the session directory", self._session)):
             if set(str(path)) & _OVERLAY_SEPARATORS:
                 self._remove_session()
-                raise TargetError(f"{what} {path} contains ',' or ':', which an overlay mount's options cannot carry",
+                raise ConfigError(f"{what} {path} contains ',' or ':', which an overlay mount's options cannot carry",
                                   fix="use a --cache-dir and a TMPDIR without ',' and ':'")
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
