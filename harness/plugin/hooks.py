@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import re
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from ..coverage import Placement
 from ..errors import ConfigError, HarnessError, NoBinaryForTarget, TargetError
-from .options import given
+from .options import check_output_paths, given
 from .state import active, session_state
 
 _HARNESS_DIR = str(Path(__file__).resolve().parent.parent)
@@ -29,41 +26,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
     config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")
-    _check_output_paths(config)
+    check_output_paths(config)
     if given(config):
         session_state(config, at_configure=True)  # bad options are a usage error before anything runs
-
-
-def _writable(directory: Path) -> bool:
-    """Tried, not asked: os.access says yes to root everywhere, /proc included."""
-    try:
-        with tempfile.TemporaryFile(dir=directory):
-            return True
-    except OSError:
-        return False
-
-
-def _check_output_paths(config: pytest.Config) -> None:
-    """Where stats and logs go is checked before anything runs: at teardown a failing target's log would be lost."""
-    problems = []
-    stats = config.getoption("archsmoke_stats")
-    if stats is not None:
-        if stats.is_dir():
-            problems.append(f"--archsmoke-stats {stats}: is a directory")
-        elif not stats.parent.is_dir():
-            problems.append(f"--archsmoke-stats {stats}: its directory {stats.parent} does not exist")
-        elif not _writable(stats.parent):
-            problems.append(f"--archsmoke-stats {stats}: its directory {stats.parent} is not writable")
-    logs = config.getoption("archsmoke_logs")
-    if logs is not None:
-        existing = next(p for p in (logs, *logs.parents) if p.exists())
-        if existing == logs and not logs.is_dir():
-            problems.append(f"--archsmoke-logs {logs}: is a file, not a directory")
-        elif not existing.is_dir() or not _writable(existing):
-            problems.append(f"--archsmoke-logs {logs}: {existing} is not a writable directory")
-    if problems:
-        raise pytest.UsageError("archsmoke: " + "; ".join(problems) + "\n  fix: name a file (stats) or a directory "
-                                "(logs) in an existing, writable directory")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -82,42 +47,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def placement_of(item: pytest.Item) -> Placement | None:
     callspec = getattr(item, "callspec", None)
     return callspec.params.get("target_placement") if callspec else None
-
-
-def placement_pattern(placement_ids) -> re.Pattern:
-    """Finds the placement in a test id (test_x[ppc64le-vm], test_x[rsa-s390x-2]); longest first, so ppc64le-musl-vm
-    wins over ppc64le-musl and ppc64le."""
-    names = sorted(placement_ids, key=len, reverse=True)
-    return re.compile(r"\[(?:.*-)?(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
-
-
-NOTHING_TESTED = pytest.StashKey[str]()
-
-
-def check_something_was_tested(session: pytest.Session) -> None:
-    """A run whose tests on targets were all skipped proved nothing: it must not exit 0 (a green CI that ran
-    nothing).  Bad input when the builds given were not what the suites test; else nothing to download."""
-    state = active(session.config)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    worker = hasattr(session.config, "workerinput")  # under xdist, the controller sees every worker's reports
-    if state is None or reporter is None or worker or session.exitstatus != 0 or not state.placements:
-        return
-    pattern = placement_pattern(p.id for p in state.placements)
-    reports = [r for kind in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
-               for r in reporter.stats.get(kind, []) if pattern.search(r.nodeid.split("::")[-1])]
-    if not reports or any(not r.skipped or hasattr(r, "wasxfail") for r in reports):
-        return
-    reasons = collections.Counter(r.longrepr[2] if isinstance(r.longrepr, tuple) else str(r.longrepr)
-                                  for r in reports if r.skipped)
-    given = ", ".join(b.origin for b in state.local_binaries)
-    what = (f"the builds given ({given}) are not of the product the collected tests test" if state.local_binaries
-            else "no test could run on any target")
-    session.config.stash[NOTHING_TESTED] = (
-        f"archsmoke: nothing was tested: all {len(reports)} tests on targets were skipped; "
-        f"{what}. Reasons: " + "; ".join(f"{reason} ({count}x)" for reason, count in reasons.most_common(3))
-        + ("\n  fix: pass a build of the product the suite tests (--product NAME for tests that declare none)"
-           if state.local_binaries else "\n  fix: choose targets and a release that publishes builds for them"))
-    session.exitstatus = 4 if state.local_binaries else 5
 
 
 def _arch_of(item: pytest.Item) -> str | None:

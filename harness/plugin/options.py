@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,35 @@ def options_from(config: pytest.Config) -> Options:
         debian_mirror=config.getoption("debian_mirror"),
         index_url=config.getoption("index_url"),
     )
+
+
+def _writable(directory: Path) -> bool:
+    """Tried, not asked: os.access says yes to root everywhere, /proc included."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
+
+
+def check_output_paths(config: pytest.Config) -> None:
+    """Where stats and logs go is checked before anything runs: at teardown a failing target's log would be lost."""
+    problems = []
+    stats = config.getoption("archsmoke_stats")
+    if stats is not None:
+        if stats.is_dir():
+            problems.append(f"--archsmoke-stats {stats}: is a directory")
+        elif not stats.parent.is_dir():
+            problems.append(f"--archsmoke-stats {stats}: its directory {stats.parent} does not exist")
+        elif not _writable(stats.parent):
+            problems.append(f"--archsmoke-stats {stats}: its directory {stats.parent} is not writable")
+    logs = config.getoption("archsmoke_logs")
+    if logs is not None:
+        existing = next(p for p in (logs, *logs.parents) if p.exists())
+        if existing == logs and not logs.is_dir():
+            problems.append(f"--archsmoke-logs {logs}: is a file, not a directory")
+        elif not existing.is_dir() or not _writable(existing):
+            problems.append(f"--archsmoke-logs {logs}: {existing} is not a writable directory")
+    if problems:
+        raise pytest.UsageError("archsmoke: " + "; ".join(problems) + "\n  fix: name a file (stats) or a directory "
+                                "(logs) in an existing, writable directory")

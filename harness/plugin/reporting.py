@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .hooks import NOTHING_TESTED, check_something_was_tested, placement_of
+from .hooks import placement_of
+from .verdict import NOTHING_TESTED, check_something_was_tested
 from .state import active
 
 

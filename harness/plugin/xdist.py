@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from xdist.scheduler import LoadScopeScheduling
 
-from .hooks import placement_pattern
+from .verdict import placement_pattern
 
 
 class TargetScheduling(LoadScopeScheduling):

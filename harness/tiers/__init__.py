@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .base import CommandFailed, CommandResult, Runner, RunnerOptions, Tier, TierOption
+from .base import Runner, RunnerOptions, Tier, TierOption
+from .results import CommandFailed, CommandResult
 from .container import ContainerTier
 from .qemu_user import QemuUserTier
 from .vm import VmTier

@@ -67,7 +67,7 @@ def _error(text: str, name: str = "ppc64le.yaml") -> str:
         ("libc: glibc", "libc: bionic", "field 'libc' must be one of glibc, musl, got 'bionic'"),
         ("  class: 64", "  class: 48", "field 'elf.class' must be one of 32, 64, got 48"),
         ("  machine: PPC64", "  machine: VAX", "field 'elf.machine' must be one of"),
-        ("  command: 120", "  command: -1", "field 'timeouts.command' must be a positive number, got -1"),
+        ("  command: 120", "  command: -1", "field 'timeouts.command' must be a positive number up to 86400, got -1"),
         ("  command: 120", "  command: true", "field 'timeouts.command' must be a number, got a boolean True"),
         ("    - python3-venv\n", "    - 7\n", "field 'rootfs.packages' must be a list of non-empty strings"),
         ("libc: glibc", "libc: glibc\nlibcc: musl", "field 'libcc' is not a known field"),

@@ -22,7 +22,8 @@ from ...host import binfmt
 from ...host import engine as engines
 from ...host.tools import host_tool
 from ...progress import Progress
-from ..base import CommandResult, Runner, signal_exit_code
+from ..base import Runner
+from ..results import CommandResult, signal_exit_code
 from ..process import owner_gone, owner_token, read_line, run_with_deadline
 from . import images
 from .settings import ContainerSettings

@@ -21,7 +21,8 @@ from ...errors import ConfigError, TargetError
 from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
-from ..base import CommandResult, Runner
+from ..base import Runner
+from ..results import CommandResult
 from ..process import new_session_dir, read_line, remove_session_dir, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"

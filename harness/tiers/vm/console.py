@@ -15,7 +15,7 @@ from pathlib import Path
 from ...errors import TargetError
 from ...progress import Progress
 from ...rootfs.build import die_with_parent
-from ..base import tail
+from ..results import tail
 from . import guest
 
 FAILURES = {

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from ...errors import TargetError
 from ...progress import Progress
-from ..base import CommandResult, Runner, signal_exit_code
+from ..base import Runner
+from ..results import CommandResult, signal_exit_code
 from ..process import new_session_dir, remove_session_dir
 from . import boot, disk, guest, machine
 from .console import READY, Console

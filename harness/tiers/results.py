@@ -1,0 +1,66 @@
+"""What a command run in a target gives back, the same on every tier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import TargetError
+
+TAIL_LINES = 25
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    kept = text.rstrip("\n").splitlines()[-lines:]
+    return "\n".join(kept)
+
+
+@dataclass
+class CommandResult:
+    command: str
+    where: str
+    exit_code: int
+    stdout_bytes: bytes
+    stderr_bytes: bytes
+    duration: float
+    timeout: float
+    timed_out: bool = False
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_bytes.decode("utf-8", "replace")
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def report(self) -> str:
+        status = (f"timed out after its {self.timeout:.0f} s command budget and was killed"
+                  if self.timed_out else f"exit code {self.exit_code}")
+        return (
+            f"command: {self.command}\n"
+            f"where:   {self.where}\n"
+            f"result:  {status}, {self.duration:.2f} s\n"
+            f"--- stdout (tail) ---\n{tail(self.stdout)}\n"
+            f"--- stderr (tail) ---\n{tail(self.stderr)}"
+        )
+
+    def check(self) -> CommandResult:
+        if not self.ok:
+            raise CommandFailed(self)
+        return self
+
+
+class CommandFailed(TargetError):
+    def __init__(self, result: CommandResult):
+        self.result = result
+        super().__init__(result.report())
+
+
+def signal_exit_code(code: int) -> int:
+    """A shell's or a container engine's 128+N for a command killed by signal N, as every tier reports it: -N
+    (what subprocess says on qemu-user).  A program that itself exits with 129-192 reads as killed, too."""
+    return -(code - 128) if 128 < code <= 128 + 64 else code
