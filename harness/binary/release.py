@@ -27,15 +27,18 @@ def download_release(product: Product, version: str, target: Target, cache: Cach
     """The product's wheel for the target's platform; version 'latest' resolves to the newest release."""
     project = product.index_project
     if version != "latest":
-        # A pinned release is chosen among the cached wheels by the same rule as on the index (offline).
-        names = {path.name for path in (cache.root / index.KIND).glob(f"*/{project}-{version}-*.whl")}
-        cached = [index.IndexFile(name, "", None, False) for name in sorted(names)]
-        chosen = index.preferred(cached, target.wheel_platforms)
+        # A pinned release is chosen offline by the same rule as on the index, among every wheel the index
+        # listed for it (remembered at the first download): not among those cached, which may lack the one
+        # this target's installer takes (uv's armv7 glibc build beside its static one).
+        listed = _listing(cache, project, version)
+        chosen = index.preferred(listed, target.wheel_platforms) if listed else None
         path = index.find_cached(cache, chosen.filename) if chosen is not None else None
         if path is not None:
             return prepare(path, cache, origin=f"{project} {version} (cached wheel {path.name})", version=version)
     url = index_url or index.default_index_url()
-    chosen = index.choose_file(index.list_files(url, project), version, target.wheel_platforms, project=project)
+    files = index.list_files(url, project)
+    chosen = index.choose_file(files, version, target.wheel_platforms, project=project)
+    _remember_listing(cache, project, str(chosen.version), [f for f in files if f.version == chosen.version])
     path = index.fetch(cache, chosen, sink)
     resolved = str(chosen.version)
     try:
@@ -44,3 +47,27 @@ def download_release(product: Product, version: str, target: Target, cache: Cach
         retire(path.parent)  # keyed by its own hash: without this it would be reused as it is
         raise DownloadError(f"{chosen.filename} downloaded from {url} is unusable: {error.problem}",
                             fix="try again; if it persists the index is serving a damaged file") from None
+
+
+LISTINGS = "index-listings"
+
+
+def _listing_key(project: str, version: str) -> str:
+    return f"{project}-{version}"
+
+
+def _listing(cache: Cache, project: str, version: str) -> list[index.IndexFile]:
+    entry = cache.lookup(LISTINGS, _listing_key(project, version), _listing_verifier)
+    return [index.IndexFile(name, "", None, False) for name in entry.meta["wheels"]] if entry else []
+
+
+def _listing_verifier(path, meta: dict) -> str:
+    wheels = meta.get("wheels")
+    return "" if isinstance(wheels, list) and wheels and all(isinstance(w, str) for w in wheels) else "no wheels"
+
+
+def _remember_listing(cache: Cache, project: str, version: str, files: list[index.IndexFile]) -> None:
+    wheels = sorted(f.filename for f in files if f.filename.endswith(".whl"))
+    if wheels:  # a sound entry is kept as it is: a release's files do not change
+        cache.ensure(LISTINGS, _listing_key(project, version), build=lambda work: {"wheels": wheels},
+                     verify=_listing_verifier)

@@ -39,7 +39,7 @@ def check_something_was_tested(session: pytest.Session) -> None:
     what = (f"the builds given ({given}) are not of the product the collected tests test" if state.local_binaries
             else "no test could run on any target")
     session.config.stash[NOTHING_TESTED] = (
-        f"archsmoke: nothing was tested: all {len(reports)} tests on targets were skipped; "
+        f"archsmoke: nothing was tested: every test on a target was skipped ({len(reports)} of them); "
         f"{what}. Reasons: " + "; ".join(f"{reason} ({count}x)" for reason, count in reasons.most_common(3))
         + ("\n  fix: pass a build of the product the suite tests (--product NAME for tests that declare none)"
            if state.local_binaries else "\n  fix: choose targets and a release that publishes builds for them"))
