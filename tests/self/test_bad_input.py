@@ -197,3 +197,19 @@ def test_a_comma_in_tmpdir_is_named_with_its_fix(pytester, cache, tmp_path, monk
     assert f"the session directory {odd}/" in output and "contains ',' or ':'" in output, output
     assert "use a --cache-dir and a TMPDIR without ',' and ':'" in output
     assert "harness doctor" not in output and not list(odd.iterdir()), "nothing left behind"
+
+
+@pytest.mark.parametrize("meta", ["[]", '{"key": "KEY"}', '{"key": "KEY", "tree_digest": 5, "entries": "x"}'],
+                         ids=["a-list", "no-fields", "wrong-types"])
+def test_images_list_verify_and_prune_repair_entries_of_another_shape(tmp_path, meta):
+    """The tools meant to repair a cache must not trip over what an older version (or damage) left in it."""
+    key = "ppc64le-0123456789abcdef01234567"
+    entry = tmp_path / "rootfs" / key
+    (entry / "root").mkdir(parents=True)
+    (entry / "entry.json").write_text(meta.replace("KEY", key))
+    code, listed = _harness("--cache-dir", str(tmp_path), "images", "list")
+    assert code == 0 and f"{key}" in listed and "DAMAGED" in listed, listed
+    code, verified = _harness("--cache-dir", str(tmp_path), "images", "verify", "ppc64le")
+    assert "Traceback" not in verified
+    code, pruned = _harness("--cache-dir", str(tmp_path), "images", "prune")
+    assert code == 0 and f"removing {key} (damaged" in pruned and not entry.exists(), pruned
