@@ -159,11 +159,25 @@ def test_a_console_the_machine_lacks_fails_fast_with_the_console_tail(built, cat
     target = _variant(catalog, "ppc64le", console="ttyS9")
     runner = VmRunner(target, built("ppc64le"), RunnerOptions(cache=cache))
     started = time.monotonic()
-    with pytest.raises(TargetError, match=r"(?s)QEMU exited \(exit status 0\) while booting to the agent; "
-                                          r"the console's last lines:.*unable to open an initial console"):
+    # The line that says why comes early in the boot: named even when it scrolled out of the tail.
+    with pytest.raises(TargetError, match=r"(?s)QEMU exited \(exit status 0\) while booting to the agent.*; "
+                                          r"the console's last lines:.*") as caught:
         runner.start()
+    assert "unable to open an initial console" in str(caught.value), caught.value
     assert time.monotonic() - started < 30
     assert runner.console is None and not processes_naming(runner.where)
+
+
+def test_the_kernels_reason_is_named_even_when_it_scrolled_out_of_the_tail():
+    from archsmoke.tiers.vm.console import failure_message
+
+    log = "[ 0.5] Warning: unable to open an initial console.\n" + "".join(f"[ {i}.0] device line\n\n" for i in range(40))
+    message = failure_message("ppc64le (vm runner)", "QEMU exited (exit status 0) while booting", log)
+    assert message.startswith("ppc64le (vm runner): QEMU exited (exit status 0) while booting (the kernel said earlier: "
+                              "[ 0.5] Warning: unable to open an initial console.); the console's last lines:\n"), message
+    assert message.count("unable to open") == 1 and message.endswith("[ 39.0] device line")
+    quiet = failure_message("x", "it stopped", "[ 1.0] Kernel panic - not syncing: boom\n")
+    assert quiet == "x: it stopped; the console's last lines:\n[ 1.0] Kernel panic - not syncing: boom"
 
 
 def test_a_marker_that_does_not_come_within_the_start_budget_stops_the_vm(built, catalog, cache, tmp_path):

@@ -23,6 +23,19 @@ FAILURES = {
     "the initramfs": re.escape(guest.FAILED.encode()) + rb" ([^\r\n]*)@@",
 }
 READY = re.escape(guest.READY.encode()) + rb" (\S+) (\S+) (\d+)@@"
+# Kernel lines that say why a boot went wrong; a failure names them even when they scrolled out of its tail
+# (the device lines after "unable to open an initial console" push it past 30 lines, measured with 2 vCPUs).
+HINTS = re.compile(r"^.*(unable to open an initial console|Kernel panic|No working init found|VFS: Unable to mount"
+                   r"|Unable to mount root|Kernel BUG|Oops).*$", re.MULTILINE)
+TAIL_LINES = 30
+
+
+def failure_message(where: str, what: str, log: str) -> str:
+    """What went wrong, the kernel's own reason if it scrolled out of the tail, and the console's last lines."""
+    last = tail(log, TAIL_LINES)
+    earlier = [m.group(0).strip() for m in HINTS.finditer(log) if m.group(0).strip() not in last]
+    said = "".join(f" (the kernel said earlier: {line})" for line in dict.fromkeys(earlier))
+    return f"{where}: {what}{said}; the console's last lines:\n{last}"
 
 
 class Console:
@@ -48,7 +61,7 @@ class Console:
         return self.log_path.read_bytes().decode("utf-8", "replace")
 
     def failure(self, what: str, fix: str | None = None) -> TargetError:
-        return TargetError(f"{self.where}: {what}; the console's last lines:\n{tail(self.log(), 30)}", fix=fix)
+        return TargetError(failure_message(self.where, what, self.log()), fix=fix)
 
     def expect(self, pattern: bytes, budget: float, doing: str, progress: Progress | None = None) -> re.Match:
         """Wait for `pattern`, failing fast on the failure patterns and QEMU's exit."""
