@@ -7,7 +7,6 @@ from pathlib import Path
 
 from .. import rootfs
 from ..cache import Cache, read_entry, remove_tree
-from ..errors import HarnessError
 from ..host import engine
 from ..progress import stderr_sink
 from ..targets import TargetCatalog
@@ -33,25 +32,22 @@ def images_list(cache: Cache, catalog: TargetCatalog) -> int:
             state += (f", built {meta.get('built_at', '?')} in {meta.get('build_seconds', '?')} s, "
                       f"{meta.get('entries', '?')} entries")
         print(f"{path.name}  {_size(path)}  {state}")
-    chosen = _engine_if_any()
-    imported = container_images.list_imported(chosen) if chosen is not None else []
-    if imported:
-        print(f"\n{CONTAINER_IMAGES_HEADING} ({chosen.name}, imported from root filesystems):")
-    for ref, key in imported:
-        state = "current" if key in current else "outdated (no target uses its root filesystem)"
-        print(f"{ref}  from {key}, {state}")
+    for chosen in _engines():
+        imported = container_images.list_imported(chosen)
+        if imported:
+            print(f"\n{CONTAINER_IMAGES_HEADING} ({chosen.name}, imported from root filesystems):")
+        for ref, key in imported:
+            state = "current" if key in current else "outdated (no target uses its root filesystem)"
+            print(f"{ref}  from {key}, {state}")
     return 0
 
 
 CONTAINER_IMAGES_HEADING = "container images"
 
 
-def _engine_if_any():
-    """The container engine, or None where there is none (the qemu-user tier needs no engine)."""
-    try:
-        return engine.detect()
-    except HarnessError:
-        return None
+def _engines() -> list[engine.Engine]:
+    """Every container engine that answers (none is needed by the qemu-user tier)."""
+    return [found for found in engine.survey().values() if isinstance(found, engine.Engine)]
 
 
 def images_build(cache: Cache, catalog: TargetCatalog, arches: list[str], mirror: str | None) -> int:
@@ -97,8 +93,7 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
         print(f"{'would remove' if dry_run else 'removing'} {path.name} ({reason})")
         if not dry_run:
             remove_tree(path)
-    chosen = _engine_if_any()
-    for ref, key in container_images.list_imported(chosen) if chosen else []:
+    for chosen, ref, key in [(e, r, k) for e in _engines() for r, k in container_images.list_imported(e)]:
         if everything or key not in current:
             doomed.append((Path(ref), "imported image"))
             print(f"{'would remove' if dry_run else 'removing'} {chosen.name} image {ref} "

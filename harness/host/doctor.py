@@ -90,23 +90,24 @@ def run_checks(targets: list[Target], cache: Cache, mirror: str | None = None) -
 
 
 def container_checks() -> list[Check]:
-    """The container tier: which engine answers, and each way archsmoke adapts to this host (with why)."""
+    """The container tier: each engine, its version and whether it answers; how archsmoke adapts to this host."""
+    engines = engine.survey()
+    usable = [found for found in engines.values() if isinstance(found, engine.Engine)]
+    if not usable:
+        problems = {name: why for name, why in engines.items() if isinstance(why, str)}
+        return [Check("container engine (for --runner container)", False,
+                      "none usable: " + "; ".join(f"{n}: {why}" for n, why in problems.items()),
+                      engine.fix_for(problems))]
     checks = []
-    try:
-        chosen = engine.detect()
-    except HarnessError as error:
-        return [Check("container engine (for --runner container)", False, error.problem, error.fix)]
-    checks.append(Check("container engine", True, f"{chosen.name} {chosen.version} at {chosen.path}"))
-    for choice in chosen.choices:
-        checks.append(Check(f"{chosen.name} adapted", True, f"{' '.join(choice.flags)}: {choice.reason}"))
-    for other in engine.ENGINES:
-        if other == chosen.name:
+    for name, found in engines.items():
+        if isinstance(found, str):
+            checks.append(Check(name, True, f"not usable here, so not tested here: {found}"))
             continue
-        try:
-            found = engine.detect(other)
-            checks.append(Check(other, True, f"{found.version} at {found.path} also answers (--engine {other})"))
-        except HarnessError as error:
-            checks.append(Check(other, True, f"not usable here, so not tested here: {error.problem.split(': ', 1)[1]}"))
+        role = "the default engine" if found is usable[0] else f"answers too (--engine {name})"
+        checks.append(Check(name, True, f"{found.version} at {found.path}: {role}" +
+                            ("" if name == "podman" else ", its daemon answers")))
+        for choice in found.choices:
+            checks.append(Check(f"{name} adapted", True, f"{' '.join(choice.flags)}: {choice.reason}"))
     return checks
 
 

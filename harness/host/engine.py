@@ -159,24 +159,45 @@ def require_known(name: str) -> None:
         raise ConfigError(f"unknown container engine {name!r}", fix=f"--engine {' or --engine '.join(ENGINES)}")
 
 
+def fix_for(problems: dict[str, str]) -> str:
+    fixes = []
+    if "docker" in problems and "no engine answers" in problems["docker"]:
+        fixes.append("start the docker daemon (`sudo systemctl start docker`, or `sudo dockerd &` where systemd "
+                     "does not run; ./bootstrap starts one)")
+    if "podman" in problems:
+        fixes.append("apt-get install podman runc")
+    return ", or ".join(fixes or ["apt-get install podman runc"]) + ", or use --runner qemu-user"
+
+
+def _measure(name: str) -> Engine | str:
+    """The engine `name` with the flags this host needs, or why it cannot be used."""
+    path = shutil.which(name)
+    if path is None:
+        return "not installed"
+    version, why = _answers(path, name)
+    if version is None:
+        return f"{path} is installed but no engine answers ({why})"
+    # docker containers inherit dockerd's own limits, so only podman (which raises them) needs --ulimit.
+    choices = [*podman_choices(), *ulimit_choices()] if name == "podman" else []
+    global_flags = tuple(f for c in choices if not c.flags[0].startswith("--ulimit") for f in c.flags)
+    run_flags = tuple(f for c in choices if c.flags[0].startswith("--ulimit") for f in c.flags)
+    return Engine(name, path, version, global_flags, run_flags, tuple(choices))
+
+
+def survey() -> dict[str, Engine | str]:
+    """Every engine archsmoke knows: the usable ones, and why each other one is not."""
+    return {name: _measure(name) for name in ENGINES}
+
+
 def detect(preferred: str | None = None) -> Engine:
     """The engine to use: `preferred` if given, else podman, else docker; it must answer, not just exist."""
     if preferred is not None:
         require_known(preferred)
-    problems = []
+    problems: dict[str, str] = {}
     for name in (preferred,) if preferred else ENGINES:
-        path = shutil.which(name)
-        if path is None:
-            problems.append(f"{name}: not installed")
-            continue
-        version, why = _answers(path, name)
-        if version is None:
-            problems.append(f"{name}: {path} is installed but no engine answers ({why})")
-            continue
-        choices = [*podman_choices(), *ulimit_choices()] if name == "podman" else ulimit_choices()
-        global_flags = tuple(f for c in choices if not c.flags[0].startswith("--ulimit") for f in c.flags)
-        run_flags = tuple(f for c in choices if c.flags[0].startswith("--ulimit") for f in c.flags)
-        return Engine(name, path, version, global_flags, run_flags, tuple(choices))
-    raise HostSetupError("no usable container engine: " + "; ".join(problems),
-                         fix="apt-get install podman runc (or start docker), or use --runner qemu-user")
-
+        found = _measure(name)
+        if isinstance(found, Engine):
+            return found
+        problems[name] = found
+    raise HostSetupError("no usable container engine: " + "; ".join(f"{n}: {why}" for n, why in problems.items()),
+                         fix=fix_for(problems))

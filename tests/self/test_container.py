@@ -1,10 +1,12 @@
-"""The container tier against real podman, real images imported from real root filesystems, a real registry."""
+"""The container tier against real podman and real docker, real images made from real root filesystems, a real
+registry.  Every test that does not name its engine runs on both."""
 
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import yaml
 
 from hanging_run import interrupt_hanging_run, processes_naming
 from archsmoke.host import engine as engines
-from archsmoke.tiers.container import images
+from archsmoke.tiers.container import archive, images
 from archsmoke.errors import ConfigError, HostSetupError, TargetError
 from archsmoke.rootfs import tree_digest
 from archsmoke.tiers import RunnerOptions
@@ -24,12 +26,30 @@ from archsmoke.targets import TargetCatalog, load_target
 UV_VERSION = "0.13.9"  # as tests/conftest.py pins it
 
 
-def _options(cache, **kwargs) -> RunnerOptions:
-    return RunnerOptions(cache=cache, **kwargs)
+@pytest.fixture(scope="module", params=engines.ENGINES)
+def engine(request):
+    """Each engine in turn: ./bootstrap installs both and starts a docker daemon where none answers."""
+    found = engines.survey()[request.param]
+    if isinstance(found, str):
+        pytest.fail(f"{request.param}: {found}; run ./bootstrap (it installs both engines and starts dockerd)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def podman():
+    return engines.detect("podman")
+
+
+def _options(cache, engine, **kwargs) -> RunnerOptions:
+    return RunnerOptions(cache=cache, settings=ContainerSettings(engine=engine.name, **kwargs))
+
+
+def _pinned(engine, **kwargs) -> RunnerOptions:
+    return RunnerOptions(settings=ContainerSettings(engine=engine.name, image_source="pinned"), **kwargs)
 
 
 def _exists(engine, name: str) -> bool:
-    return engine.run("container", "exists", name, check=False).returncode == 0
+    return engine.run("container", "inspect", name, check=False).returncode == 0
 
 
 def _wait_gone(engine, name: str, seconds: float = 15) -> bool:
@@ -40,16 +60,17 @@ def _wait_gone(engine, name: str, seconds: float = 15) -> bool:
 
 
 @pytest.fixture(scope="module", params=["ppc64le", "s390x"])
-def started(request, built, catalog, cache):
+def started(request, built, catalog, cache, engine):
     target = catalog.get(request.param)
-    with ContainerRunner(target, built(request.param), _options(cache)) as runner:
+    with ContainerRunner(target, built(request.param), _options(cache, engine)) as runner:
         yield runner
 
 
 # --- the engine and this host ----------------------------------------------------------------
 
 
-def test_the_engine_adapts_to_this_hosts_limits_and_cgroups(engine):
+def test_podman_adapts_to_this_hosts_limits_and_cgroups(podman):
+    engine = podman
     assert engine.name == "podman" and engine.version
     for name in ("nofile", "nproc"):
         limit = engines.hard_limit(name)
@@ -60,8 +81,9 @@ def test_the_engine_adapts_to_this_hosts_limits_and_cgroups(engine):
     assert all(choice.reason for choice in engine.choices)
 
 
-def test_without_those_flags_this_host_refuses_containers(engine, built, cache, catalog):
+def test_without_those_flags_this_host_refuses_containers(podman, built, cache, catalog):
     """The adaptations are needed, not decoration: podman's defaults fail here (when the limits are low)."""
+    engine = podman
     if not any(c.flags[0] == "--ulimit" for c in engine.choices):
         pytest.skip("this host's hard limits are at podman's defaults; nothing to adapt")
     image = images.from_rootfs(engine, built("s390x-musl"), cache)
@@ -70,6 +92,24 @@ def test_without_those_flags_this_host_refuses_containers(engine, built, cache, 
     assert plain.returncode != 0 and "rlimit" in plain.stderr
     adapted = engine.run("run", "--rm", *engine.run_flags, image.ref, "/bin/true", check=False)
     assert adapted.returncode == 0, adapted.stderr
+
+
+def test_docker_with_no_daemon_answering_is_a_clear_error(monkeypatch, tmp_path, built, catalog, cache):
+    """The docker client alone (as on many machines) is not an engine: exit 3, and the fix is named."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
+    with pytest.raises(HostSetupError) as caught:
+        engines.detect("docker")
+    assert caught.value.exit_code == 3
+    assert "docker: " in str(caught.value) and "is installed but no engine answers" in str(caught.value)
+    assert "start the docker daemon" in caught.value.fix and "sudo dockerd" in caught.value.fix
+    built("s390x-musl")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(PINNED_SUITE),
+                          "--arch", "s390x-musl", "--runner", "container", "--engine", "docker",
+                          "--cache-dir", str(cache.root), "--release", UV_VERSION],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "no engine answers" in run.stdout + run.stderr and "start the docker daemon" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
 
 
 def test_an_unknown_or_absent_engine_is_a_clear_error(monkeypatch):
@@ -93,7 +133,7 @@ def test_runs_the_target_architecture_in_a_container(started, engine):
     assert started.run(["uname", "-m"]).check().stdout.strip() == started.target.name
     assert started.run("echo $QEMU_CPU").stdout.strip() == started.target.cpu
     assert _exists(engine, started.container)
-    inspected = engine.run("inspect", "--format", "{{.ImageName}}", started.container).stdout.decode().strip()
+    inspected = engine.run("inspect", "--format", "{{.Config.Image}}", started.container).stdout.decode().strip()
     assert inspected == images.imported_ref(started.rootfs)
 
 
@@ -119,11 +159,11 @@ def test_writes_never_reach_the_image_or_the_cache(started):
     assert tree_digest(started.rootfs.root) == before
 
 
-def test_testinfra_uses_its_own_podman_backend(started):
+def test_testinfra_uses_the_engines_own_backend(started, engine):
     import testinfra
 
     host = testinfra.get_host(started.testinfra_url)
-    assert host.backend.NAME == "podman"
+    assert host.backend.NAME == engine.name
     passwd = host.file("/etc/passwd")
     assert passwd.contains("^root:.*:0:0:") and passwd.user == "root" and passwd.mode == 0o644
     # Commands through testinfra's backend get the container's environment: the same emulated CPU floor.
@@ -132,7 +172,7 @@ def test_testinfra_uses_its_own_podman_backend(started):
 
 
 def test_stop_removes_the_container(built, catalog, cache, engine):
-    runner = ContainerRunner(catalog.get("armv7-musl"), built("armv7-musl"), _options(cache))
+    runner = ContainerRunner(catalog.get("armv7-musl"), built("armv7-musl"), _options(cache, engine))
     runner.start()
     runner.run("sleep 1000 & echo started").check()
     assert _exists(engine, runner.container)
@@ -140,16 +180,24 @@ def test_stop_removes_the_container(built, catalog, cache, engine):
     assert _wait_gone(engine, runner.container)
 
 
-def test_i386_runs_with_a_32_bit_personality(built, catalog, cache):
-    with ContainerRunner(catalog.get("i386"), built("i386"), _options(cache)) as runner:
+def test_i386_runs_with_a_32_bit_personality(built, catalog, cache, engine):
+    """What real i386 machines say, on either engine (docker's daemon starts each command: the personality is
+    set in the container), through the runner and the testinfra host the tests get."""
+    from archsmoke.plugin.testinfra_backend import host_for
+
+    with ContainerRunner(catalog.get("i386"), built("i386"), _options(cache, engine)) as runner:
         assert runner.run(["uname", "-m"]).check().stdout.strip() == "i686"
+        assert runner.run("python3 -c 'import platform; print(platform.machine())'").check().stdout.strip() == "i686"
+        assert runner.testinfra_url is None  # testinfra's own backends would not set it
+        assert host_for(runner).check_output("uname -m") == "i686"
+        missing = runner.run(["archsmoke-no-such-command"])
+        assert missing.exit_code == 127 and "archsmoke-no-such-command" in missing.stderr
+        assert runner.run("kill -ILL $$").exit_code == -4
 
 
-def _import_tree(engine, root: Path, arch: str, ref: str, *changes: str) -> None:
-    """A tree imported by hand, with whatever platform and labels a test needs (not through archsmoke)."""
-    tar = subprocess.run(["tar", "-C", str(root), "-cf", "-", "."], capture_output=True, check=True)
-    engine.run("import", "--arch", arch, *(f for change in changes for f in ("--change", change)), "-", ref,
-               input=tar.stdout)
+def _import_tree(engine, root: Path, arch: str, ref: str, labels: dict[str, str] | None = None) -> None:
+    """A tree loaded by hand, with whatever platform and labels a test needs (not through archsmoke's cache)."""
+    archive.load_tree(engine, root, ref, (arch, None), labels or {}, Path(tempfile.gettempdir()), 600)
 
 
 # --- images from root filesystems --------------------------------------------------------------
@@ -174,7 +222,7 @@ def test_an_image_of_another_tree_under_the_same_tag_is_replaced(engine, built, 
     ref = images.imported_ref(rootfs)
     # The same tag on an image of a different tree (a stale or foreign import): never reused.
     engine.run("rmi", "--force", ref, check=False)
-    _import_tree(engine, built("ppc64le-musl").root, "s390x", ref, f"LABEL {images.TREE_LABEL}=not-this-tree")
+    _import_tree(engine, built("ppc64le-musl").root, "s390x", ref, {images.TREE_LABEL: "not-this-tree"})
     said = []
     images.from_rootfs(engine, rootfs, cache, said.append)
     assert any("importing" in line for line in said)
@@ -219,7 +267,7 @@ def test_a_pinned_image_is_pulled_by_digest_and_checked(engine, registry, built,
     engine.run("rmi", "--force", ref, check=False)
     target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
     said = []
-    with ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned"), sink=said.append)) as runner:
+    with ContainerRunner(target, None, _pinned(engine, sink=said.append)) as runner:
         assert runner.root_description == f"image {ref}"
         assert runner.run(["uname", "-m"]).check().stdout.strip() == "ppc64le"
         assert runner.file_exists("/lib/ld-musl-powerpc64le.so.1") and not runner.file_exists("/lib64/ld64.so.2")
@@ -232,7 +280,7 @@ def test_a_pinned_image_is_pulled_by_digest_and_checked(engine, registry, built,
 def test_a_pinned_image_for_another_platform_is_refused_before_it_runs(engine, registry, built, cache, tmp_path):
     ref = _publish(engine, registry, built("s390x-musl"), cache, "musl-s390x")
     target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
-    runner = ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned")))
+    runner = ContainerRunner(target, None, _pinned(engine))
     with pytest.raises(ConfigError, match="is for linux/s390x, but target ppc64le-musl is linux/ppc64le"):
         runner.start()
     assert not [name for name in engine.labelled(OWNER_LABEL) if name.startswith("archsmoke-ppc64le-musl-")]
@@ -242,7 +290,7 @@ def test_a_mislabelled_image_is_caught_by_what_it_runs_as(engine, registry, buil
     """Labelled ppc64le, but its files are s390x: uname in the container tells, and nothing is tested in it."""
     ref = _publish(engine, registry, built("s390x-musl"), cache, "mislabelled", arch="ppc64le")
     target = _catalog_pinning(tmp_path, "ppc64le-musl", ref, python=False).get("ppc64le-musl")
-    runner = ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned")))
+    runner = ContainerRunner(target, None, _pinned(engine))
     with pytest.raises(TargetError, match="runs as s390x in a container for ppc64le-musl, which must run as ppc64le"):
         runner.start()
     assert _wait_gone(engine, runner.container)
@@ -252,7 +300,7 @@ def test_an_unreachable_registry_is_a_clear_error(engine, tmp_path):
     ref = "127.0.0.1:9/archsmoke-test/nothing@sha256:" + "0" * 64
     target = _catalog_pinning(tmp_path, "s390x-musl", ref, python=False).get("s390x-musl")
     with pytest.raises(Exception) as caught:
-        ContainerRunner(target, None, RunnerOptions(settings=ContainerSettings(image_source="pinned"))).start()
+        ContainerRunner(target, None, _pinned(engine)).start()
     assert f"cannot pull {ref} for s390x-musl" in str(caught.value)
     assert "--image-source rootfs" in str(caught.value)
 
@@ -272,7 +320,8 @@ def test_the_smoke_suite_runs_inside_a_pulled_image_with_python(engine, registry
     junit = tmp_path / "junit.xml"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(PINNED_SUITE), "--arch", "armv7",
-         "--runner", "container", "--image-source", "pinned", "--targets-dir", str(tmp_path / "vms"),
+         "--runner", "container", "--engine", engine.name, "--image-source", "pinned",
+         "--targets-dir", str(tmp_path / "vms"),
          "--cache-dir", str(cache.root), "--release", UV_VERSION, f"--junitxml={junit}"],
         capture_output=True, text=True, env=dict(os.environ), timeout=1200)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
@@ -294,7 +343,7 @@ def test_an_interrupted_run_leaves_no_container(built, cache, engine, tmp_path, 
         assert _exists(engine, container)
 
     container = interrupt_hanging_run(tmp_path, "target.container", ["--arch", "ppc64le-musl", "--runner", "container",
-                                      "--cache-dir", str(cache.root)], how, check=running)
+                                      "--engine", engine.name, "--cache-dir", str(cache.root)], how, check=running)
     # SIGINT and SIGTERM: the harness stops it.  SIGKILL: the holder's stdin closes and the engine's --rm removes it.
     assert _wait_gone(engine, container), f"container {container} outlived the harness ({how.name})"
     deadline = time.monotonic() + 15
@@ -308,7 +357,7 @@ def test_a_terminals_ctrl_c_stops_a_container_run_within_seconds(engine, built, 
     built("ppc64le-musl")
     timings: dict = {}
     container = interrupt_hanging_run(tmp_path, "target.container", ["--arch", "ppc64le-musl", "--runner", "container",
-                                      "--cache-dir", str(cache.root)], signal.SIGINT, whole_group=True,
+                                      "--engine", engine.name, "--cache-dir", str(cache.root)], signal.SIGINT, whole_group=True,
                                       timings=timings)
     assert timings["stop"] < 3, f"the run took {timings['stop']:.1f} s to stop"
     assert _wait_gone(engine, container), f"container {container} outlived the harness"
@@ -336,7 +385,7 @@ def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache,
 
     ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
     _import_tree(engine, built("ppc64le-musl").root, "ppc64le", ref,
-                 f"LABEL {images.KEY_LABEL}=ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld")
+                 {images.KEY_LABEL: "ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld"})
     current = images.imported_ref(built("ppc64le-musl"))
     images.from_rootfs(engine, built("ppc64le-musl"), cache)
     listed = {r for r, _ in images.list_imported(engine)}

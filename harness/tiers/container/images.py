@@ -1,6 +1,7 @@
 """Container images for the container tier: imported from archsmoke's root filesystems, or pinned by digest.
 
-Imported images are tagged with the root filesystem's content key and carry its
+Imported images (loaded from an archive that declares the target's platform,
+see archive.py) are tagged with the root filesystem's content key and carry its
 tree digest as a label, so an image is reused only for exactly the tree it was
 made from and the tier works with no registry at all.  Pinned images are pulled
 by digest; either kind must declare the target's platform before it is used.
@@ -9,15 +10,15 @@ by digest; either kind must declare the target's platform before it is used.
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 
-from ...cache import Cache
+from ...cache import Cache, remove_tree
 from ...errors import ConfigError, DownloadError, HostSetupError
 from ...host.engine import Engine
 from ...progress import Progress, Sink
 from ...rootfs import RootFilesystem
 from ...targets import Target
+from .archive import load_tree
 
 REPOSITORY = "localhost/archsmoke"
 TREE_LABEL = "io.archsmoke.tree-digest"
@@ -76,22 +77,11 @@ def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink
             return Image(ref, origin, target.has_python)
         progress = Progress(f"image {target.name}", sink)
         progress.say(f"importing root filesystem {rootfs.key} ({rootfs.manifest.get('entries', '?')} entries) as {ref}")
-        platform = engine.platform_flags(target)
-        # The engine tags the image only once the whole stream is in: an interrupted import leaves no tag.
-        tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs.root), "-cf", "-", "."],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            imported = subprocess.run(
-                engine.command("import", *platform, "--change", f"LABEL {TREE_LABEL}={tree}",
-                               "--change", f"LABEL {KEY_LABEL}={rootfs.key}", "-", ref),
-                stdin=tar.stdout, capture_output=True, timeout=target.timeouts.build)
-        finally:
-            tar.stdout.close()
-            tar.wait()
-        if imported.returncode != 0 or tar.returncode != 0:
-            why = (imported.stderr or tar.stderr.read()).decode(errors="replace").strip()
-            raise HostSetupError(f"{engine.name} import of {rootfs.key} failed: {why[-600:]}",
-                                 fix="run `python -m archsmoke doctor`")
+        scratch = cache.area(LOCK_KIND)
+        for stale in scratch.glob(f".tmp-{rootfs.key}-*"):  # left by a run killed while importing
+            remove_tree(stale)
+        load_tree(engine, rootfs.root, ref, target.oci_platform, {TREE_LABEL: tree, KEY_LABEL: rootfs.key},
+                  scratch, target.timeouts.build, prefix=f".tmp-{rootfs.key}-")
         details = inspect(engine, ref)
         if details is None:
             raise HostSetupError(f"{engine.name} imported {ref} but cannot inspect it")
@@ -126,10 +116,7 @@ def pinned(engine: Engine, target: Target, sink: Sink | None = None) -> Image:
 
 
 def list_imported(engine: Engine) -> list[tuple[str, str]]:
-    """(ref, rootfs key) of every image archsmoke imported."""
-    result = engine.run("images", "--filter", f"label={KEY_LABEL}", "--format", "json")
-    found = []
-    for entry in json.loads(result.stdout or b"[]"):
-        for name in entry.get("Names") or []:
-            found.append((name, (entry.get("Labels") or {}).get(KEY_LABEL, "?")))
-    return found
+    """(ref, rootfs key) of every image archsmoke imported (the same template works on podman and docker)."""
+    result = engine.run("images", "--filter", f"label={KEY_LABEL}", "--format", "{{.Repository}}:{{.Tag}}")
+    refs = sorted(set(result.stdout.decode(errors="replace").split()))
+    return [(ref, labels(details).get(KEY_LABEL, "?")) for ref in refs if (details := inspect(engine, ref))]

@@ -31,6 +31,16 @@ from .settings import ContainerSettings
 NAME_PREFIX = "archsmoke-"
 OWNER_LABEL = "io.archsmoke.owner"
 _HOLDER = 'echo ready; read _ || true'
+# docker runs exec'd commands from its daemon, so no personality set on the client reaches them: each one
+# is started through this, in the container (PER_LINUX32 = 0x0008), and inherits it like any child.
+_LINUX32 = """import ctypes, os, sys
+ctypes.CDLL(None).personality(8)
+try:
+    os.execvp(sys.argv[1], sys.argv[1:])
+except OSError as error:  # as the engine itself would: 127 not found, 126 not executable
+    sys.stderr.write(f"{sys.argv[1]}: {error.strerror}\\n")
+    sys.exit(127 if error.errno == 2 else 126)
+"""
 
 
 class ContainerRunner(Runner):
@@ -44,7 +54,8 @@ class ContainerRunner(Runner):
         self.image: images.Image | None = None
         self.container = f"{NAME_PREFIX}{self.target.name}-{uuid.uuid4().hex[:12]}"
         self._holder: subprocess.Popen | None = None
-        self._personality: list[str] = []
+        self._personality: list[str] = []  # before the engine client (podman)
+        self._in_container: list[str] = []  # before the command, inside the container (docker)
 
     @property
     def where(self) -> str:
@@ -65,22 +76,31 @@ class ContainerRunner(Runner):
             self.target.image is not None else "container"
 
     @property
-    def testinfra_url(self) -> str:
-        """pytest-testinfra's own backend for this container (podman:// or docker://)."""
+    def testinfra_url(self) -> str | None:
+        """pytest-testinfra's own backend for this container (podman:// or docker://); None where commands
+        must go through this runner (a 32-bit personality testinfra's backends would not set)."""
         assert self.engine is not None
-        return f"{self.engine.name}://{self.container}"
+        return None if self.target.needs_32bit_personality else f"{self.engine.name}://{self.container}"
 
     def start(self) -> None:
         self.engine = engines.detect(self.options.settings.engine)
         # i386 runs natively on x86_64; `uname -m` must still say i686.  runc before 1.2 ignores
         # --personality, but podman's exec sessions inherit it from the client through conmon.
-        self._personality = ([host_tool("setarch", "util-linux"), "linux32"]
-                             if self.target.needs_32bit_personality else [])
+        if self.target.needs_32bit_personality and self.engine.name == "podman":
+            self._personality = [host_tool("setarch", "util-linux"), "linux32"]
         if self.emulated:
             binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         remove_orphans(self.engine)
         self.image = self._image()
+        if self.target.needs_32bit_personality and self.engine.name != "podman":
+            if not self.image.has_python:
+                raise TargetError(
+                    f"{self.where}: {self.engine.name} cannot give this container a 32-bit personality (it has no "
+                    f"option for it, and runc before 1.2 ignores the OCI field), and {self.image.ref} has no "
+                    f"python3 to set it itself: `uname -m` would say x86_64 where real {self.target.name} "
+                    f"machines say i686", fix="use --engine podman, or --runner qemu-user")
+            self._in_container = ["python3", "-c", _LINUX32]
         env = [f"--env={k}={v}" for k, v in self.environment().items()]
         self._holder = subprocess.Popen(
             [*self._personality, *self.engine.command(
@@ -141,7 +161,7 @@ class ContainerRunner(Runner):
         assert self.engine is not None
         flags = ["--interactive"] if stdin is not None else []
         command = [*self._personality, *self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
-                                      self.container, *argv)]
+                                      self.container, *self._in_container, *argv)]
         code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin)
         if timed_out:
             # Killing the exec client leaves the command running in the container: kill everything
