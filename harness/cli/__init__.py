@@ -42,8 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("file", type=Path)
     importing = images.add_parser("import", help="put a root filesystem exported with `images export` into the cache")
     importing.add_argument("file", type=Path)
-    report = commands.add_parser("report", help="merge JUnit files into one Markdown report; exit 1 if anything failed")
-    report.add_argument("files", nargs="+", type=Path, metavar="JUNIT_XML")
+    report = commands.add_parser("report", help="merge JUnit files into one Markdown report; exit 1 if anything failed "
+                                                "(the report is written even when no file arrived)")
+    report.add_argument("files", nargs="*", type=Path, metavar="JUNIT_XML_OR_DIR",
+                        help="JUnit files, or directories searched for *.xml (a CI's downloaded artifacts)")
+    report.add_argument("--expect", default="", metavar="LABELS",
+                        help="comma-separated runs that must each have sent junit-LABEL.xml (a CI matrix's jobs): "
+                             "the report names each one missing, and fails")
+    report.add_argument("--run-url", help="link to the CI run, for readers of a report that lacks results")
     report.add_argument("--output", type=Path, help="write the report here instead of to stdout")
     report.add_argument("--github-step-summary", action="store_true",
                         help="also append it to the file named by $GITHUB_STEP_SUMMARY")
@@ -57,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def make_report(args: argparse.Namespace, catalog: TargetCatalog) -> int:
-    results = report.load(args.files, set(catalog.names))
+    files = report.junit_files(args.files)
+    results = report.load(files, set(catalog.names))
+    results.missing = report.missing_runs(files, [label for label in args.expect.replace(" ", ",").split(",") if label])
+    results.run_url = args.run_url
     text = report.render(results, limit=args.max_chars, title=args.title)
     if args.output:
         args.output.write_text(text)

@@ -37,6 +37,8 @@ class Outcome:
 class Results:
     cells: dict[tuple[str, str], Outcome] = field(default_factory=dict)
     targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (column, product) -> identity
+    missing: list[str] = field(default_factory=list)  # expected runs (smoke jobs) whose JUnit file never arrived
+    run_url: str | None = None  # where the runs' own logs are (a CI run)
 
     @property
     def tests(self) -> list[str]:
@@ -51,7 +53,7 @@ class Results:
 
     @property
     def failed(self) -> bool:
-        return any(o.status in ("failed", "error") for o in self.cells.values())
+        return bool(self.missing) or any(o.status in ("failed", "error") for o in self.cells.values())
 
     @property
     def not_covered(self) -> list[str]:
@@ -101,6 +103,23 @@ def _column(target: str, props: dict[str, str]) -> str:
     return f"{target} ({label})" if label else target
 
 
+JUNIT_PREFIX = "junit-"  # each run's file is junit-LABEL.xml: --expect names the labels
+
+
+def junit_files(paths: list[Path]) -> list[Path]:
+    """The files named, and every *.xml under the directories named (a CI's downloaded artifacts)."""
+    found: list[Path] = []
+    for path in paths:
+        found.extend(sorted(path.rglob("*.xml")) if path.is_dir() else [path])
+    return found
+
+
+def missing_runs(files: list[Path], expected: list[str]) -> list[str]:
+    """The expected labels with no junit-LABEL.xml among the files."""
+    arrived = {f.name.removeprefix(JUNIT_PREFIX).removesuffix(".xml") for f in files}
+    return [label for label in expected if label not in arrived]
+
+
 def load(files: list[Path], known_targets: set[str]) -> Results:
     results = Results()
     for path in files:
@@ -135,7 +154,15 @@ def load(files: list[Path], known_targets: set[str]) -> Results:
     return results
 
 
+def _run_link(results: Results) -> str:
+    return f"[the run]({results.run_url})" if results.run_url else "the run"
+
+
 def _summary(results: Results) -> str:
+    if not results.cells:
+        what = ("every expected run ended before testing" if results.missing else "no JUnit file was given")
+        missing = f" ({', '.join(results.missing)})" if results.missing else ""
+        return f"**archsmoke ❌ no results arrived**: {what}{missing}; see {_run_link(results)} for why."
     words = {"error": "errors"}
     parts = [f"{n} {s if n == 1 else words.get(s, s)}" for s in ("failed", "error", "passed", "skipped")
              if (n := results.count(s))]
@@ -145,6 +172,10 @@ def _summary(results: Results) -> str:
     summary = (f"**archsmoke {verdict}**: {', '.join(parts) or 'no tests'} — {len(results.tests)} tests on "
                f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets) or 'none'})")
     gaps = [f"- ⚠️ **not covered**: {gap}" for gap in results.not_covered]
+    if results.missing:
+        gaps.insert(0, f"- ❌ **no results** from {', '.join(results.missing)}: "
+                       f"{'that run' if len(results.missing) == 1 else 'those runs'} ended before testing; "
+                       f"see {_run_link(results)} for why")
     return "\n".join([summary, *([""] + gaps if gaps else [])])
 
 
@@ -200,6 +231,8 @@ def _detail(test: str, target: str, outcome: Outcome, max_lines: int | None) -> 
 
 
 def render(results: Results, limit: int = GITHUB_COMMENT_LIMIT, title: str = "archsmoke report") -> str:
+    if not results.cells:
+        return "\n".join([f"## {title}", "", _summary(results), ""])
     head = "\n".join([f"## {title}", "", _summary(results), "", *_targets_table(results), "", *_matrix(results), ""])
     failures = [(t, g, o) for (t, g), o in sorted(results.cells.items()) if o.status in ("failed", "error")]
     if not failures:
