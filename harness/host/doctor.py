@@ -104,8 +104,10 @@ def container_checks() -> list[Check]:
             checks.append(Check(name, True, f"not usable here, so not tested here: {found}"))
             continue
         role = "the default engine" if found is usable[0] else f"answers too (--engine {name})"
+        how = ", rootless (as this user: needs a cache this user owns; no subordinate uids needed)" \
+            if name == "podman" and os.geteuid() != 0 else ""
         checks.append(Check(name, True, f"{found.version} at {found.path}: {role}" +
-                            ("" if name == "podman" else ", its daemon answers")))
+                            (how if name == "podman" else ", its daemon answers")))
         for choice in found.choices:
             checks.append(Check(f"{name} adapted", True, f"{' '.join(choice.flags)}: {choice.reason}"))
     return checks

@@ -1,4 +1,5 @@
-"""The qemu-user runner without root: user namespaces instead of chroot as root."""
+"""Targets without root: the qemu-user runner in user namespaces instead of chroot as root, and the container
+tier on rootless podman, both as `nobody` (no subordinate uid range) with a cache it owns."""
 
 import json
 import shutil
@@ -38,13 +39,13 @@ def shared_tmp():
         yield path
 
 
-def test_runner_works_unprivileged(built, shared_tmp):
-    tmp_path = shared_tmp
+def _as_nobody(built, tmp_path: Path, arch: str, script: str, env: dict | None = None):
+    """Run `script` with the system Python as nobody, on a copy of archsmoke and of arch's cached root it owns."""
     python = shutil.which("python3", path="/usr/bin")
     check = subprocess.run([python, "-c", "import yaml"], capture_output=True)
     if check.returncode != 0:
         pytest.fail("the system python3 lacks PyYAML: install with the README command (python3-yaml)")
-    source = built("s390x")
+    source = built(arch)
     # A cache and a copy of archsmoke that the unprivileged user owns or can read.
     cache = tmp_path / "cache"
     (cache / "rootfs").mkdir(parents=True)
@@ -58,17 +59,58 @@ def test_runner_works_unprivileged(built, shared_tmp):
         if parent.stat().st_mode & 0o001 == 0:
             pytest.fail(f"{parent} is not traversable by other users; set TMPDIR to a directory that is")
     result = subprocess.run(
-        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", python, "-c", SCRIPT, str(cache)],
+        ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", python, "-c", script, str(cache)],
         cwd=code, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(code),
-                       "TMPDIR": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"},
+                       "TMPDIR": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1]), cache / "rootfs" / source.key
+
+
+def test_runner_works_unprivileged(built, shared_tmp):
+    report, entry = _as_nobody(built, shared_tmp, "s390x", SCRIPT)
     assert report["code"] == 0
     assert report["probe"] == ["0", "s390x", "written", "s390x"]  # root inside, the target's arch, writable
     assert report["hung"]
     assert not Path(f"/proc/{report['init']}").exists()
     assert not Path(report["session"]).exists()
-    cached_motd = cache / "rootfs" / source.key / "root/etc/motd"
+    cached_motd = entry / "root/etc/motd"
     assert not cached_motd.exists() or "written" not in cached_motd.read_text()  # writes went to the overlay
+
+
+CONTAINER_SCRIPT = """
+import json, sys
+from archsmoke.cache import Cache
+from archsmoke.host.engine import detect
+from archsmoke.rootfs import RootfsBuilder
+from archsmoke.targets import TargetCatalog
+from archsmoke.tiers import RunnerOptions
+from archsmoke.tiers.container import ContainerRunner, ContainerSettings
+cache = Cache(sys.argv[1])
+target = TargetCatalog.load().get("s390x-musl")
+rootfs = RootfsBuilder(cache).ensure(target)
+engine = detect("podman")
+with ContainerRunner(target, rootfs, RunnerOptions(cache=cache, settings=ContainerSettings(engine="podman"))) as runner:
+    probe = runner.run("id -u; uname -m; stat -c %u /bin/busybox; echo written > /etc/motd; cat /etc/motd")
+    name = runner.container
+    rootless = engine.run("info", "--format", "{{.Host.Security.Rootless}}").stdout.decode().strip()
+left = engine.run("ps", "--all", "--format", "{{.Names}}").stdout.decode().split()
+print(json.dumps({"probe": probe.stdout.split(), "code": probe.exit_code, "rootless": rootless,
+                  "left": [n for n in left if n == name]}))
+"""
+
+
+def test_the_container_tier_works_on_rootless_podman(built, shared_tmp):
+    """As GitHub's runner user could use it: podman as an ordinary user, here one with no subordinate uids.
+
+    archsmoke's image of a root the user owns has only uid 0 in it (the user's own files are root's in the
+    image, as in the qemu-user tier's namespace), so one mapped uid is enough."""
+    try:
+        report, _ = _as_nobody(built, shared_tmp, "s390x-musl", CONTAINER_SCRIPT,
+                               env={"XDG_RUNTIME_DIR": str(shared_tmp / "run")})
+    finally:  # rootless podman keeps a pause process holding its user namespace: not this test's to leave
+        subprocess.run(["pkill", "-u", str(NOBODY), "-x", "podman"], check=False)
+    assert report["rootless"] == "true"
+    assert report["code"] == 0 and report["probe"] == ["0", "s390x", "0", "written"]
+    assert report["left"] == []

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import io
 import json
+import os
 import subprocess
 import tarfile
 import tempfile
@@ -67,9 +68,13 @@ def write_archive(out: BinaryIO, ref: str, platform: tuple[str, str | None], lay
 
 
 def tree_layer(root: Path, destination: Path, timeout: float) -> str:
-    """The tree as one uncompressed layer tar (numeric owners, as the root filesystem holds them); its sha256."""
+    """The tree as one uncompressed layer tar (numeric owners, as the root filesystem holds them); its sha256.
+
+    Unprivileged (rootless podman), the tree is a copy the user owns, as for the qemu-user tier's user
+    namespace: its files belong to root in the image, not to the user's uid."""
     digest = hashlib.sha256()
-    tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(root), "-cf", "-", "."],
+    owners = ["--owner=0", "--group=0"] if os.geteuid() != 0 else []
+    tar = subprocess.Popen(["tar", "--numeric-owner", *owners, "-C", str(root), "-cf", "-", "."],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         with destination.open("wb") as layer:
