@@ -112,6 +112,21 @@ def test_docker_with_no_daemon_answering_is_a_clear_error(monkeypatch, tmp_path,
     assert "Traceback" not in run.stdout + run.stderr
 
 
+def test_doctor_reports_each_engine_its_version_and_whether_it_answers(tmp_path):
+    def doctor(**env):
+        done = subprocess.run([sys.executable, "-m", "archsmoke", "doctor", "s390x-musl"], capture_output=True,
+                              text=True, env={**os.environ, **env}, timeout=300)
+        return {line.split(":", 1)[0].strip(): line for line in done.stdout.splitlines()}
+
+    lines = doctor()
+    for name in engines.ENGINES:
+        found = engines.detect(name)
+        assert f"{found.version} at {found.path}" in lines[f"ok      {name}"]
+    assert "the default engine" in lines["ok      podman"] and "its daemon answers" in lines["ok      docker"]
+    lines = doctor(DOCKER_HOST=f"unix://{tmp_path}/no-daemon.sock")
+    assert "not usable here" in lines["ok      docker"] and "no engine answers" in lines["ok      docker"]
+
+
 def test_an_unknown_or_absent_engine_is_a_clear_error(monkeypatch):
     with pytest.raises(ConfigError, match="unknown container engine 'lxc'"):
         engines.detect("lxc")
