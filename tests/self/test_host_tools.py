@@ -41,9 +41,12 @@ def tools_the_code_runs() -> dict[str, str]:
 
 
 def bootstrap_packages() -> set[str]:
-    match = re.search(r'^PACKAGES="([^"]+)"', (ROOT / "bootstrap").read_text(), re.MULTILINE)
+    text = (ROOT / "bootstrap").read_text()
+    match = re.search(r'^PACKAGES="([^"]+)"', text, re.MULTILINE)
     assert match, "bootstrap lists its packages in PACKAGES=\"...\""
-    return set(match.group(1).split())
+    # and adds some where the host lacks what they provide: PACKAGES="$PACKAGES runc"
+    added = re.findall(r'PACKAGES="\$PACKAGES ([^"]+)"', text)
+    return set(match.group(1).split()) | {name for names in added for name in names.split()}
 
 
 def _package_of(path: str) -> str | None:
