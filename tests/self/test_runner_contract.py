@@ -1,7 +1,7 @@
 """One contract, held by every tier: a run can mix them, so a result must mean the same on each.
 
-Each test runs on a ppc64le and an s390x (big-endian) target started on every tier (qemu-user, podman
-container, VM), replacing the copies each tier's own tests used to carry: exit
+Each test runs on a ppc64le and an s390x (big-endian) target started on every tier (qemu-user, container
+under podman and under docker, VM), replacing the copies each tier's own tests used to carry: exit
 codes and streams kept apart and exact, a command killed by a signal reads as -N, a command past its
 budget is killed and the target stays usable, stdin, cwd and env arrive, files go in and out whole
 with their mode, and a copy that cannot be made is a TargetError, never a raw OSError.
@@ -14,16 +14,21 @@ import os
 import pytest
 
 from archsmoke.errors import TargetError
+from archsmoke.host.engine import ENGINES
 from archsmoke.tiers import TIERS, CommandFailed, RunnerOptions
 
-PLACES = [(tier, arch) for tier in TIERS for arch in ("ppc64le", "s390x")]
+# (tier, its options, the id's tier part): the container tier once per engine.
+SETUPS = [(name, {}, name) for name in TIERS if name != "container"] + \
+    [("container", {"engine": engine}, f"container-{engine}") for engine in ENGINES]
+PLACES = [(setup, arch) for setup in SETUPS for arch in ("ppc64le", "s390x")]
 
 
-@pytest.fixture(scope="module", params=PLACES, ids=[f"{arch}-{tier}" for tier, arch in PLACES])
+@pytest.fixture(scope="module", params=PLACES, ids=[f"{arch}-{setup[2]}" for setup, arch in PLACES])
 def started(request, built, catalog, cache):
-    tier_name, arch = request.param
+    (tier_name, values, _), arch = request.param
     tier = TIERS[tier_name]
-    with tier.runner(catalog.get(arch), built(arch), RunnerOptions(cache=cache, settings=tier.settings({}))) as runner:
+    options = RunnerOptions(cache=cache, settings=tier.settings(values))
+    with tier.runner(catalog.get(arch), built(arch), options) as runner:
         yield runner
 
 
