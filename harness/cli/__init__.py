@@ -13,6 +13,7 @@ from ..errors import ConfigError, HarnessError
 from ..host import doctor
 from ..signals import terminate_as_interrupt
 from ..targets import TargetCatalog
+from . import bisect as bisect_command
 from . import report
 from .images import images_build, images_list, images_prune, images_verify
 
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--max-chars", type=_at_least(1000), default=65_536,
                         help="size limit, at least 1000 (default: a GitHub comment's)")
     report.add_argument("--title", default="archsmoke report")
+    bisect_command.add_parser(commands)
     check = commands.add_parser("doctor", help="check this host and print the fix for anything missing")
     check.add_argument("arches", nargs="*", metavar="ARCH", help="targets to check (default: all)")
     check.add_argument("--debian-mirror", help="Debian archive URL to check for")
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(c.ok for c in checks) else 3
         if args.command == "report":
             return make_report(args, catalog)
+        if args.command == "bisect":
+            return bisect_command.run(args, catalog, cache)
         if args.action == "key":
             print(rootfs.cache_key(catalog.get(args.arch)))
             return 0

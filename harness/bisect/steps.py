@@ -1,0 +1,152 @@
+"""One bisect step: the pytest run a user would make for one release, its log kept, its result cached.
+
+A step's result is cached under everything that decides it: the product, release, target (and its root
+filesystem's content key), tiers, test selection, index and archsmoke's own version, so a repeated
+bisect answers from the cache.  A failing step is run a second time: one that passes then is flaky.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .. import rootfs
+from ..cache import Cache, content_key
+from ..errors import HarnessError
+from ..targets import Target
+from .search import Step
+
+KIND = "bisect-steps"
+LOG = "step.log"
+PASSED, FAILED = 0, 1  # pytest's exit codes for "all passed" and "some test failed"
+
+
+class StepError(HarnessError):
+    """A step that neither passed nor failed a test: the run itself could not be made."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What every step of one bisect shares."""
+
+    project: str
+    target: Target
+    tiers: str | None  # --runner, or None for the default tiers
+    selection: tuple[str, ...]  # pytest arguments: paths, -k, ...
+    index_url: str | None
+    cwd: Path
+
+    def key(self, version: str) -> str:
+        return content_key({"project": self.project, "version": version, "target": self.target.name,
+                            "rootfs": rootfs.cache_key(self.target),
+                            "definition": hashlib.sha256(self.target.source.read_bytes()).hexdigest(), "tiers": self.tiers or "default",
+                            "selection": list(self.selection), "index": self.index_url or "default",
+                            "archsmoke": archsmoke_digest(), "cwd": str(self.cwd)})
+
+    def argv(self, version: str, junit: Path, cache: Cache) -> list[str]:
+        return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *self.selection,
+                "--arch", self.target.name, "--release", version, "--cache-dir", str(cache.root),
+                *(["--runner", self.tiers] if self.tiers else []),
+                *(["--index-url", self.index_url] if self.index_url else []), f"--junitxml={junit}"]
+
+
+@functools.cache
+def archsmoke_digest() -> str:
+    """archsmoke's own code and targets: a step's result is reused only by the archsmoke that made it
+    (its version alone would not do in an editable install, whose code changes under one version)."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml") and p.is_file()):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def failing_tests(junit: Path) -> tuple[tuple[str, ...], str]:
+    """(ids of the tests that failed or errored, the first one's message) from a JUnit file."""
+    try:
+        root = ElementTree.parse(junit).getroot()
+    except (OSError, ElementTree.ParseError):
+        return (), ""
+    failing, message = [], ""
+    for case in root.iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            failing.append(f"{case.get('classname', '')}::{case.get('name', '')}")
+            lines = (problem.get("message") or "").strip().splitlines()
+            message = message or (lines[0][:200] if lines else "")
+    return tuple(failing), message
+
+
+def _run_once(spec: StepSpec, version: str, cache: Cache, work: Path, attempt: int) -> Step:
+    junit = work / f"junit-{attempt}.xml"
+    log = work / (LOG if attempt == 1 else f"rerun-{attempt}.log")
+    started = time.monotonic()
+    with log.open("wb") as output:
+        child = subprocess.Popen(spec.argv(version, junit, cache), cwd=spec.cwd, stdout=output,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            returncode = child.wait()
+        except BaseException:  # Ctrl-C or SIGTERM: let the step stop its own targets, as a user's run would
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            raise
+    seconds = time.monotonic() - started
+    if returncode not in (PASSED, FAILED):
+        tail = log.read_text(errors="replace").strip().splitlines()[-6:]
+        error = StepError(f"the step for {version} could not be run: pytest exited {returncode}: "
+                          + " / ".join(tail), fix=f"see {log}, or run it yourself: "
+                                                  f"{' '.join(spec.argv(version, junit, cache)[1:])}")
+        error.exit_code = returncode if 2 <= returncode <= 7 else 1  # archsmoke's own codes say whose fault
+        raise error
+    failing, message = failing_tests(junit) if returncode == FAILED else ((), "")
+    return Step(version, returncode == PASSED, failing, message, round(seconds, 1), str(log))
+
+
+def _from_meta(meta: dict, log: str, cached: bool) -> Step:
+    rerun = meta.get("rerun")
+    return Step(meta["version"], meta["passed"], tuple(meta["failing"]), meta["message"], meta["seconds"], log,
+                _from_meta(rerun, log, cached) if rerun else None, cached=cached)
+
+
+def _meta(step: Step) -> dict:
+    meta = asdict(step)
+    meta.pop("cached")
+    meta["log"] = Path(step.log).name
+    if step.rerun is not None:
+        meta["rerun"] = _meta(step.rerun)
+    return meta
+
+
+def run_step(spec: StepSpec, version: str, cache: Cache, logs: Path) -> Step:
+    """The release's step, from the cache when this exact step ran before; its log copied into `logs`."""
+    key = spec.key(version)
+    logs.mkdir(parents=True, exist_ok=True)
+    kept = logs / f"{spec.project}-{version}-{spec.target.name}.log"
+    found = cache.lookup(KIND, key)
+    cached = found is not None
+    if found is None:
+        def build(work: Path) -> dict:
+            step = _run_once(spec, version, cache, work, 1)
+            if not step.passed:
+                step = Step(**{**asdict(step), "rerun": _run_once(spec, version, cache, work, 2)})
+            return _meta(step)
+
+        found = cache.ensure(KIND, key, build=build)
+    shutil.copyfile(found.path / LOG, kept)
+    return _from_meta(found.meta, str(kept), cached)
