@@ -1,4 +1,4 @@
-"""`python -m archsmoke`: manage the image cache, merge reports, check the host."""
+"""`python -m archsmoke`: manage the image cache, merge reports, bisect releases, check the host."""
 
 from __future__ import annotations
 

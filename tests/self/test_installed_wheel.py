@@ -36,6 +36,11 @@ def fresh_venv(tmp_path_factory):
     wheel = next((work / "dist").glob("archsmoke-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "archsmoke/vms/ppc64le.yaml" in names and not any(n.startswith("harness/") for n in names), names
+    # Every package of the source tree is in the wheel (pyproject lists them by hand: one was forgotten twice).
+    sources = {str(p.parent.relative_to(REPO / "harness")) for p in (REPO / "harness").rglob("__init__.py")}
+    for package in sources:
+        member = "archsmoke/" + ("" if package == "." else package + "/") + "__init__.py"
+        assert member in names, f"{member} is missing from the wheel: add it to pyproject.toml's packages"
     venv = work / "venv"
     assert _run([sys.executable, "-m", "venv", str(venv)], work).returncode == 0
     installed = _run([str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(wheel)], work)
