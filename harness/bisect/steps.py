@@ -94,6 +94,8 @@ def _run_once(spec: StepSpec, version: str, cache: Cache, work: Path, attempt: i
     log = work / (LOG if attempt == 1 else f"rerun-{attempt}.log")
     started = time.monotonic()
     with log.open("wb") as output:
+        output.write(f"$ {' '.join(spec.argv(version, junit, cache))}\n# in {spec.cwd}\n".encode())
+        output.flush()
         child = subprocess.Popen(spec.argv(version, junit, cache), cwd=spec.cwd, stdout=output,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
