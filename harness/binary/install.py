@@ -149,6 +149,18 @@ _MARK_SCRIPT = (f'for f; do printf {FLOOR_MARK.decode()} | dd of="$f" bs=1 seek=
                 f'| tail -c {len(FLOOR_MARK)} && echo; done')
 
 
+def as_the_loader_sees_it(runner: Runner, path: str) -> str:
+    """The installed executable to hand the target's loader itself (`LOADER --list PATH`): glibc's loader
+    refuses archsmoke's CPU-floor mark ("nonzero padding in e_ident"), so a marked one is copied unmarked."""
+    if not runner.marks_binary_under_test:
+        return path
+    copy = f"/tmp/archsmoke-unmarked/{path.rsplit('/', 1)[-1]}"
+    runner.run(["/bin/sh", "-c", f'mkdir -p "${{2%/*}}" && cp "$1" "$2" && head -c {len(FLOOR_MARK)} /dev/zero | '
+                f'dd of="$2" bs=1 seek={FLOOR_MARK_OFFSET} count={len(FLOOR_MARK)} conv=notrunc 2>/dev/null',
+                "unmark", path, copy]).check()
+    return copy
+
+
 def mark_for_cpu_floor(runner: Runner, paths: list[str]) -> None:
     """On a natively run target, the installed executables carry the mark that makes binfmt_misc run them
     through qemu-user at the CPU floor (host/binfmt.py); read back, so an unmarked binary never passes as floored."""

@@ -47,11 +47,12 @@ class StepSpec:
     cwd: Path
 
     def key(self, version: str) -> str:
+        definition = hashlib.sha256(self.target.source.read_bytes()).hexdigest()
         return content_key({"project": self.project, "version": version, "target": self.target.name,
-                            "rootfs": rootfs.cache_key(self.target),
-                            "definition": hashlib.sha256(self.target.source.read_bytes()).hexdigest(), "tiers": self.tiers or "default",
-                            "selection": list(self.selection), "index": self.index_url or "default",
-                            "archsmoke": archsmoke_digest(), "cwd": str(self.cwd)})
+                            "rootfs": rootfs.cache_key(self.target), "definition": definition,
+                            "tiers": self.tiers or "default", "selection": list(self.selection),
+                            "index": self.index_url or "default", "archsmoke": archsmoke_digest(),
+                            "cwd": str(self.cwd)})
 
     def argv(self, version: str, junit: Path, cache: Cache) -> list[str]:
         return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *self.selection,

@@ -173,9 +173,10 @@ class Archsmoke:
         known = [p for p in binaries.PRODUCTS.values() if any(b.provides(p) for b in self.local_binaries)]
         if len(known) == 1:
             return known[0]
-        if len(names) == 1 and not known:
+        if len(names) == 1 and not known:  # one product archsmoke does not know: all its builds' executables
             name = names.pop()
-            return Product(name, executables=(name,))
+            others = dict.fromkeys(n for b in self.local_binaries for n in b.names if n != name)
+            return Product(name, executables=(name, *others))
         raise ConfigError("which product do these tests test?",
                           fix="pass --product NAME (built in: " + ", ".join(binaries.PRODUCTS) + "), or define the "
                               "archsmoke_product fixture in your conftest")

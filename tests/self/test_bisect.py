@@ -8,18 +8,16 @@ its test fails once and then passes (flaky); 1.8 works.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from archsmoke.bisect import BAD, DIFFERENT, FLAKY, GOOD, EndsDisagree, Step, bisect
+from toolwheels import make_wheel
 
 # --- the search alone ----------------------------------------------------------------------------
 
@@ -131,29 +129,6 @@ BEHAVIOUR = {"1.2": ["-DHELP_BROKEN"], "1.4": ["-DCRASH"], "1.6": ["-DCRASH"]}
 VERSIONS = [f"1.{i}" for i in range(9)]
 
 
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def _wheel(directory: Path, version: str, binary: bytes, platform: str) -> Path:
-    path = directory / f"tool-{version}-py3-none-{platform}.whl"
-    files = {
-        f"tool-{version}.data/scripts/tool": binary,
-        f"tool-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: tool\nVersion: {version}\n".encode(),
-        f"tool-{version}.dist-info/WHEEL": f"Wheel-Version: 1.0\nGenerator: archsmoke-tests\nRoot-Is-Purelib: false\n"
-                                           f"Tag: py3-none-{platform}\n".encode(),
-    }
-    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files.items())
-    record += f"tool-{version}.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (0o100755 if "/scripts/" in name else 0o100644) << 16  # a regular file, its mode
-            archive.writestr(info, data)
-        archive.writestr(f"tool-{version}.dist-info/RECORD", record)
-    return path
-
-
 @pytest.fixture(scope="module")
 def tool_wheels(tmp_path_factory) -> list[Path]:
     out = tmp_path_factory.mktemp("tool-releases")
@@ -164,7 +139,7 @@ def tool_wheels(tmp_path_factory) -> list[Path]:
         subprocess.run(["gcc", "-O1", "-static", f'-DVERSION="{version}"', *BEHAVIOUR.get(version, []),
                         "-o", str(binary), str(out / "tool.c")], check=True)
         platform = "manylinux_2_17_aarch64" if version == "1.5" else "manylinux_2_17_x86_64"
-        wheels.append(_wheel(out, version, binary.read_bytes(), platform))
+        wheels.append(make_wheel(out, "tool", version, {"tool": binary.read_bytes()}, platform))
     return wheels
 
 
