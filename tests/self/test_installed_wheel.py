@@ -82,3 +82,18 @@ def test_the_readme_example_passes_on_ppc64le_and_s390x(fresh_venv, project, cac
 def test_doctor_there(fresh_venv, project):
     result = _run([str(fresh_venv / "bin/python"), "-m", "archsmoke", "doctor", "ppc64le", "s390x"], project)
     assert result.returncode == 0 and "all checks passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_suite_without_test_code_there(fresh_venv, tmp_path, cache):
+    """In an empty directory, as the README's first step for a new project: ruff's release on s390x."""
+    result = _run([str(fresh_venv / "bin/pytest"), "-p", "no:cacheprovider", "--pyargs", "archsmoke.generic",
+                   "--product", "ruff", "--release", RUFF_RELEASE, "--arch", "s390x", "--cache-dir", str(cache.root)],
+                  tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "4 passed" in output and "Traceback" not in output, output
+
+
+def test_bisect_there_refuses_ends_that_do_not_exist(fresh_venv, tmp_path, cache):
+    result = _run([str(fresh_venv / "bin/python"), "-m", "archsmoke", "--cache-dir", str(cache.root), "bisect",
+                   "--product", "ruff", "--arch", "s390x", "--good", "0.15.11", "--bad", "0.15.999"], tmp_path)
+    assert result.returncode == 2 and "ruff 0.15.999 is not a release on" in result.stderr, result.stderr
