@@ -26,6 +26,7 @@ class InstalledBinary:
     product: Product
     bin_dir: str  # inside the target
     env: dict[str, str] = field(default_factory=dict)  # PATH with bin_dir first
+    real: dict[str, str] = field(default_factory=dict)  # name -> its ELF file, where PATH has a launcher for it
 
     @property
     def path(self) -> str:
@@ -33,6 +34,11 @@ class InstalledBinary:
 
     def executable(self, name: str | None = None) -> str:
         return f"{self.bin_dir}/{name or self.product.main}"
+
+    def real_executable(self, name: str | None = None) -> str:
+        """The ELF file itself (a wheel's package data sits behind a launcher on PATH)."""
+        name = name or self.product.main
+        return self.real.get(name) or self.executable(name)
 
     def command(self, *args: str) -> str:
         return shlex.join([self.path, *args])
@@ -137,16 +143,35 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
         runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
         for extra in binary.extras_for(product):
             runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
+    names = (product.main, *(extra.name for extra in binary.extras_for(product)))
+    real: dict[str, str] = {}
+    if binary.kind == "wheel" and runner.has_python and binary.package_data:
+        _require_launcher(binary, product, runner, bin_dir)
+        site = _site_packages(runner, bin_dir)
+        real = {name: f"{site}/{inside}" for name, inside in binary.package_data if name in names}
+    installed = InstalledBinary(binary=binary, product=product, bin_dir=bin_dir, real=real,
+                                env={"PATH": f"{bin_dir}:{runner.environment()['PATH']}"})
     if runner.marks_binary_under_test:
-        names = (product.main, *(extra.name for extra in binary.extras_for(product)))
-        mark_for_cpu_floor(runner, [f"{bin_dir}/{name}" for name in names])
-    return InstalledBinary(binary=binary, product=product, bin_dir=bin_dir,
-                           env={"PATH": f"{bin_dir}:{runner.environment()['PATH']}"})
+        mark_for_cpu_floor(runner, [installed.real_executable(name) for name in names])
+    return installed
 
 
 _MARK_SCRIPT = (f'for f; do printf {FLOOR_MARK.decode()} | dd of="$f" bs=1 seek={FLOOR_MARK_OFFSET} '
                 f'count={len(FLOOR_MARK)} conv=notrunc 2>/dev/null && head -c {FLOOR_MARK_OFFSET + len(FLOOR_MARK)} "$f" '
                 f'| tail -c {len(FLOOR_MARK)} && echo; done')
+
+
+def _site_packages(runner: Runner, bin_dir: str) -> str:
+    result = runner.run([f"{bin_dir}/python", "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"]).check()
+    return result.stdout.strip()
+
+
+def _require_launcher(binary: BinaryUnderTest, product: Product, runner: Runner, bin_dir: str) -> None:
+    if not runner.file_exists(f"{bin_dir}/{product.main}"):
+        inside = dict(binary.package_data).get(product.main, "its package data")
+        raise BinaryError(f"{binary.origin} installs no `{product.main}` command (its executable is {inside}, and "
+                          f"the wheel declares no console script of that name)",
+                          fix=f"pass a wheel whose entry points include {product.main}, or its executable itself")
 
 
 def as_the_loader_sees_it(runner: Runner, path: str) -> str:

@@ -45,6 +45,10 @@ def download_release(product: Product, version: str, target: Target, cache: Cach
         return prepare(path, cache, origin=f"{project} {resolved} ({chosen.filename} from {url})", version=resolved)
     except BinaryError as error:
         retire(path.parent)  # keyed by its own hash: without this it would be reused as it is
+        if chosen.sha256:  # it arrived as published: the build itself is not one archsmoke can test
+            raise BinaryError(f"{chosen.filename} from {url} arrived intact (its sha256 matched the index's), but "
+                              f"it is not a {product.name} build archsmoke can test: {error.problem}",
+                              fix=error.fix or f"pass another release of {product.name}") from None
         raise DownloadError(f"{chosen.filename} downloaded from {url} is unusable: {error.problem}",
                             fix="try again; if it persists the index is serving a damaged file") from None
 

@@ -64,8 +64,12 @@ def parse_target(source: Path, text: str) -> Target:
     elf_identity = ElfIdentity(machine=elf.choice("machine", tuple(arches.ELF_MACHINES)),
                                bits=elf.choice("class", ELF_CLASSES), endian=elf.choice("endian", ENDIANS))
     elf.reject_unknown()
+    libc = top.choice("libc", LIBCS)
     rootfs = top.section("rootfs")
-    recipe = RootfsRecipe(suite=rootfs.get("suite", str), packages=rootfs.string_list("packages"),
+    packages = rootfs.string_list("packages")
+    if libc == "glibc":  # what a manylinux wheel may assume every system has (see MANYLINUX_PACKAGES)
+        packages = (*packages, *(p for p in MANYLINUX_PACKAGES if p not in packages))
+    recipe = RootfsRecipe(suite=rootfs.get("suite", str), packages=packages,
                           apt_options=rootfs.string_list("apt_options", []))
     rootfs.reject_unknown()
     budgets = top.section("timeouts")
@@ -86,6 +90,9 @@ def parse_target(source: Path, text: str) -> Target:
     if page_size <= 0 or page_size & (page_size - 1):
         raise top.error("field 'page_size'", f"must be a power of two in bytes, got {page_size}")
     debian_arch = top.choice("debian_arch", tuple(arches.ARCHES))
+    if elf_identity.machine != arches.ARCHES[debian_arch].elf_machine:  # stated twice: both must agree
+        raise top.error("field 'elf.machine'", f"says {elf_identity.machine}, but debian_arch {debian_arch} is "
+                        f"{arches.ARCHES[debian_arch].elf_machine}")
     target = Target(
         name=name,
         aliases=top.string_list("aliases", []),
@@ -94,7 +101,7 @@ def parse_target(source: Path, text: str) -> Target:
         multiarch=top.get("multiarch", str),
         qemu_arch=top.get("qemu_arch", (str, type(None))),
         elf=elf_identity,
-        libc=top.choice("libc", LIBCS),
+        libc=libc,
         page_size=page_size,
         cpu=top.get("cpu", (str, type(None)), None),
         triple=top.get("triple", str),
@@ -108,6 +115,13 @@ def parse_target(source: Path, text: str) -> Target:
     if target.cpu and not target.qemu_arch:
         raise top.error("field 'cpu'", "only applies to emulated targets (qemu_arch is empty)")
     return target
+
+
+# The Debian packages of the libraries the manylinux policy (PEP 599, auditwheel's policy list) lets a wheel
+# assume on any glibc system beyond libc6 itself: a correct manylinux wheel that fails in a glibc root must
+# fail on real machines too.  Left out: libGL.so.1, whose package pulls Mesa's drivers (about 100 MB a root).
+MANYLINUX_PACKAGES = ("libgcc-s1", "libstdc++6", "libcrypt1", "libglib2.0-0", "libx11-6", "libxext6",
+                      "libxrender1", "libice6", "libsm6")
 
 
 _MACHINE = re.compile(r"^[a-z0-9][a-z0-9._-]*(,[a-z0-9._-]+(=[A-Za-z0-9._-]+)?)*$")

@@ -123,8 +123,8 @@ PYTEST_CASES = [
     ("missing-binary", lambda t, r: ["--binary", str(t / "nothing")], 4, "does not exist or is not a file"),
     # 10 GiB of holes, not a binary: refused by its first bytes, before anything reads the rest.
     ("huge-unknown-file", lambda t, r: ["--binary", _sparse(t / "uv", 10 << 30)], 4,
-     "neither an ELF executable, a wheel nor"),
-    ("text-binary", lambda t, r: ["--binary", _text(t / "uv")], 4, "neither an ELF executable, a wheel nor"),
+     "is none of an ELF executable, a wheel"),
+    ("text-binary", lambda t, r: ["--binary", _text(t / "uv")], 4, "is none of an ELF executable, a wheel"),
     ("mips-binary-no-target", lambda t, r: ["--binary", _elf(t / "uv", 8)], 4,
      "no target runs the binaries given"),
     ("wrong-arch-binary", lambda t, r: ["--arch", "ppc64le", "--binary", _elf(t / "uv", 22)], 4,
@@ -244,3 +244,22 @@ def test_a_truncated_wheel_served_without_a_hash_is_a_download_error(pytester, c
                                            "--release", "0.13.9", str(Path(SMOKE) / "test_uv_version.py"))
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == 5 and "is unusable" in output and "Traceback" not in output, output
+
+
+def test_an_intact_download_that_is_no_usable_build_blames_the_build_not_the_index(pytester, cache, loopback_index,
+                                                                                   tmp_path):
+    """Its sha256 matched the index's: trying again would not help, so it is bad input (exit 4), not a download
+    error (exit 5)."""
+    from toolwheels import make_wheel
+
+    served = tmp_path / "served"
+    served.mkdir()
+    wheel = make_wheel(served, "uv", "0.13.9", {"uv": b"#!/bin/sh\necho uv 0.13.9\n"}, "manylinux_2_17_x86_64")
+    loopback_index.publish([wheel])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(tmp_path / "fresh"),
+                                           "--index-url", loopback_index.url, "--arch", "x86_64",
+                                           "--release", "0.13.9", str(Path(SMOKE) / "test_uv_version.py"))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 4 and "Traceback" not in output, output
+    assert "arrived intact (its sha256 matched the index's), but it is not a uv build archsmoke can test" in output
+    assert "is a wheel without executables" in output and "try again" not in output

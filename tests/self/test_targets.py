@@ -74,9 +74,10 @@ def _error(text: str, name: str = "ppc64le.yaml") -> str:
         ("arch: ppc64le", "arch: ppc64", "field 'arch' must match the file name 'ppc64le', got 'ppc64'"),
         ("  packages:\n", "  apt_options: Acquire::Check-Valid-Until false\n  packages:\n",
          "field 'rootfs.apt_options' must be a list, got a string"),
+        ("  machine: PPC64", "  machine: S390", "field 'elf.machine' says S390, but debian_arch ppc64el is PPC64"),
     ],
     ids=["enum", "page-size", "type", "missing", "libc", "elf-class", "machine", "negative", "bool", "list", "unknown",
-         "name", "apt-options"],
+         "name", "apt-options", "machine-of-another-arch"],
 )
 def test_each_mistake_names_file_field_and_allowed_values(old, new, expected):
     assert old in VALID
@@ -164,3 +165,11 @@ def test_without_arch_every_emulated_glibc_target_runs_and_help_names_them(catal
     assert sorted(names) == ["aarch64", "armv7", "ppc64le", "riscv64", "s390x"]
     listed = re.search(r"else every emulated glibc target \(([^)]*)\)", Path(options.__file__).read_text())
     assert listed and sorted(listed.group(1).split(", ")) == sorted(names)
+
+
+def test_glibc_roots_hold_what_manylinux_wheels_may_assume(catalog):
+    from archsmoke.targets.catalog import MANYLINUX_PACKAGES
+
+    for target in catalog.targets.values():
+        held = set(MANYLINUX_PACKAGES) <= set(target.rootfs.packages)
+        assert held == (target.libc == "glibc"), target.name

@@ -1,0 +1,70 @@
+"""What every format shares: the executables found in it, copied out under their own names."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ...errors import BinaryError
+
+ELF_MAGIC = b"\x7fELF"
+CHUNK = 1 << 20
+
+
+@dataclass
+class Members:
+    """The executables a format found, in order, with where each one is inside the file (for package data)."""
+
+    names: list[str] = field(default_factory=list)
+    inside: dict[str, str] = field(default_factory=dict)  # name -> member path inside the file
+    package_data: bool = False  # a wheel's executables kept as package data, behind launchers pip makes
+
+    def add(self, name: str, member: str) -> None:
+        self.names.append(name)
+        self.inside[name] = member
+
+
+def member_name(path: Path, member: str, taken: dict[str, str]) -> str:
+    """The file name an executable member is kept under: refused if it names no file or repeats another's."""
+    name = PurePosixPath(member).name
+    if name in ("", ".", "..") or "\\" in name:
+        raise BinaryError(f"{path} has a member named {member!r}, which is not a file name",
+                          fix="rebuild the archive with plain file names")
+    if name in taken:
+        raise BinaryError(f"{path} has two executables named {name}: {taken[name]} and {member}",
+                          fix="ship each executable once, or pass the builds as separate files")
+    taken[name] = member
+    return name
+
+
+def copy_executable(source, work: Path, name: str) -> str | None:
+    """Stream a member into work/name while hashing it (members can be larger than memory); None if not ELF."""
+    digest = hashlib.sha256()
+    first = source.read(len(ELF_MAGIC))
+    if first != ELF_MAGIC:
+        return None
+    target = work / name
+    with open(target, "wb") as out:
+        digest.update(first)
+        out.write(first)
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+    target.chmod(0o755)
+    return "sha256=" + base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def keep_elf_members(path: Path, work: Path, candidates, opener) -> Members:
+    """Every candidate member that is an ELF file, copied out; `opener(member)` gives its bytes."""
+    found: dict[str, str] = {}
+    members = Members()
+    for member in candidates:
+        name = member_name(path, member, found)
+        with opener(member) as source:
+            if copy_executable(source, work, name) is None:
+                del found[name]
+                continue
+        members.add(name, member)
+    return members

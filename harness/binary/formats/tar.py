@@ -1,0 +1,35 @@
+"""Release archives as tarballs: .tar.gz / .tgz (goreleaser's default), .tar.xz (cargo-dist's), .tar.bz2, or
+plain .tar; every ELF file in them is an executable of the build."""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import tarfile
+import zlib
+from pathlib import Path
+
+from ...errors import BinaryError
+from .members import Members, keep_elf_members
+
+KIND = "archive"  # what BinaryUnderTest.kind says
+DESCRIPTION = "a release archive (*.tar.gz, *.tgz, *.tar.xz, *.tar.bz2, *.tar)"
+COMPRESSED = (b"\x1f\x8b", b"\xfd7zXZ", b"BZh")
+NAMES = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return head.startswith(COMPRESSED) or path.name.endswith(NAMES)
+
+
+def members(path: Path, work: Path) -> Members:
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            files = {m.name: m for m in archive if m.isfile()}
+            found = keep_elf_members(path, work, list(files), lambda name: archive.extractfile(files[name]))
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError, ValueError) as exc:
+        raise BinaryError(f"{path} is not a readable tar archive: {exc}", fix="download the archive again") from None
+    if not found.names:
+        raise BinaryError(f"{path} is an archive without an ELF executable in it",
+                          fix="pass a release archive that ships the executable (name-<triple>.tar.gz)")
+    return found

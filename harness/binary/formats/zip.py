@@ -1,0 +1,29 @@
+"""Release archives as .zip files (not wheels): every ELF file in them is an executable of the build."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ...errors import BinaryError
+from .members import Members, keep_elf_members
+
+KIND = "archive"  # what BinaryUnderTest.kind says
+DESCRIPTION = "a .zip release archive"
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    return head.startswith(b"PK") and not path.name.endswith(".whl")
+
+
+def members(path: Path, work: Path) -> Members:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            files = [i.filename for i in archive.infolist() if not i.is_dir()]
+            found = keep_elf_members(path, work, files, archive.open)
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        raise BinaryError(f"{path} is not a readable .zip archive: {exc}", fix="download the archive again") from None
+    if not found.names:
+        raise BinaryError(f"{path} is a .zip archive without an ELF executable in it",
+                          fix="pass a release archive that ships the executable")
+    return found

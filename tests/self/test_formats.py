@@ -1,0 +1,143 @@
+"""The formats cross-built executables ship in (harness/binary/formats/), with real published builds: uv's in
+cargo-dist's .tar.xz and goreleaser's .zip shapes, and clang-format's wheel, which keeps its executable as
+package data behind a Python launcher."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from archsmoke.binary import UV, prepare
+from archsmoke.binary.product import Product
+from archsmoke.binary.release import download_release
+from archsmoke.cache import Cache
+from archsmoke.errors import BinaryError
+
+CLANG_FORMAT = Product("clang-format", executables=("clang-format",), project="clang-format")
+CLANG_FORMAT_RELEASE = "20.1.7"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def scratch_cache(tmp_path):
+    return Cache(tmp_path / "cache")
+
+
+def _tar_xz(release, tmp_path: Path) -> Path:
+    """cargo-dist's layout: NAME-TRIPLE.tar.xz holding NAME-TRIPLE/NAME (and its other executables)."""
+    triple = "powerpc64le-unknown-linux-gnu"
+    archive = tmp_path / f"uv-{triple}.tar.xz"
+    with tarfile.open(archive, "w:xz") as tar:
+        for executable in release("ppc64le").executables:
+            tar.add(executable, arcname=f"uv-{triple}/{executable.name}")
+    return archive
+
+
+def _zip(release, tmp_path: Path, *extra: tuple[str, Path]) -> Path:
+    """goreleaser's layout: NAME_VERSION_OS_ARCH.zip with the executables at the top, beside a README."""
+    archive = tmp_path / "uv_0.13.9_linux_s390x.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("README.md", "uv\n")
+        for executable in release("s390x").executables:
+            out.write(executable, executable.name)
+        for name, path in extra:
+            out.write(path, name)
+    return archive
+
+
+def test_a_tar_xz_release_archive(release, tmp_path, scratch_cache):
+    binary = prepare(_tar_xz(release, tmp_path), scratch_cache)
+    assert binary.kind == "archive" and binary.main_for(UV).name == "uv"
+    assert binary.elf.machine == "PPC64" and [p.name for p in binary.extras_for(UV)] == ["uvx"]
+
+
+def test_a_zip_release_archive_is_not_taken_for_a_wheel(release, tmp_path, scratch_cache):
+    binary = prepare(_zip(release, tmp_path), scratch_cache)
+    assert binary.kind == "archive" and binary.names == ("uv", "uvx") and binary.elf.machine == "S390"
+
+
+def test_an_archive_holding_two_executables_of_one_name_is_refused(release, tmp_path, scratch_cache):
+    archive = _zip(release, tmp_path, ("bin/uv", release("s390x").executables[0]))
+    with pytest.raises(BinaryError, match=r"has two executables named uv: uv and bin/uv"):
+        prepare(archive, scratch_cache)
+
+
+def test_a_damaged_tar_xz_is_a_clear_error(release, tmp_path, scratch_cache):
+    archive = _tar_xz(release, tmp_path)
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(BinaryError, match="is not a readable tar archive"):
+        prepare(archive, scratch_cache)
+
+
+def test_the_suite_runs_from_a_tar_xz_and_a_zip(release, tmp_path, cache):
+    for archive, arch in ((_tar_xz(release, tmp_path), "ppc64le"), (_zip(release, tmp_path), "s390x")):
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--binary", str(archive),
+                               "--arch", arch, "--runner", "qemu-user", "--cache-dir", str(cache.root),
+                               str(REPO / "tests/smoke/uv/test_uv_version.py")],
+                              cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+# --- a wheel that keeps its executable as package data -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clang_format(cache, catalog):
+    """clang-format's published wheel for ppc64le, from the package index."""
+    return download_release(CLANG_FORMAT, CLANG_FORMAT_RELEASE, catalog.get("ppc64le"), cache)
+
+
+def test_a_package_data_executable_is_found_through_record_and_its_elf_header(clang_format):
+    assert clang_format.kind == "wheel" and clang_format.names == ("clang-format",)
+    assert dict(clang_format.package_data) == {"clang-format": "clang_format/data/bin/clang-format"}
+    assert clang_format.elf.machine == "PPC64" and clang_format.version == CLANG_FORMAT_RELEASE
+
+
+def test_a_wheel_with_no_elf_at_all_is_refused(tmp_path, scratch_cache):
+    from toolwheels import make_wheel
+
+    wheel = make_wheel(tmp_path, "notatool", "1.0", {"notatool": b"#!/bin/sh\necho hi\n"}, "manylinux_2_17_x86_64")
+    with pytest.raises(BinaryError, match="is a wheel without executables"):
+        prepare(wheel, scratch_cache)
+
+
+CONFTEST = f'''
+import pytest
+from archsmoke import Product
+
+@pytest.fixture(scope="session")
+def archsmoke_product():
+    return Product("clang-format", executables=("clang-format",), project="clang-format")
+'''
+
+TESTS = r'''
+def test_formats_a_c_file(target, installed_binary, target_tmp_path):
+    source = f"{target_tmp_path}/messy.c"
+    target.run(["sh", "-c", f"printf 'int main(){{return  0;}}\\n' > {source}"]).check()
+    result = target.run(installed_binary.command("--style=LLVM", source), env=installed_binary.env).check()
+    assert result.stdout == "int main() { return 0; }\n", result.report()
+
+
+def test_the_launcher_users_run_is_what_runs(target, installed_binary):
+    assert installed_binary.path.endswith("/venv/bin/clang-format")
+    assert target.run(["head", "-c", "2", installed_binary.path]).stdout == "#!"  # pip's launcher
+    assert installed_binary.real_executable().endswith("/site-packages/clang_format/data/bin/clang-format")
+'''
+
+
+def test_clang_format_formats_c_on_three_arches_and_passes_the_no_code_suite(tmp_path, cache):
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_clang_format.py").write_text(TESTS)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_clang_format.py",
+                           "--pyargs", "archsmoke.generic", "--release", CLANG_FORMAT_RELEASE,
+                           "--arch", "ppc64le,s390x,aarch64", "--runner", "qemu-user", "--cache-dir", str(cache.root)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-5000:]
+    # 2 own tests + 4 no-code checks (the loader's finds libstdc++ in the glibc roots), on 3 arches
+    assert "18 passed" in output, output[-3000:]
