@@ -12,10 +12,13 @@ def record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def make_wheel(directory: Path, name: str, version: str, scripts: dict[str, bytes], platform: str) -> Path:
-    """NAME-VERSION-py3-none-PLATFORM.whl with `scripts` under NAME-VERSION.data/scripts/."""
+def make_wheel(directory: Path, name: str, version: str, scripts: dict[str, bytes], platform: str,
+               package_files: dict[str, bytes] | None = None) -> Path:
+    """NAME-VERSION-py3-none-PLATFORM.whl with `scripts` under NAME-VERSION.data/scripts/ and `package_files`
+    (paths in site-packages; those under a bin/ directory executable) as package data."""
     path = directory / f"{name}-{version}-py3-none-{platform}.whl"
     files = {f"{name}-{version}.data/scripts/{script}": data for script, data in scripts.items()}
+    files.update(package_files or {})
     files[f"{name}-{version}.dist-info/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
     files[f"{name}-{version}.dist-info/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: archsmoke-tests\n"
                                                   f"Root-Is-Purelib: false\nTag: py3-none-{platform}\n").encode()
@@ -25,7 +28,8 @@ def make_wheel(directory: Path, name: str, version: str, scripts: dict[str, byte
         for member, data in files.items():
             info = zipfile.ZipInfo(member)
             # A regular file and its mode: pip makes scripts executable only when both are there.
-            info.external_attr = (0o100755 if "/scripts/" in member else 0o100644) << 16
+            executable = "/scripts/" in member or "/bin/" in member
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
             archive.writestr(info, data)
         archive.writestr(f"{name}-{version}.dist-info/RECORD", record)
     return path

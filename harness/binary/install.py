@@ -167,7 +167,7 @@ def _site_packages(runner: Runner, bin_dir: str) -> str:
 
 
 def _require_launcher(binary: BinaryUnderTest, product: Product, runner: Runner, bin_dir: str) -> None:
-    if not runner.file_exists(f"{bin_dir}/{product.main}"):
+    if runner.run(["/bin/sh", "-c", 'test -e "$0"', f"{bin_dir}/{product.main}"]).exit_code != 0:
         inside = dict(binary.package_data).get(product.main, "its package data")
         raise BinaryError(f"{binary.origin} installs no `{product.main}` command (its executable is {inside}, and "
                           f"the wheel declares no console script of that name)",

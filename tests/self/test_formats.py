@@ -32,7 +32,7 @@ def _tar_xz(release, tmp_path: Path) -> Path:
     """cargo-dist's layout: NAME-TRIPLE.tar.xz holding NAME-TRIPLE/NAME (and its other executables)."""
     triple = "powerpc64le-unknown-linux-gnu"
     archive = tmp_path / f"uv-{triple}.tar.xz"
-    with tarfile.open(archive, "w:xz") as tar:
+    with tarfile.open(archive, "w:xz", preset=0) as tar:  # fast: the format matters here, not the ratio
         for executable in release("ppc64le").executables:
             tar.add(executable, arcname=f"uv-{triple}/{executable.name}")
     return archive
@@ -141,3 +141,20 @@ def test_clang_format_formats_c_on_three_arches_and_passes_the_no_code_suite(tmp
     assert done.returncode == 0, output[-5000:]
     # 2 own tests + 4 no-code checks (the loader's finds libstdc++ in the glibc roots), on 3 arches
     assert "18 passed" in output, output[-3000:]
+
+
+def test_a_package_data_wheel_without_a_launcher_for_it_is_refused_at_install(release, built, catalog, tmp_path,
+                                                                              scratch_cache):
+    from toolwheels import make_wheel
+
+    from archsmoke.binary import install
+    from archsmoke.tiers.qemu_user import QemuUserRunner
+
+    elf = release("x86_64").main_for(UV).read_bytes()
+    wheel = make_wheel(tmp_path, "tool", "1.0", {}, "manylinux_2_17_x86_64",
+                       package_files={"tool/__init__.py": b"", "tool/data/bin/tool": elf})
+    binary = prepare(wheel, scratch_cache)
+    assert dict(binary.package_data) == {"tool": "tool/data/bin/tool"}
+    with QemuUserRunner(catalog.get("x86_64"), built("x86_64")) as runner:
+        with pytest.raises(BinaryError, match=r"installs no `tool` command \(its executable is tool/data/bin/tool"):
+            install(binary, Product("tool", executables=("tool",)), runner)
