@@ -12,7 +12,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "Product": "binary", "ReportedVersion": "binary", "BinaryUnderTest": "binary", "InstalledBinary": "binary",
-    "UV": "binary", "RUFF": "binary",
+    "UV": "binary", "RUFF": "binary", "ESBUILD": "binary",
     "HarnessError": "errors", "ConfigError": "errors", "HostSetupError": "errors", "BinaryError": "errors",
     "DownloadError": "errors", "TargetError": "errors",
     "Runner": "tiers", "CommandResult": "tiers", "CommandFailed": "tiers",

@@ -18,6 +18,7 @@ class Arch:
     elf_number: int  # e_machine
     oci: tuple[str, str | None]  # (architecture, variant) as container images record it
     uname: str  # what `uname -m` says on a real machine of this arch
+    npm: str  # Node's process.arch: what npm's per-platform packages are named with (@esbuild/linux-ppc64)
     compat_of: str | None = None  # the 64-bit arch whose kernel also runs this one natively (i386 on amd64)
 
     @property
@@ -27,13 +28,13 @@ class Arch:
 
 
 ARCHES: dict[str, Arch] = {a.debian: a for a in (
-    Arch("amd64", "X86_64", 62, ("amd64", None), "x86_64"),
-    Arch("i386", "386", 3, ("386", None), "i686", compat_of="amd64"),
-    Arch("arm64", "AARCH64", 183, ("arm64", None), "aarch64"),
-    Arch("armhf", "ARM", 40, ("arm", "v7"), "armv7l"),  # many arm64 CPUs lack AArch32: always emulated
-    Arch("ppc64el", "PPC64", 21, ("ppc64le", None), "ppc64le"),
-    Arch("s390x", "S390", 22, ("s390x", None), "s390x"),
-    Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64"),
+    Arch("amd64", "X86_64", 62, ("amd64", None), "x86_64", "x64"),
+    Arch("i386", "386", 3, ("386", None), "i686", "ia32", compat_of="amd64"),
+    Arch("arm64", "AARCH64", 183, ("arm64", None), "aarch64", "arm64"),
+    Arch("armhf", "ARM", 40, ("arm", "v7"), "armv7l", "arm"),  # many arm64 CPUs lack AArch32: always emulated
+    Arch("ppc64el", "PPC64", 21, ("ppc64le", None), "ppc64le", "ppc64"),
+    Arch("s390x", "S390", 22, ("s390x", None), "s390x", "s390x"),
+    Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64", "riscv64"),
 )}
 
 ELF_MACHINES: dict[str, int] = {a.elf_machine: a.elf_number for a in ARCHES.values()}

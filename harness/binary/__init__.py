@@ -1,12 +1,12 @@
 """The binary under test: which product it is, its ELF identity, where it comes from, how it is installed."""
 
 from .elf import ElfInfo, check_runs_on, read_elf
-from .install import InstalledBinary, install
+from .install import InstalledBinary, install, mark_for_cpu_floor, unmark
 from .match import builds_of, expected_triple, matching, require_a_build_for, runs_on
-from .product import PRODUCTS, RUFF, UV, Product, ReportedVersion, product_named
+from .product import ESBUILD, PRODUCTS, RUFF, UV, Product, ReportedVersion, product_named
 from .release import download_release, require_version
 from .unpack import BinaryUnderTest, prepare
 
-__all__ = ["PRODUCTS", "RUFF", "UV", "BinaryUnderTest", "ElfInfo", "InstalledBinary", "Product", "ReportedVersion",
-           "builds_of", "check_runs_on", "download_release", "expected_triple", "install", "matching", "prepare",
-           "product_named", "read_elf", "require_a_build_for", "require_version", "runs_on"]
+__all__ = ["ESBUILD", "PRODUCTS", "RUFF", "UV", "BinaryUnderTest", "ElfInfo", "InstalledBinary", "Product", "ReportedVersion",
+           "builds_of", "check_runs_on", "download_release", "expected_triple", "install", "mark_for_cpu_floor", "matching", "prepare",
+           "product_named", "read_elf", "require_a_build_for", "require_version", "runs_on", "unmark"]

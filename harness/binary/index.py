@@ -7,6 +7,7 @@ temporary file and becomes an entry only after its hash matched.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import ssl
@@ -101,9 +102,9 @@ class _LinkParser(HTMLParser):
             self._attrs = None
 
 
-def _open(url: str):
+def open_url(url: str, accept: str = "text/html"):
     context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
-    request = urllib.request.Request(url, headers={"User-Agent": "archsmoke", "Accept": "text/html"})
+    request = urllib.request.Request(url, headers={"User-Agent": "archsmoke", "Accept": accept})
     try:
         return urllib.request.urlopen(request, timeout=TIMEOUT, context=context)
     except urllib.error.HTTPError as exc:
@@ -135,7 +136,7 @@ def read_chunks(response, url: str, deadline: float, size: int = 1 << 20):
 
 def list_files(index_url: str, project: str) -> list[IndexFile]:
     page_url = index_url.rstrip("/") + f"/{project}/"
-    with _open(page_url) as response:
+    with open_url(page_url) as response:
         body = b"".join(read_chunks(response, page_url, PAGE_DEADLINE)).decode("utf-8", "replace")
         base = response.geturl()
         kind = response.headers.get("Content-Type", "no content type")
@@ -221,24 +222,48 @@ def _write(out, block: bytes, cache: Cache) -> None:
                           fix="free space there, or choose another with --cache-dir") from None
 
 
-def fetch(cache: Cache, item: IndexFile, sink: Sink | None = None) -> Path:
-    """Download one file into the cache (or reuse it), verifying its sha256."""
+def _integrity(integrity: str | None, url: str):
+    """The hash a Subresource Integrity string ("sha512-BASE64", the npm registry's) asks for, and its value."""
+    if not integrity:
+        return None, b""
+    algorithm, _, value = integrity.partition("-")
+    if algorithm not in ("sha512", "sha384", "sha256") or not value:
+        raise DownloadError(f"{url} is published with an integrity of a kind archsmoke does not check: {integrity!r}",
+                            fix="use a registry that publishes sha512 integrity, or pass the file with --binary")
+    try:
+        return hashlib.new(algorithm), base64.b64decode(value, validate=True)
+    except ValueError:
+        raise DownloadError(f"{url} is published with a malformed integrity {integrity!r}",
+                            fix="the registry's metadata is damaged; try again later or pass the file with --binary") \
+            from None
+
+
+def fetch(cache: Cache, item: IndexFile, sink: Sink | None = None, integrity: str | None = None) -> Path:
+    """Download one file into the cache (or reuse it), verifying its sha256 (and its integrity, if given)."""
     if item.sha256 and cache.lookup(KIND, item.sha256, _verify):
         return cache.entry_path(KIND, item.sha256) / item.filename
     progress = Progress(f"download {item.filename}", sink)
     area = cache.area(KIND)
     partial = area / f".tmp-download-{os.getpid()}-{item.filename}"
     digest = hashlib.sha256()
+    checked, wanted = _integrity(integrity, item.url)
     try:
-        with _open(item.url) as response, open(partial, "wb") as out:
+        with open_url(item.url) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             for block in read_chunks(response, item.url, FILE_DEADLINE):
                 _write(out, block, cache)
                 digest.update(block)
+                if checked is not None:
+                    checked.update(block)
                 done += len(block)
                 progress.update(f"{done >> 20} of {total >> 20 or '?'} MiB")
         actual = digest.hexdigest()
+        if checked is not None and checked.digest() != wanted:
+            raise DownloadError(
+                f"{item.filename} from {item.url} does not match its published integrity ({integrity[:24]}…): "
+                f"it is {checked.name}-{base64.b64encode(checked.digest()).decode()[:16]}…",
+                fix="try again; if it persists the registry or a proxy is serving a damaged file")
         if item.sha256 and actual != item.sha256:
             raise DownloadError(
                 f"{item.filename} from {item.url} is corrupt: its sha256 is {actual}, the index says {item.sha256}",

@@ -186,6 +186,13 @@ def as_the_loader_sees_it(runner: Runner, path: str) -> str:
     return copy
 
 
+def unmark(runner: Runner, paths: list[str]) -> None:
+    """Take the CPU-floor mark off again: the executables then run natively, at this host's CPU."""
+    zeros = f'head -c {len(FLOOR_MARK)} /dev/zero | dd of="$f" bs=1 seek={FLOOR_MARK_OFFSET} count={len(FLOOR_MARK)} ' \
+            f'conv=notrunc 2>/dev/null'
+    runner.run(["/bin/sh", "-c", f'for f; do {zeros} || exit 1; done', "unmark", *paths]).check()
+
+
 def mark_for_cpu_floor(runner: Runner, paths: list[str]) -> None:
     """On a natively run target, the installed executables carry the mark that makes binfmt_misc run them
     through qemu-user at the CPU floor (host/binfmt.py); read back, so an unmarked binary never passes as floored."""

@@ -28,6 +28,9 @@ class Product:
     name: str  # as reports show it
     executables: tuple[str, ...]  # the main one first, then the others its wheel or archive ships (uvx)
     project: str | None = None  # its project on the package index, whose wheels carry the executables
+    # Its per-platform npm package, {arch} being Node's word for the arch ("@esbuild/linux-{arch}"): --release
+    # then downloads from the npm registry instead of the package index.
+    npm: str | None = None
     version_args: tuple[str, ...] = ("--version",)
     # Matched against the first line of the version output; must have a 'version' group.
     version_pattern: str = r"\S+ (?P<version>[0-9][^\s()]*)(?: \((?P<details>[^)]*)\))?"
@@ -37,6 +40,9 @@ class Product:
             raise ConfigError(f"product {self.name!r} names no executables", fix="give executables=('name', ...)")
         if "(?P<version>" not in self.version_pattern:
             raise ConfigError(f"product {self.name!r}: version_pattern has no (?P<version>...) group")
+        if self.npm is not None and "{arch}" not in self.npm:
+            raise ConfigError(f"product {self.name!r}: npm={self.npm!r} does not say where the arch goes",
+                              fix='name the per-platform package with {arch}, as in npm="@esbuild/linux-{arch}"')
 
     @property
     def main(self) -> str:
@@ -58,7 +64,10 @@ class Product:
 
 UV = Product("uv", executables=("uv", "uvx"))
 RUFF = Product("ruff", executables=("ruff",))
-PRODUCTS: dict[str, Product] = {p.name: p for p in (UV, RUFF)}
+# Go, published on npm as one package per platform; `esbuild --version` prints the bare version.
+ESBUILD = Product("esbuild", executables=("esbuild",), npm="@esbuild/linux-{arch}",
+                  version_pattern=r"(?P<version>[0-9][^\s()]*)")
+PRODUCTS: dict[str, Product] = {p.name: p for p in (UV, RUFF, ESBUILD)}
 
 
 def product_named(name: str) -> Product:

@@ -8,7 +8,7 @@ from ..cache import Cache, retire
 from ..errors import BinaryError, ConfigError, DownloadError
 from ..progress import Sink
 from ..targets import Target
-from . import index
+from . import index, npm
 from .product import Product
 from .unpack import BinaryUnderTest, prepare
 
@@ -23,8 +23,11 @@ def require_version(version: str, product: str = "the product") -> None:
 
 
 def download_release(product: Product, version: str, target: Target, cache: Cache, index_url: str | None = None,
-                     sink: Sink | None = None) -> BinaryUnderTest:
-    """The product's wheel for the target's platform; version 'latest' resolves to the newest release."""
+                     sink: Sink | None = None, npm_registry: str | None = None) -> BinaryUnderTest:
+    """The product's wheel for the target's platform (or its npm package, for a product published on npm);
+    version 'latest' resolves to the newest release."""
+    if product.npm is not None:
+        return _checked(lambda: npm.fetch_release(product, version, target, cache, npm_registry, sink), product)
     project = product.index_project
     if version != "latest":
         # A pinned release is chosen offline by the same rule as on the index, among every wheel the index
@@ -51,6 +54,16 @@ def download_release(product: Product, version: str, target: Target, cache: Cach
                               fix=error.fix or f"pass another release of {product.name}") from None
         raise DownloadError(f"{chosen.filename} downloaded from {url} is unusable: {error.problem}",
                             fix="try again; if it persists the index is serving a damaged file") from None
+
+
+def _checked(download, product: Product) -> BinaryUnderTest:
+    """An npm package arrived verified against its integrity: a build archsmoke cannot test is bad input."""
+    try:
+        return download()
+    except BinaryError as error:
+        raise BinaryError(f"a {product.name} package arrived intact (its integrity matched the registry's), but it "
+                          f"is not a build archsmoke can test: {error.problem}",
+                          fix=error.fix or f"pass another release of {product.name}") from None
 
 
 LISTINGS = "index-listings"

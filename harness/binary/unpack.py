@@ -24,14 +24,14 @@ KIND = "binaries"
 class BinaryUnderTest:
     """One build for one architecture, unpacked and inspected, ready to install."""
 
-    kind: str  # "executable", "wheel" or "archive"
+    kind: str  # "executable", or a format's KIND: "wheel", "archive", "npm"
     origin: str  # what the user gave, for reports
     file: Path  # the file as given or downloaded
     sha256: str  # of that file
     executables: tuple[Path, ...]  # on the host, each under its own name
     elf: ElfInfo  # of the first executable (all of one build share machine and libc)
-    version: str | None  # known from a wheel's name or a download; None for a bare executable
-    project: str | None = None  # a wheel's distribution name
+    version: str | None  # known from a wheel's name, an npm package.json or a download; None for a bare executable
+    project: str | None = None  # a wheel's distribution name, an npm package's name
     package_data: tuple[tuple[str, str], ...] = ()  # (name, path in the wheel) of executables kept as data
 
     @property
@@ -64,17 +64,19 @@ def _head(path: Path) -> bytes:
         raise BinaryError(f"cannot read {path}: {exc.strerror}", fix="check the path given to --binary") from None
 
 
-def _unpacked(path: Path, sha: str, cache: Cache, form) -> tuple[tuple[Path, ...], tuple[tuple[str, str], ...]]:
-    """The executables, unpacked once per file content; with where each was inside, for package data."""
+def _unpacked(path: Path, sha: str, cache: Cache, form):
+    """(executables, package data, what the file says it is), unpacked once per file content."""
     def build(work: Path) -> dict:
         found = form.members(path, work)
         return {"source": path.name, "order": found.names, "files": hash_listing(work, found.names),
-                "package_data": found.inside if found.package_data else {}}
+                "package_data": found.inside if found.package_data else {},
+                "project": found.project, "version": found.version}
 
     entry = cache.ensure(KIND, sha, build=build, verify=files_verifier(ordered=True))
     data = entry.meta.get("package_data")
     data = tuple((str(k), str(v)) for k, v in data.items()) if isinstance(data, dict) else ()
-    return tuple(entry.path / name for name in entry.meta["order"]), data
+    said = {k: entry.meta[k] for k in ("project", "version") if isinstance(entry.meta.get(k), str)}
+    return tuple(entry.path / name for name in entry.meta["order"]), data, said
 
 
 def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | None = None) -> BinaryUnderTest:
@@ -93,7 +95,8 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
         kind, executables = "executable", (path,)
     else:
         kind = form.KIND
-        executables, data = _unpacked(path, sha, cache, form)
+        executables, data, said = _unpacked(path, sha, cache, form)
+        project, named_version = said.get("project"), said.get("version")
         if form is formats.wheel:
             project, named_version = formats.wheel.name_and_version(path)
     return BinaryUnderTest(kind=kind, origin=origin or str(path), file=path, sha256=sha, executables=executables,

@@ -63,6 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
               "default: beside the --junitxml file, if any")
     _add(group, "--index-url", default=None, metavar="URL",
          help="package index (PEP 503) to download releases from (default: $ARCHSMOKE_INDEX_URL, else pip's)")
+    _add(group, "--npm-registry", default=None, metavar="URL",
+         help="npm registry to download releases of products published on npm from (default: "
+              "$ARCHSMOKE_NPM_REGISTRY, else https://registry.npmjs.org)")
 
 
 def given(config: pytest.Config) -> bool:
@@ -85,6 +88,7 @@ def options_from(config: pytest.Config) -> Options:
         targets_dir=config.getoption("targets_dir"),
         debian_mirror=config.getoption("debian_mirror"),
         index_url=config.getoption("index_url"),
+        npm_registry=config.getoption("npm_registry"),
     )
 
 

@@ -24,6 +24,7 @@ from ..progress import Sink
 from ..rootfs import RootfsBuilder
 from ..targets import Target, TargetCatalog, require_libc
 from ..tiers import DEFAULT_TIERS, Runner, RunnerOptions, TIERS, tiers_named
+from ..tiers.base import floor_cpu
 from .records import TargetRecord
 
 
@@ -41,6 +42,7 @@ class Options:
     targets_dir: Path | None = None
     debian_mirror: str | None = None
     index_url: str | None = None
+    npm_registry: str | None = None
 
 
 class Archsmoke:
@@ -83,7 +85,6 @@ class Archsmoke:
     def _check_cpu_models(self) -> None:
         """A CPU model QEMU does not know would fail every command: refuse it before anything starts."""
         from ..host.binfmt import qemu_cpu_models
-        from ..tiers.base import floor_cpu
 
         for target in self.targets:
             model = floor_cpu(target, self.options.cpu)
@@ -214,7 +215,7 @@ class Archsmoke:
                 chosen = binaries.matching(self.local_binaries, product, target)
             else:
                 chosen = binaries.download_release(product, version or "latest", target, self.cache,
-                                                   self.options.index_url, self.sink)
+                                                   self.options.index_url, self.sink, self.options.npm_registry)
                 binaries.check_runs_on(chosen.elf, target)
             for record in self.records.values():
                 if record.target == target.name:
@@ -232,6 +233,8 @@ class Archsmoke:
         if key not in self._installed:
             installed = binaries.install(self.binary_for(runner.target, product), product, runner)
             first = runner.run([installed.path, *product.version_args], env=installed.env)
+            if not first.ok and not first.timed_out and runner.marks_binary_under_test:
+                first = self._floor_or_emulator(runner, installed, product, first)
             if first.timed_out or first.exit_code < 0:
                 how = (f"hit its {first.timeout:.0f} s budget" if first.timed_out
                        else f"was killed by {_signal_name(-first.exit_code)}")
@@ -242,6 +245,35 @@ class Archsmoke:
             self._installed[key] = installed
             self._remember_version(runner, product, first)
         return self._installed[key]
+
+    def _floor_or_emulator(self, runner: Runner, installed: InstalledBinary, product: Product, first):
+        """A natively run target's build died under qemu-user at the CPU floor: a floor violation only if the
+        emulator runs it at its best CPU model.  If it dies there too, the emulator cannot run this build at all
+        (qemu-i386 7.2 and Go's 386 runtime): the build runs natively, and the floor is named as not covered."""
+        target = runner.target
+        at_max = runner.run([installed.path, *product.version_args], env={**installed.env, "QEMU_CPU": "max"})
+        if at_max.ok:
+            return first  # it runs above the floor and fails at it: the build needs a newer CPU
+        paths = [installed.real_executable(name)
+                 for name in (product.main, *(e.name for e in installed.binary.extras_for(product)))]
+        binaries.unmark(runner, paths)
+        native = runner.run([installed.path, *product.version_args], env=installed.env)
+        if not native.ok:
+            binaries.mark_for_cpu_floor(runner, paths)  # it fails natively too: the build itself
+            return first
+        floor = floor_cpu(target, self.options.cpu)
+        gap = coverage.Gap(target.name, f"{coverage.CPU_FLOOR} {floor}",
+                           f"qemu-{target.qemu_arch} cannot run this {product.name} build at any CPU model (its "
+                           f"`{' '.join(product.version_args)}` failed at {floor} and at max: "
+                           f"{_ending(first)}, {_ending(at_max)}), so it ran natively, at this host's CPU")
+        self.plan.gaps.append(gap)
+        record = self._records_by_runner[runner]
+        record.not_covered = GAP_SEPARATOR.join(filter(None, (record.not_covered, gap.describe())))
+        record.proves = "; ".join(p for p in record.proves.split("; ") if not p.startswith(coverage.CPU_FLOOR)) \
+            or "nothing of either class"
+        if self.sink is not None:
+            self.sink(f"[{target.name}] NOT COVERED: {gap.describe()}")
+        return native
 
     def _remember_version(self, runner: Runner, product: Product, result) -> ReportedVersion | None:
         """The version from a successful run of the version command (the install already ran it once)."""
@@ -262,6 +294,10 @@ class Archsmoke:
                                   f"which does not match {product.version_pattern!r}",
                                   fix="check the binary, or the product's version_pattern")
         return self._reported[key]
+
+
+def _ending(result) -> str:
+    return f"killed by {_signal_name(-result.exit_code)}" if result.exit_code < 0 else f"exit {result.exit_code}"
 
 
 def _signal_name(number: int) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
-from . import tar, wheel, zip
+from . import npm, tar, wheel, zip
 from .members import ELF_MAGIC, Members
 
 # A bare ELF file needs no unpacking: the caller takes it as it is.
-FORMATS: tuple[ModuleType, ...] = (wheel, tar, zip)
+FORMATS: tuple[ModuleType, ...] = (wheel, npm, tar, zip)  # npm before tar: both are tarballs
 
 
 def format_of(path: Path, head: bytes) -> ModuleType | None:

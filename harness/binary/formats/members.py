@@ -20,6 +20,8 @@ class Members:
     names: list[str] = field(default_factory=list)
     inside: dict[str, str] = field(default_factory=dict)  # name -> member path inside the file
     package_data: bool = False  # a wheel's executables kept as package data, behind launchers pip makes
+    project: str | None = None  # what the file says it is (an npm package's name and version)
+    version: str | None = None
 
     def add(self, name: str, member: str) -> None:
         self.names.append(name)
