@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ..binary import InstalledBinary, Product
 from .hooks import placement_of
 from .verdict import NOTHING_TESTED, check_something_was_tested
 from .state import active
@@ -43,20 +44,33 @@ def placement_lines(state) -> list[str]:
 @pytest.fixture(autouse=True)
 def _archsmoke_properties(request: pytest.FixtureRequest):
     """Attach target, tier, root, binary and product identity to every per-arch test (JUnit properties)."""
+    before = active(request.config)
+    mark = len(before.touched) if before is not None else 0
     yield
     placement = placement_of(request.node)
     state = active(request.config)
     if state is None or placement is None:
         return
-    product = None
-    if "archsmoke_product" in request.fixturenames:
-        try:
-            product = request.getfixturevalue("archsmoke_product").name
-        except Exception:  # the product could not be chosen: the test already failed saying why
-            product = None
+    product = _product_of(request, state, mark, placement.target.name)
     record = state.records[placement.id]
     for name, value in record.properties(product).items():
         request.node.user_properties.append((name, value))
+
+
+def _product_of(request: pytest.FixtureRequest, state, mark: int, target: str) -> str | None:
+    """The product this test tested, through whichever fixture of its suite (the uv suite's `uv`, ruff's `ruff`,
+    the plugin's `installed_binary`): a build it asked for during the test, else a product-bearing fixture value
+    it used (session-scoped ones were made before), else its archsmoke_product."""
+    used = [product for where, product in state.touched[mark:] if where == target]
+    if used:
+        return used[0]
+    for value in getattr(request.node, "funcargs", {}).values():
+        if isinstance(value, InstalledBinary):
+            return value.product.name
+    for value in getattr(request.node, "funcargs", {}).values():
+        if isinstance(value, Product):
+            return value.name
+    return None
 
 
 def logs_dir(config: pytest.Config) -> Path | None:

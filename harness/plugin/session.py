@@ -76,6 +76,9 @@ class Archsmoke:
         self.plan = coverage.plan(self.targets, named, options.cpu)
         self.records: dict[str, TargetRecord] = {p.id: self._record(p) for p in self.plan.placements}
         self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
+        # (target, product) each time a test asks for a product's build: which product a test tested, for its
+        # JUnit properties, whatever fixture of its suite it went through (the uv suite's `uv`, ruff's `ruff`).
+        self.touched: list[tuple[str, str]] = []
         self._installed: dict[tuple[Runner, str], InstalledBinary] = {}  # per started target: a restart reinstalls
         self._reported: dict[tuple[Runner, str], ReportedVersion] = {}
         self._cannot_run: dict[tuple[Runner, str], str] = {}
@@ -208,6 +211,7 @@ class Archsmoke:
             record.target_seconds += time.monotonic() - begun
 
     def binary_for(self, target: Target, product: Product) -> BinaryUnderTest:
+        self.touched.append((target.name, product.name))
         key = (target.name, product.name)
         if key not in self._binaries:
             version = self.releases.get(product.name) or self.releases.get("")
@@ -227,6 +231,7 @@ class Archsmoke:
     def installed(self, runner: Runner, product: Product) -> InstalledBinary:
         """The product installed in the started target, once; a binary that cannot run there at all (its first
         command hit its budget or died by a signal) fails every later request at once, with that reason."""
+        self.touched.append((runner.target.name, product.name))
         key = (runner, product.name)
         if key in self._cannot_run:
             raise TargetError(self._cannot_run[key])

@@ -169,3 +169,18 @@ def test_many_failures_keep_as_many_details_as_fit(tmp_path):
     assert f"{3000 - kept} of 3000 failure details were left out" in text
     one_more = len(text) + len(text.split("<details>")[1]) + len("<details>") + 1
     assert one_more > limit, "one more detail would still have fit"
+
+
+def test_each_products_build_has_its_row_when_a_run_tests_two(tmp_path, cache):
+    """The suites reach their product through fixtures of their own (`uv`, `ruff`): each test still names it."""
+    junit = tmp_path / "junit-mixed.xml"
+    repo = SMOKE.parents[2]
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cache-dir", str(cache.root),
+                           "--arch", "x86_64", "--release", "uv=0.13.9", "--release", "ruff=0.15.11",
+                           f"--junitxml={junit}", str(SMOKE / "test_uv_version.py"),
+                           str(repo / "tests/smoke/ruff/test_ruff_version.py")],
+                          cwd=repo, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    text = _report(junit).stdout
+    rows = [line for line in text.splitlines() if line.startswith("| x86_64 |")]
+    assert len(rows) == 2 and "| uv 0.13.9 |" in rows[1] and "| ruff 0.15.11 |" in rows[0], text
