@@ -8,6 +8,7 @@ says, whether this host runs it without an emulator) is looked up here.
 from __future__ import annotations
 
 import platform
+import re
 from dataclasses import dataclass
 
 
@@ -36,6 +37,31 @@ ARCHES: dict[str, Arch] = {a.debian: a for a in (
     Arch("s390x", "S390", 22, ("s390x", None), "s390x", "s390x"),
     Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64", "riscv64"),
 )}
+
+# How release file names say the arch: Go's GOARCH words (goreleaser: tool_1.2.3_linux_arm64.tar.gz) and Rust
+# target triples' first part (cargo-dist: tool-powerpc64le-unknown-linux-gnu.tar.xz), and npm's (linux-ppc64).
+_NAMED = {
+    "amd64": ("x86_64", "amd64", "x64"),
+    "i386": ("i686", "i586", "386", "ia32"),
+    "arm64": ("aarch64", "arm64"),
+    "armhf": ("armv7", "armv7l", "armhf", "arm"),
+    "ppc64el": ("powerpc64le", "ppc64le", "ppc64el", "ppc64"),
+    "s390x": ("s390x",),
+    "riscv64": ("riscv64gc", "riscv64"),
+}
+_NAME_WORDS = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted({w for ws in _NAMED.values() for w in ws}, key=len,
+                                                              reverse=True)) + r")(?![a-z0-9])")
+
+
+def named_in(filename: str) -> tuple[str, Arch] | None:
+    """The arch a release file's name says it is for (the word, and its Arch), if it says one."""
+    words = {match.group(1) for match in _NAME_WORDS.finditer(filename.lower())}
+    found = {debian for debian, names in _NAMED.items() for word in words if word in names}
+    if len(found) != 1:
+        return None  # none, or a name that mentions two arches: it says nothing certain
+    debian = found.pop()
+    return next(w for w in sorted(words, key=len, reverse=True) if w in _NAMED[debian]), ARCHES[debian]
+
 
 ELF_MACHINES: dict[str, int] = {a.elf_machine: a.elf_number for a in ARCHES.values()}
 ELF_MACHINE_NAMES: dict[int, str] = {a.elf_number: a.elf_machine for a in ARCHES.values()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..arches import named_in
 from ..cache import Cache, files_verifier, hash_listing, sha256_file
 from ..errors import BinaryError
 from .elf import ElfInfo, read_elf
@@ -99,6 +100,18 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
         project, named_version = said.get("project"), said.get("version")
         if form is formats.wheel:
             project, named_version = formats.wheel.name_and_version(path)
+    elf = read_elf(executables[0])
+    if kind != "wheel":  # a wheel's platform tags are checked against the target instead
+        _check_named_arch(path, elf)
     return BinaryUnderTest(kind=kind, origin=origin or str(path), file=path, sha256=sha, executables=executables,
-                           elf=read_elf(executables[0]), version=version or named_version, project=project,
-                           package_data=data)
+                           elf=elf, version=version or named_version, project=project, package_data=data)
+
+
+def _check_named_arch(path: Path, elf: ElfInfo) -> None:
+    """A release file named for one arch (goreleaser's linux_arm64, a Rust triple, npm's linux-ppc64) must hold
+    executables of that arch: a mislabelled release would reach users of the arch it names."""
+    named = named_in(path.name)
+    if named is not None and named[1].elf_machine != elf.machine:
+        word, arch = named
+        raise BinaryError(f"{path.name} is named for {word} ({arch.uname}), but its executables are {elf.describe()}",
+                          fix="the release is mislabelled: name it for the arch it holds, or pass the right build")

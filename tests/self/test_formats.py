@@ -4,6 +4,7 @@ package data behind a Python launcher."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tarfile
@@ -158,3 +159,23 @@ def test_a_package_data_wheel_without_a_launcher_for_it_is_refused_at_install(re
     with QemuUserRunner(catalog.get("x86_64"), built("x86_64")) as runner:
         with pytest.raises(BinaryError, match=r"installs no `tool` command \(its executable is tool/data/bin/tool"):
             install(binary, Product("tool", executables=("tool",)), runner)
+
+
+@pytest.mark.parametrize("name", ["tool_1.2.3_linux_arm64.tar.gz", "uv-x86_64-unknown-linux-gnu.tar.xz",
+                                  "esbuild-linux-s390x-0.25.5.tgz"])
+def test_a_release_named_for_another_arch_than_it_holds_is_refused(release, tmp_path, scratch_cache, name):
+    """Each naming convention (Go's, a Rust triple, npm's), on uv's real ppc64le executables."""
+    archive = tmp_path / name
+    mode = "w:xz" if name.endswith(".xz") else "w:gz"
+    with tarfile.open(archive, mode, **({"preset": 0} if mode == "w:xz" else {})) as tar:
+        tar.add(release("ppc64le").main_for(UV), arcname="uv")
+    with pytest.raises(BinaryError, match=rf"{re.escape(name)} is named for \S+ \(\S+\), but its executables are "
+                                          r"PPC64 64-bit little-endian ELF"):
+        prepare(archive, scratch_cache)
+
+
+def test_a_release_named_for_its_own_arch_passes_the_check(release, tmp_path, scratch_cache):
+    archive = tmp_path / "uv_0.13.9_linux_ppc64le.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(release("ppc64le").main_for(UV), arcname="uv")
+    assert prepare(archive, scratch_cache).elf.machine == "PPC64"
