@@ -37,6 +37,7 @@ class Outcome:
 class Results:
     cells: dict[tuple[str, str], Outcome] = field(default_factory=dict)
     targets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (column, product) -> identity
+    files: int = 0  # JUnit files read
     missing: list[str] = field(default_factory=list)  # expected runs (smoke jobs) whose JUnit file never arrived
     run_url: str | None = None  # where the runs' own logs are (a CI run)
 
@@ -121,7 +122,7 @@ def missing_runs(files: list[Path], expected: list[str]) -> list[str]:
 
 
 def load(files: list[Path], known_targets: set[str]) -> Results:
-    results = Results()
+    results = Results(files=len(files))
     for path in files:
         try:
             document = JUnitXml.fromfile(str(path))
@@ -159,7 +160,7 @@ def _run_link(results: Results) -> str:
 
 
 def _summary(results: Results) -> str:
-    if not results.cells:
+    if not results.files:
         what = ("every expected run ended before testing" if results.missing else "no JUnit file was given")
         missing = f" ({', '.join(results.missing)})" if results.missing else ""
         return f"**archsmoke ❌ no results arrived**: {what}{missing}; see {_run_link(results)} for why."
@@ -231,7 +232,7 @@ def _detail(test: str, target: str, outcome: Outcome, max_lines: int | None) -> 
 
 
 def render(results: Results, limit: int = GITHUB_COMMENT_LIMIT, title: str = "archsmoke report") -> str:
-    if not results.cells:
+    if not results.files:
         return "\n".join([f"## {title}", "", _summary(results), ""])
     head = "\n".join([f"## {title}", "", _summary(results), "", *_targets_table(results), "", *_matrix(results), ""])
     failures = [(t, g, o) for (t, g), o in sorted(results.cells.items()) if o.status in ("failed", "error")]

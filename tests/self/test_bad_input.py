@@ -39,7 +39,7 @@ def test_a_file_that_is_not_a_binary(pytester, cache, tmp_path):
     notes = tmp_path / "uv"
     notes.write_text("#!/bin/sh\necho uv 0.13.9\n")
     code, output = _pytest(pytester, cache, "--arch", "ppc64le", "--binary", str(notes), SMOKE)
-    assert code == 4 and "is none of an ELF executable, a wheel (*.whl), a release archive" in output
+    assert code == 4 and "is none of an ELF executable, a wheel (*.whl), an npm package" in output
 
 
 def test_a_wrong_arch_binary(pytester, cache, release):

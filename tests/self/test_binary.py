@@ -60,7 +60,7 @@ def test_bare_executable(release, scratch_cache):
 def test_a_file_that_is_no_binary(tmp_path, scratch_cache):
     text = tmp_path / "notes.txt"
     text.write_text("uv 0.13.9\n")
-    with pytest.raises(BinaryError, match=r"is none of an ELF executable, a wheel \(\*\.whl\), a release archive"):
+    with pytest.raises(BinaryError, match=r"is none of an ELF executable, a wheel \(\*\.whl\), an npm package .*, a release archive"):
         prepare(text, scratch_cache)
     with pytest.raises(BinaryError, match="does not exist"):
         prepare(tmp_path / "missing", scratch_cache)

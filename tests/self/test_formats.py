@@ -75,13 +75,16 @@ def test_a_damaged_tar_xz_is_a_clear_error(release, tmp_path, scratch_cache):
         prepare(archive, scratch_cache)
 
 
-def test_the_suite_runs_from_a_tar_xz_and_a_zip(release, tmp_path, cache):
+def test_the_suite_and_the_no_code_suite_run_from_a_tar_xz_and_a_zip(release, tmp_path, cache):
     for archive, arch in ((_tar_xz(release, tmp_path), "ppc64le"), (_zip(release, tmp_path), "s390x")):
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--binary", str(archive),
                                "--arch", arch, "--runner", "qemu-user", "--cache-dir", str(cache.root),
-                               str(REPO / "tests/smoke/uv/test_uv_version.py")],
+                               str(REPO / "tests/smoke/uv/test_uv_version.py"), "--pyargs", "archsmoke.generic"],
                               cwd=REPO, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+        output = done.stdout + done.stderr
+        # uv's version test, and the no-code suite's 4 checks (uv and uvx answer; a bare archive's version is
+        # not known, so that check is skipped)
+        assert done.returncode == 0 and "4 passed, 1 skipped" in output, output[-3000:]
 
 
 # --- a wheel that keeps its executable as package data -------------------------------------------------
