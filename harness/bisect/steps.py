@@ -45,20 +45,23 @@ class StepSpec:
     selection: tuple[str, ...]  # pytest arguments: paths, -k, ...
     index_url: str | None
     cwd: Path
+    npm_registry: str | None = None
 
     def key(self, version: str) -> str:
         definition = hashlib.sha256(self.target.source.read_bytes()).hexdigest()
         return content_key({"project": self.project, "version": version, "target": self.target.name,
                             "rootfs": rootfs.cache_key(self.target), "definition": definition,
                             "tiers": self.tiers or "default", "selection": list(self.selection),
-                            "index": self.index_url or "default", "archsmoke": archsmoke_digest(),
+                            "index": self.index_url or "default", "npm": self.npm_registry or "default",
+                            "archsmoke": archsmoke_digest(),
                             "cwd": str(self.cwd)})
 
     def argv(self, version: str, junit: Path, cache: Cache) -> list[str]:
         return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *self.selection,
                 "--arch", self.target.name, "--release", version, "--cache-dir", str(cache.root),
                 *(["--runner", self.tiers] if self.tiers else []),
-                *(["--index-url", self.index_url] if self.index_url else []), f"--junitxml={junit}"]
+                *(["--index-url", self.index_url] if self.index_url else []),
+                *(["--npm-registry", self.npm_registry] if self.npm_registry else []), f"--junitxml={junit}"]
 
 
 @functools.cache
@@ -140,7 +143,7 @@ def run_step(spec: StepSpec, version: str, cache: Cache, logs: Path) -> Step:
     """The release's step, from the cache when this exact step ran before; its log copied into `logs`."""
     key = spec.key(version)
     logs.mkdir(parents=True, exist_ok=True)
-    kept = logs / f"{spec.project}-{version}-{spec.target.name}.log"
+    kept = logs / f"{spec.project.lstrip('@').replace('/', '-')}-{version}-{spec.target.name}.log"
     found = cache.lookup(KIND, key)
     cached = found is not None
     if found is None:

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from .. import bisect as bisecting
-from ..binary.product import PRODUCTS
+from ..binary import npm
+from ..binary.product import PRODUCTS, Product
 from ..cache import Cache
 from ..errors import ConfigError
 from ..targets import TargetCatalog
@@ -29,6 +30,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--bad", required=True, metavar="VERSION", help="a release that fails")
     parser.add_argument("--runner", help="tiers, as pytest's --runner (default: the target's default tiers)")
     parser.add_argument("--index-url", help="package index (default: $ARCHSMOKE_INDEX_URL, else pip's)")
+    parser.add_argument("--npm-registry", help="npm registry, for a product published there (default: "
+                                               "$ARCHSMOKE_NPM_REGISTRY, else https://registry.npmjs.org)")
     parser.add_argument("--logs", type=Path, default=DEFAULT_LOGS,
                         help=f"where each step's pytest output is kept (default: ./{DEFAULT_LOGS})")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
@@ -76,13 +79,14 @@ def _version_key(text: str):
 
 def run(args: argparse.Namespace, catalog: TargetCatalog, cache: Cache) -> int:
     target = catalog.get(args.arch)
-    product = PRODUCTS.get(args.product)
-    project = product.index_project if product else args.product
-    releases = bisecting.between(project, target, args.good, args.bad, args.index_url)
+    product = PRODUCTS.get(args.product) or Product(args.product, executables=(args.product,))
+    releases = bisecting.between(product, target, args.good, args.bad, args.index_url, args.npm_registry)
+    project = npm.package_for(product, target) if product.npm else product.index_project
     for version, why in releases.skipped:
         _say(f"skipping {project} {version}: {why}")
     good_older = _version_key(args.good) < _version_key(args.bad)
-    spec = bisecting.StepSpec(project, target, args.runner, _selection(args), args.index_url, Path.cwd())
+    spec = bisecting.StepSpec(project, target, args.runner, _selection(args), args.index_url, Path.cwd(),
+                              args.npm_registry)
     _say(f"{len(releases.versions)} releases of {project} from {releases.versions[0]} to {releases.versions[-1]} "
          f"on {target.name} ({args.runner or 'default tiers'}; tests: {' '.join(spec.selection) or 'pytest default'}); "
          f"looking for the first {'bad' if good_older else 'good'} one")

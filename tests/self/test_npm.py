@@ -147,3 +147,12 @@ def test_a_pinned_release_is_found_offline_once_downloaded(registry, tmp_path, c
     code, output = _pytest(tmp_path, *args)
     assert code == 0 and "cached" in output, output[-3000:]
     assert len(registry.requests) == asked
+
+
+def test_bisect_lists_releases_from_the_npm_registry(registry, tmp_path, cache):
+    done = subprocess.run([sys.executable, "-m", "archsmoke", "--cache-dir", str(cache.root), "bisect", "--product",
+                           "esbuild", "--arch", "ppc64le", "--good", ESBUILD_RELEASE, "--bad", "0.25.4",
+                           "--npm-registry", registry.url], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"@esbuild/linux-ppc64 0.25.4 is not a release on {registry.url} (near it: {ESBUILD_RELEASE})" in done.stderr
+    assert any(path.startswith("/@esbuild/linux-ppc64") for path in registry.requests)
