@@ -18,6 +18,14 @@ def test_hangs(target):
 """
 
 
+def as_in_a_terminal() -> None:
+    """The run stands for a user's pytest in a terminal, where Ctrl-C and Ctrl-\\ are not ignored.  A job that a
+    non-interactive shell starts in the background (as some CI launchers do) inherits both ignored (POSIX), and
+    an ignored signal stays ignored across exec: the run would never see the signal the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str], how: signal.Signals,
                           env: dict[str, str] | None = None, check=None, whole_group: bool = False,
                           timings: dict | None = None) -> str:
@@ -31,6 +39,7 @@ def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str]
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, str(tmp_path / "test_hang.py")],
         cwd=tmp_path, env={**os.environ, **(env or {}), "ARCHSMOKE_TEST_STATE": str(state)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=whole_group,
+        preexec_fn=as_in_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120

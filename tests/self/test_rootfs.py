@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hanging_run import processes_naming
+from hanging_run import as_in_a_terminal, processes_naming
 from archsmoke.cache import ENTRY_FILE, Cache, content_key, read_entry
 from archsmoke.cli.images import CONTAINER_IMAGES_HEADING
 from archsmoke.rootfs import KIND, RootfsBuilder, cache_key, tree_digest, verify_tree
@@ -26,7 +26,8 @@ ARCH = "s390x"  # the quickest to build here
 
 def _cli(cache_dir: Path, *args: str, **popen) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "archsmoke", "--cache-dir", str(cache_dir), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_in_a_terminal, **popen)
 
 
 def test_key_covers_everything_that_defines_the_tree(catalog):
