@@ -180,9 +180,8 @@ def as_the_loader_sees_it(runner: Runner, path: str) -> str:
     if not runner.marks_binary_under_test:
         return path
     copy = f"/tmp/archsmoke-unmarked/{path.rsplit('/', 1)[-1]}"
-    runner.run(["/bin/sh", "-c", f'mkdir -p "${{2%/*}}" && cp "$1" "$2" && head -c {len(FLOOR_MARK)} /dev/zero | '
-                f'dd of="$2" bs=1 seek={FLOOR_MARK_OFFSET} count={len(FLOOR_MARK)} conv=notrunc 2>/dev/null',
-                "unmark", path, copy]).check()
+    runner.run(["/bin/sh", "-c", 'mkdir -p "${2%/*}" && cp "$1" "$2"', "copy", path, copy]).check()
+    unmark(runner, [copy])
     return copy
 
 

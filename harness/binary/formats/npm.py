@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 from ...errors import BinaryError
-from .members import Members, copy_executable, member_name
+from .members import Members, copy_executable, keep_elf_members, member_name
 
 KIND = "npm"
 DESCRIPTION = "an npm package (npm pack's *.tgz)"
@@ -72,12 +72,8 @@ def members(path: Path, work: Path) -> Members:
                     else:
                         found.add(name, member)
             if not found.names:  # a per-platform package: its one ELF file
-                for member in files:
-                    name = member_name(path, member, taken)
-                    if copy_executable(archive.extractfile(files[member]), work, name) is None:
-                        del taken[name]
-                    else:
-                        found.add(name, member)
+                elf = keep_elf_members(path, work, list(files), lambda member: archive.extractfile(files[member]))
+                found.names, found.inside = elf.names, elf.inside
                 if len(found.names) > 1:
                     raise BinaryError(f"{path} holds several ELF files ({', '.join(found.inside.values())}) and its "
                                       f"package.json names none of them in `bin`",
