@@ -131,15 +131,15 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     check_glibc(binary, runner)
     budget = target.timeouts.install
     if binary.kind == "wheel" and runner.has_python:
-        venv = f"{INSTALL_PREFIX}/{product.name}/venv"
-        staged = f"/tmp/archsmoke-install/{binary.file.name}"
+        venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")
+        staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
         runner.put(binary.file, staged, mode=0o644)
         runner.run(["python3", "-m", "venv", "--without-pip", venv], timeout=budget).check()
         runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index", "--no-deps",
                     "--disable-pip-version-check", "--no-warn-script-location", staged], timeout=budget).check()
         bin_dir = f"{venv}/bin"
     else:
-        bin_dir = "/usr/local/bin"
+        bin_dir = runner.own_path("/usr/local/bin")
         runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
         for extra in binary.extras_for(product):
             runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
@@ -179,7 +179,7 @@ def as_the_loader_sees_it(runner: Runner, path: str) -> str:
     refuses archsmoke's CPU-floor mark ("nonzero padding in e_ident"), so a marked one is copied unmarked."""
     if not runner.marks_binary_under_test:
         return path
-    copy = f"/tmp/archsmoke-unmarked/{path.rsplit('/', 1)[-1]}"
+    copy = runner.own_path(f"/tmp/archsmoke-unmarked/{path.rsplit('/', 1)[-1]}")
     runner.run(["/bin/sh", "-c", 'mkdir -p "${2%/*}" && cp "$1" "$2"', "copy", path, copy]).check()
     unmark(runner, [copy])
     return copy

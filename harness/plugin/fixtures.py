@@ -64,7 +64,7 @@ def target_host(target):
 @pytest.fixture
 def target_tmp_path(target, request: pytest.FixtureRequest) -> str:
     """A fresh, empty directory in the target for one test (like pytest's tmp_path, on the target)."""
-    path = f"/tmp/archsmoke-tests/{request.node.originalname}"
+    path = target.own_path(f"/tmp/archsmoke-tests/{request.node.originalname}")
     target.run(f"rm -rf {shlex.quote(path)} && mkdir -p {shlex.quote(path)}").check()
     return path
 

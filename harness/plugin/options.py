@@ -44,7 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
               "page size and its CPU floor")
     for tier in TIERS.values():
         for option in tier.options:
-            _add(group, option.flag, dest=option.dest, default=None, metavar=option.metavar, help=option.help)
+            _add(group, option.flag, dest=option.dest, default=None, metavar=option.metavar, help=option.help,
+                 **({"action": "append"} if option.repeatable else {}))
     _add(group, "--cpu", default=None, metavar="MODEL",
          help="QEMU CPU model for every emulated target, instead of each target's floor from vms/")
     _add(group, "--cache-dir", dest="archsmoke_cache_dir", type=Path, default=None, metavar="DIR",

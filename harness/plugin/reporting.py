@@ -32,7 +32,8 @@ def placement_lines(state) -> list[str]:
     """Where each target runs and what that proves, then plainly what no tier of this run proves."""
     lines = []
     for target in state.targets:
-        on = [f"{record.runner} ({record.proves})" for record in state.records.values() if record.target == target.name]
+        on = [f"{p.tier.name} ({p.tier.execution(target)}; proves {state.records[p.id].proves})"
+              for p in state.placements if p.target == target]
         lines.append(f"archsmoke: {target.name} on {', '.join(on) or 'no tier'}")
     for placement, why in state.plan.dropped:
         lines.append(f"archsmoke: {placement.target.name} not on {placement.tier.name}: {why}")

@@ -72,6 +72,8 @@ class Archsmoke:
             raise ConfigError("--binary and --release VERSION both given",
                               fix="test either local builds or a release (NAME=VERSION names one product's release)")
         self.targets = self._choose_targets()
+        for tier in named or DEFAULT_TIERS:
+            tier.check(self.tier_settings[tier.name], self.catalog, self.targets)
         self._check_cpu_models()
         self.plan = coverage.plan(self.targets, named, options.cpu)
         self.records: dict[str, TargetRecord] = {p.id: self._record(p) for p in self.plan.placements}
@@ -204,11 +206,34 @@ class Archsmoke:
                 record.root = runner.root_description
                 record.tier_label = runner.report_label
                 record.kernel = runner.kernel_facts
+                self._check_page_size_claim(runner, placement)
                 yield runner
         finally:
             record.commands += len(runner.history)
             record.command_seconds += sum(result.duration for result in runner.history)
             record.target_seconds += time.monotonic() - begun
+
+    def _check_page_size_claim(self, runner: Runner, placement: Placement) -> None:
+        """A placement that claims the target's page size must see it: a real machine's kernel may run with
+        other pages than the target's usual ones (an aarch64 server's 4 KiB, a Pi 5's 16 KiB), and then the run
+        does not prove that class there, which the reports must say."""
+        target, record = placement.target, self.records[placement.id]
+        claimed = coverage.needs(target, self.options.cpu)[coverage.PAGE_SIZE]
+        seen = int(runner.kernel_facts.get("page_size") or 0)
+        if claimed not in record.proves.split("; ") or seen == target.page_size:
+            return
+        record.proves = "; ".join(p for p in record.proves.split("; ") if p != claimed) or "nothing of either class"
+        others = [r for r in self.records.values() if r.target == target.name and claimed in r.proves.split("; ")]
+        if others:
+            return  # another placement of this run proves it
+        gap = coverage.Gap(target.name, claimed, f"{placement.tier.name}: {runner.where} runs with "
+                                                 f"{seen // 1024} KiB pages")
+        self.plan.gaps.append(gap)
+        for other in self.records.values():
+            if other.target == target.name:
+                other.not_covered = GAP_SEPARATOR.join(filter(None, (other.not_covered, gap.describe())))
+        if self.sink is not None:
+            self.sink(f"[{target.name}] NOT COVERED: {gap.describe()}")
 
     def binary_for(self, target: Target, product: Product) -> BinaryUnderTest:
         self.touched.append((target.name, product.name))

@@ -7,9 +7,10 @@ from .base import Runner, RunnerOptions, Tier, TierOption
 from .results import CommandFailed, CommandResult
 from .container import ContainerTier
 from .qemu_user import QemuUserTier
+from .ssh import SshTier
 from .vm import VmTier
 
-TIERS: dict[str, type[Tier]] = {tier.name: tier for tier in (QemuUserTier, ContainerTier, VmTier)}
+TIERS: dict[str, type[Tier]] = {tier.name: tier for tier in (QemuUserTier, ContainerTier, VmTier, SshTier)}
 DEFAULT_TIER = QemuUserTier.name
 # Without --runner, each target runs on the first of these and on each other one that proves a failure
 # class the first does not (harness/coverage.py): qemu-user for the CPU floor, the VM for the page size.

@@ -54,6 +54,7 @@ class TierOption:
     default: Any = None
     choices: tuple[str, ...] | None = None
     metavar: str = "VALUE"
+    repeatable: bool = False  # given several times, its value is the list of them
 
 
 def _require_absolute(path: str) -> None:
@@ -89,6 +90,19 @@ class Tier:
     def describe(cls, settings: Any) -> str:
         """For the run header."""
         return cls.name
+
+    @classmethod
+    def check(cls, settings: Any, catalog: Any, targets: list[Target]) -> None:
+        """Check the settings against the run's targets (raise ConfigError), once they are chosen."""
+
+    @classmethod
+    def execution(cls, target: Target) -> str:
+        """How the target's binaries run on this tier, for the run header."""
+        if not target.runs_natively:
+            return f"emulated by qemu-{target.qemu_arch}"
+        if target.qemu_arch and binfmt.floor_unavailable(target) is None:
+            return f"natively, no emulator; the binary under test alone through qemu-{target.qemu_arch} at its CPU floor"
+        return "natively, no emulator"
 
     @classmethod
     def emulator_version(cls, target: Target) -> str | None:
@@ -168,6 +182,23 @@ class Runner(abc.ABC):
     def has_python(self) -> bool:
         """Whether the root this runner started has python3 (the full functional suite needs it)."""
         return self.target.has_python
+
+    @property
+    def without_python(self) -> str:
+        """Why tests that need Python skip here (has_python is False)."""
+        sibling = self.target.name.removesuffix("-musl")
+        return f"the {self.target.name} root has no Python; this check runs in the {sibling} root"
+
+    @property
+    def disposable(self) -> bool:
+        """Whether what the tests change goes with the target (an overlay, a container, a VM's disk copy).  A real
+        machine outlives the run: tests that change the system itself skip there."""
+        return True
+
+    def own_path(self, path: str) -> str:
+        """Where archsmoke keeps what it would put at `path`: there, in a disposable target; under the run's work
+        directory on a machine that outlives the run (removed when the run ends)."""
+        return path
 
     @property
     def root_description(self) -> str:

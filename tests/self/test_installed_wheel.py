@@ -75,7 +75,8 @@ def test_the_readme_example_passes_on_ppc64le_and_s390x(fresh_venv, project, cac
     assert result.returncode == 0, output
     # ppc64le on qemu-user and on its VM (64 KiB pages), s390x on qemu-user: 2 tests each.
     assert "6 passed" in output and "Traceback" not in output, output
-    assert "archsmoke: ppc64le on qemu-user (CPU floor power8), vm (page size 64 KiB; CPU floor power8)" in output
+    assert ("archsmoke: ppc64le on qemu-user (emulated by qemu-ppc64le; proves CPU floor power8), vm (its own kernel under "
+            "qemu-system-ppc64 (TCG); proves page size 64 KiB; CPU floor power8)") in output
     assert f"ruff {RUFF_RELEASE} (" in output  # the summary names the release each target ran
 
 

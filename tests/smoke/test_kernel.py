@@ -17,12 +17,19 @@ def _page_size(target) -> int:
     return int(kib.group(1)) * 1024
 
 
-def test_page_size_is_what_the_run_reports(target, arch_target):
-    """On the VM tier, the target's own kernel: the YAML's page_size.  Elsewhere, the host's pages, as the
+def test_page_size_is_what_the_run_reports(archsmoke, target, target_placement, arch_target):
+    """On the VM tier, the target's own kernel: the YAML's page_size.  On a real machine, its kernel's, and
+    the run names the target's page size as not covered when they differ.  Elsewhere, the host's pages, as the
     run header and report say (a test that assumed the target's page size there would be a false pass)."""
     seen = _page_size(target)
     assert str(seen) == target.kernel_facts["page_size"]
-    if target.boots_own_kernel:
+    if not target.disposable:
+        record = archsmoke.records[target_placement.id]
+        claimed = f"page size {arch_target.page_size // 1024} KiB"
+        assert (claimed in record.proves) == (seen == arch_target.page_size), record
+        if seen != arch_target.page_size:
+            assert f"{claimed} on {arch_target.name}" in record.not_covered, record
+    elif target.boots_own_kernel:
         assert seen == arch_target.page_size, (
             f"{arch_target.name}'s kernel runs with {seen}-byte pages; {arch_target.source.name} says "
             f"{arch_target.page_size}")

@@ -19,6 +19,12 @@ class VmTier(Tier):
         return machine.qemu_version(target) if target.vm is not None else None
 
     @classmethod
+    def execution(cls, target) -> str:
+        if target.vm is not None and machine.kvm_usable(target):
+            return f"its own kernel under {target.vm.qemu} with KVM, no CPU emulation"
+        return f"its own kernel under {target.vm.qemu if target.vm else 'qemu-system'} (TCG)"
+
+    @classmethod
     def page_size(cls, target) -> int:
         return target.page_size  # the booted kernel's, checked against the YAML at every start
 

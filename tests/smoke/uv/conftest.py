@@ -44,14 +44,11 @@ class TlsIndex:
     """The session's index over HTTPS with one certificate chain."""
     chain: ServedChain
     url: str
+    root_in_target: str = ""  # where its root certificate is in the target (package_index sets it)
 
     @property
     def name(self) -> str:
         return self.chain.spec.name
-
-    @property
-    def root_in_target(self) -> str:
-        return f"{CA_DIR_IN_TARGET}/{self.name}.pem"
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,8 @@ def index_servers(archsmoke, tmp_path_factory) -> IndexUrls:
 def package_index(index_servers, target) -> IndexUrls:
     """The session's index with URLs as this target reaches the host (127.0.0.1, or a VM's gateway)."""
     def seen(served: TlsIndex) -> TlsIndex:
-        return replace(served, url=target.host_url(served.url))
+        return replace(served, url=target.host_url(served.url),
+                       root_in_target=target.own_path(f"{CA_DIR_IN_TARGET}/{served.name}.pem"))
 
     return replace(index_servers, http=target.host_url(index_servers.http),
                    https={name: seen(served) for name, served in index_servers.https.items()},
@@ -110,21 +108,22 @@ def native_wheels(archsmoke, index_servers) -> None:
 @pytest.fixture(scope="session")
 def ca_in_target(target, package_index) -> str:
     """The trusted chains' roots, put into each target once: one bundle, and each root on its own."""
-    target.put(package_index.ca_bundle, CA_IN_TARGET, mode=0o644)
+    bundle = target.own_path(CA_IN_TARGET)
+    target.put(package_index.ca_bundle, bundle, mode=0o644)
     for served in (*package_index.https.values(), package_index.https_without_intermediate):
         target.put(served.chain.root_pem, served.root_in_target, mode=0o644)
-    return CA_IN_TARGET
+    return bundle
 
 
 @pytest.fixture
-def uv_env(uv, package_index, ca_in_target) -> dict[str, str]:
+def uv_env(target, uv, package_index, ca_in_target) -> dict[str, str]:
     """The environment uv runs with in the target: the session's index, its CAs, no managed Pythons."""
     return {
         **uv.env,
         "UV_INDEX_URL": package_index.http,
         "SSL_CERT_FILE": ca_in_target,
         "UV_PYTHON_DOWNLOADS": "never",
-        "UV_CACHE_DIR": "/root/.cache/uv",
+        "UV_CACHE_DIR": target.own_path("/root/.cache/uv"),
     }
 
 
@@ -148,9 +147,9 @@ def _uv_feature_gate(request):
 @pytest.fixture(autouse=True)
 def _python_gate(request, arch_target):
     """@pytest.mark.needs_python: skipped where the root has no Python (the musl roots), with the reason."""
-    if request.node.get_closest_marker("needs_python") and not request.getfixturevalue("target").has_python:
-        sibling = arch_target.name.removesuffix("-musl")
-        pytest.skip(f"the {arch_target.name} root has no Python; this check runs in the {sibling} root")
+    target = request.getfixturevalue("target") if request.node.get_closest_marker("needs_python") else None
+    if target is not None and not target.has_python:
+        pytest.skip(target.without_python)
 
 
 def pytest_configure(config):

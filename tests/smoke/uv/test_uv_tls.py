@@ -53,6 +53,8 @@ def test_an_untrusted_certificate_is_refused(run_uv, workdir, package_index, ca_
 @pytest.fixture  # not session-scoped: that would run before the needs_python gate skips the musl roots
 def root_in_system_store(target, package_index, ca_in_target) -> str:
     """The RSA chain's root installed the Debian way: /usr/local/share/ca-certificates + update-ca-certificates."""
+    if not target.disposable:
+        pytest.skip(f"it would change the system trust store of {target.where}, which outlives the run")
     served = package_index.https["rsa2048-leaf-rsa-intermediate-rsa-root"]
     target.put(served.chain.root_pem, "/usr/local/share/ca-certificates/archsmoke-test-root.crt", mode=0o644)
     target.run(["update-ca-certificates"], timeout=300).check()
