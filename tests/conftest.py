@@ -40,6 +40,17 @@ def built(cache, catalog):
 
 
 @pytest.fixture(scope="session")
+def ssh_machines(cache, catalog, tmp_path_factory):
+    """ssh_machines("ppc64le") -> a running emulated ppc64le machine with Debian's sshd (tests/sshd.py);
+    ssh_machines.args(m1, m2) -> the options of a run on them."""
+    from sshd import Machines
+
+    machines = Machines(RootfsBuilder(cache), catalog, tmp_path_factory.mktemp("ssh"))
+    yield machines
+    machines.stop()
+
+
+@pytest.fixture(scope="session")
 def release(cache, catalog):
     """release("ppc64le") -> uv's real wheel for that arch, downloaded once from the package index."""
 

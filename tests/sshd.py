@@ -63,9 +63,10 @@ def _free_subnet() -> int:
 
 
 class EmulatedSshd:
-    def __init__(self, root: RootFilesystem, work: Path):
+    def __init__(self, root: RootFilesystem, work: Path, user_key: Path | None = None):
         self.root = root
         self.work = work
+        work.mkdir(parents=True, exist_ok=True)
         self.subnet = _free_subnet()
         self.address = f"198.18.{self.subnet}.2"
         self.hostname = f"{root.target.name}-machine"
@@ -73,7 +74,7 @@ class EmulatedSshd:
         self._sshd: subprocess.Popen | None = None
         self._session: Path | None = None
         self.pid: int | None = None
-        self.user_key = work / "id_ed25519"
+        self.user_key = user_key or work / "id_ed25519"  # made here if missing
         self.known_hosts = work / "known_hosts"
 
     @property
@@ -134,7 +135,8 @@ class EmulatedSshd:
         if not self.user_key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "harness", "-f", str(self.user_key)],
                            check=True)
-        self.known_hosts.write_text(f"{self.address} {Path(str(host_key) + '.pub').read_text()}")
+        self.known_hosts_line = f"{self.address} {Path(str(host_key) + '.pub').read_text()}"
+        self.known_hosts.write_text(self.known_hosts_line)
         (upper / "run/sshd").mkdir(parents=True)
         ssh_dir = upper / "home" / USER / ".ssh"
         ssh_dir.mkdir(parents=True)
@@ -142,6 +144,11 @@ class EmulatedSshd:
         for path in (ssh_dir.parent, ssh_dir, ssh_dir / "authorized_keys"):
             os.chown(path, UID, UID)
         os.chmod(ssh_dir, 0o700)
+
+    def args(self) -> list[str]:
+        """archsmoke's options that make this machine its target's ssh machine."""
+        return ["--ssh-host", f"{self.root.target.name}={self.destination}", "--ssh-key", str(self.user_key),
+                "--ssh-known-hosts", str(self.known_hosts)]
 
     def new_host_key(self) -> None:
         """The machine "reinstalled": a new host key, which the harness's known_hosts does not hold."""
@@ -223,3 +230,65 @@ class EmulatedSshd:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Machines:
+    """One emulated machine per arch (started on first use), sharing one user key, for a session of tests."""
+
+    def __init__(self, builder: RootfsBuilder, catalog, work: Path):
+        self.builder, self.catalog, self.work = builder, catalog, work
+        self.user_key = work / "id_ed25519"
+        self._started: dict[tuple[str, bool], EmulatedSshd] = {}
+
+    def __call__(self, arch: str, without_python: bool = False) -> EmulatedSshd:
+        target = self.catalog.get(arch)
+        key = (target.name, without_python)
+        if key not in self._started:
+            root = machine_root(self.builder, target, without_python)
+            name = f"{target.name}{'-nopython' if without_python else ''}"
+            self._started[key] = EmulatedSshd(root, self.work / name, self.user_key).start()
+        return self._started[key]
+
+    def args(self, *machines: EmulatedSshd) -> list[str]:
+        """Options for a run on these machines: one --ssh-host each, the key, one known_hosts for all."""
+        known = self.work / f"known_hosts-{'-'.join(m.address for m in machines)}"
+        known.write_text("".join(m.known_hosts_line for m in machines))
+        hosts = [arg for m in machines for arg in ("--ssh-host", f"{m.root.target.name}={m.destination}")]
+        return [*hosts, "--ssh-key", str(self.user_key), "--ssh-known-hosts", str(known)]
+
+    def stop(self) -> None:
+        for machine in self._started.values():
+            machine.stop()
+        self._started.clear()
+
+
+def main(argv: list[str]) -> int:
+    """`python tests/sshd.py ppc64le,s390x -- pytest tests/smoke --runner ssh ...`: the command runs with the
+    options of a machine per arch appended (CI's ssh lane; a developer's way to try the tier)."""
+    import sys
+    import tempfile
+
+    from archsmoke.cache import Cache
+    from archsmoke.targets import TargetCatalog
+
+    if "--" not in argv or argv.index("--") != 1 or len(argv) < 3:
+        print("usage: python tests/sshd.py ARCH[,ARCH...] -- COMMAND [ARGS...]", file=sys.stderr)
+        return 2
+    arches, command = argv[0].split(","), argv[2:]
+    catalog = TargetCatalog.load()
+    builder = RootfsBuilder(Cache(None), sink=lambda line: print(line, file=sys.stderr, flush=True))
+    with tempfile.TemporaryDirectory(prefix="archsmoke-machines-") as work:
+        machines = Machines(builder, catalog, Path(work))
+        try:
+            started = [machines(arch) for arch in arches]
+            print(f"machines: {', '.join(f'{m.root.target.name} at {m.destination}' for m in started)}",
+                  file=sys.stderr, flush=True)
+            return subprocess.run([*command, *machines.args(*started)]).returncode
+        finally:
+            machines.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

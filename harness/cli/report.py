@@ -183,7 +183,8 @@ def _summary(results: Results) -> str:
 def _targets_table(results: Results) -> list[str]:
     if not results.targets:
         return []
-    lines = ["| target | runner | proves | binary | sha256 | QEMU | ran in |", "|---|---|---|---|---|---|---|"]
+    lines = ["| target | runner | proves | binary | sha256 | QEMU | ran in | kernel, pages, CPU |",
+             "|---|---|---|---|---|---|---|---|"]
     with_product = {name for name, product in results.targets if product}
     for (name, product) in sorted(results.targets):
         if not product and name in with_product:
@@ -192,8 +193,18 @@ def _targets_table(results: Results) -> list[str]:
         version = t.get("reported_version") or t.get("binary_version") or "?"
         binary = f"{product} {version}" if product else "-"
         lines.append(f"| {name} | {t.get('runner', '?')} | {t.get('proves', '?')} | {binary} | `{t.get('binary_sha256', '-')[:12]}` | "
-                     f"{t.get('qemu', 'native')} | {t.get('root') or 'root filesystem ' + t.get('rootfs_key', '?')} |")
+                     f"{t.get('qemu', 'native')} | {t.get('root') or 'root filesystem ' + t.get('rootfs_key', '?')} | "
+                     f"{_kernel_cell(t)} |")
     return lines
+
+
+def _kernel_cell(identity: dict[str, str]) -> str:
+    """What the commands ran on: a VM's or a real machine's own kernel, or this host's, with its page size."""
+    page = identity.get("page_size", "")
+    parts = [identity.get("kernel_release", "?"), f"{int(page) // 1024} KiB pages" if page.isdigit() else "?"]
+    if identity.get("cpu"):
+        parts.append(f"CPU {identity['cpu']}")
+    return ", ".join(parts).replace("|", "\\|")
 
 
 def _code_cell(text: str) -> str:

@@ -160,7 +160,29 @@ PYTEST_CASES = [
      "is not writable"),
     ("stats-missing-parent", lambda t, r: ["--arch", "x86_64", "--archsmoke-stats", str(t / "no" / "s.json")], 4,
      "does not exist"),
+    ("ssh-host-without-arch", lambda t, r: ["--runner", "ssh", "--ssh-host", "ci@power9"], 4,
+     "--ssh-host 'ci@power9' names no arch"),
+    ("ssh-host-bad-port", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-host", "ppc64le=ci@power9:99999"],
+     4, "'ci@power9:99999' is not [USER@]HOST[:PORT]"),
+    ("ssh-host-unknown-arch", lambda t, r: ["--runner", "ssh", "--ssh-host", "mips=ci@mips"], 4, "mips"),
+    ("ssh-host-arch-not-in-run", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-host", "ppc64le=a@b",
+                                               "--ssh-host", "s390x=a@c"], 4, "s390x is not among this run's targets"),
+    ("ssh-no-machine-for-an-arch", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le,s390x", "--ssh-host",
+                                                 "ppc64le=a@b"], 4, "the ssh tier has no machine for s390x"),
+    ("ssh-two-machines-for-an-arch", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-host", "ppc64le=a@b",
+                                                   "--ssh-host", "ppc64el=a@c"], 4, "two machines for"),
+    ("ssh-options-without-the-tier", lambda t, r: ["--arch", "ppc64le", "--ssh-host", "ppc64le=a@b"], 4,
+     "--ssh-host applies to the ssh tier only"),
+    ("ssh-key-missing", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-host", "ppc64le=a@b",
+                                      "--ssh-key", str(t / "no-key")], 4, "--ssh-key"),
+    ("ssh-hosts-file-not-a-mapping", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-hosts",
+                                                   _write(t / "hosts.yaml", "- a@b\n")], 4, "must map arches to machines"),
 ]
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
 
 
 @pytest.mark.parametrize(("args", "code", "words"), [c[1:] for c in PYTEST_CASES], ids=[c[0] for c in PYTEST_CASES])

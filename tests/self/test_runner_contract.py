@@ -1,10 +1,11 @@
 """One contract, held by every tier: a run can mix them, so a result must mean the same on each.
 
 Each test runs on a ppc64le and an s390x (big-endian) target started on every tier (qemu-user, container
-under podman and under docker, VM), replacing the copies each tier's own tests used to carry: exit
+under podman and under docker, VM, and an emulated machine's sshd for the ssh tier), replacing the copies each tier's own tests used to carry: exit
 codes and streams kept apart and exact, a command killed by a signal reads as -N, a command past its
 budget is killed and the target stays usable, stdin, cwd and env arrive, files go in and out whole
-with their mode, and a copy that cannot be made is a TargetError, never a raw OSError.
+with their mode, and a copy that cannot be made is a TargetError, never a raw OSError.  Paths the tests write go
+through own_path: on a real machine, archsmoke writes only inside the run's work directory.
 """
 
 from __future__ import annotations
@@ -26,10 +27,21 @@ PLACES = [(setup, arch) for setup in SETUPS for arch in ("ppc64le", "s390x")]
 @pytest.fixture(scope="module", params=PLACES, ids=[f"{arch}-{setup[2]}" for setup, arch in PLACES])
 def started(request, built, catalog, cache):
     (tier_name, values, _), arch = request.param
-    tier = TIERS[tier_name]
-    options = RunnerOptions(cache=cache, settings=tier.settings(values))
-    with tier.runner(catalog.get(arch), built(arch), options) as runner:
+    tier, target = TIERS[tier_name], catalog.get(arch)
+    if tier_name == "ssh":
+        machines = request.getfixturevalue("ssh_machines")
+        values = _ssh_values(machines.args(machines(arch)))
+    settings = tier.settings(values)
+    tier.check(settings, catalog, [target])
+    options = RunnerOptions(cache=cache, settings=settings)
+    with tier.runner(target, built(arch) if tier.uses_rootfs(settings, target) else None, options) as runner:
         yield runner
+
+
+def _ssh_values(args: list[str]) -> dict:
+    pairs = dict(zip(args[::2], args[1::2]))
+    return {"ssh_hosts": [pairs["--ssh-host"]], "ssh_key": pairs["--ssh-key"],
+            "ssh_known_hosts": pairs["--ssh-known-hosts"]}
 
 
 def test_exit_code_and_streams_are_exact_and_apart(started):
@@ -70,19 +82,21 @@ def test_the_environment_is_clean_and_plain(started, monkeypatch):
 def test_stdin_cwd_and_env_arrive(started):
     payload = bytes(range(256)) * 4
     assert started.run(["sh", "-c", "cat | od -An -tx1 | wc -w"], stdin=payload).check().stdout.strip() == "1024"
-    assert started.run("pwd", cwd="/tmp").check().stdout == "/tmp\n"
+    tmp = started.own_path("/tmp")
+    assert started.run("pwd", cwd=tmp).check().stdout == f"{tmp}\n"
     assert started.run("echo $ARCHSMOKE_X", env={"ARCHSMOKE_X": "1 2"}).check().stdout == "1 2\n"
-    assert started.run(["sh", "-c", "echo $HOME:$TERM:$NO_COLOR"]).check().stdout == "/root:dumb:1\n"
+    home = started.own_path("/root") if started.disposable else started.own_path("/home")
+    assert started.run(["sh", "-c", "echo $HOME:$TERM:$NO_COLOR"]).check().stdout == f"{home}:dumb:1\n"
 
 
 def test_files_go_in_and_out_whole_with_their_mode(started, tmp_path):
     source = tmp_path / "blob"
     source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
-    started.put(source, "/tmp/contract/deeper/blob", mode=0o751)
-    assert started.run(["stat", "-c", "%a %s", "/tmp/contract/deeper/blob"]).check().stdout.split() == \
-        ["751", str(source.stat().st_size)]
+    blob = started.own_path("/tmp/contract/deeper/blob")
+    started.put(source, blob, mode=0o751)
+    assert started.run(["stat", "-c", "%a %s", blob]).check().stdout.split() == ["751", str(source.stat().st_size)]
     back = tmp_path / "back"
-    started.get("/tmp/contract/deeper/blob", back)
+    started.get(blob, back)
     assert back.read_bytes() == source.read_bytes()
 
 
@@ -91,6 +105,7 @@ def test_copies_that_cannot_be_made_are_target_errors(started, tmp_path):
         started.put(tmp_path, "relative/path")
     with pytest.raises(TargetError):
         started.get("/no/such/file", tmp_path / "x")
-    started.run("mkdir -p /tmp/contract-dir").check()
+    directory = started.own_path("/tmp/contract-dir")
+    started.run(["mkdir", "-p", directory]).check()
     with pytest.raises(TargetError):
-        started.put(tmp_path / "missing-on-the-host", "/tmp/contract-dir/x")
+        started.put(tmp_path / "missing-on-the-host", f"{directory}/x")

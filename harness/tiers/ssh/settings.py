@@ -79,6 +79,10 @@ class SshSettings:
                 raise ConfigError(f"{said}: {target.name} is not among this run's targets "
                                   f"({', '.join(t.name for t in targets)})",
                                   fix=f"add --arch {target.name}, or drop that machine")
+            earlier = self.machines.get(target.name)
+            if earlier is not None and earlier != machine:
+                raise ConfigError(f"two machines for {target.name}: {earlier.describe()} and {machine.describe()} "
+                                  f"({said})", fix="give each arch one machine")
             self.machines[target.name] = machine
         missing = [t.name for t in targets if t.name not in self.machines]
         if missing:
