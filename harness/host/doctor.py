@@ -81,6 +81,7 @@ def run_checks(targets: list[Target], cache: Cache, mirror: str | None = None) -
             checks.append(Check(f"binfmt handler qemu-{target.qemu_arch}", False, error.problem, error.fix))
     checks.extend(container_checks())
     checks.extend(vm_checks(targets))
+    checks.append(ssh_check())
     probe = cache.root if cache.root.exists() else next(p for p in cache.root.parents if p.exists())
     free = shutil.disk_usage(probe).free
     checks.append(Check(f"free disk at {probe}", free >= MIN_FREE_BYTES, f"{free / (1 << 30):.1f} GiB",
@@ -111,6 +112,14 @@ def container_checks() -> list[Check]:
         for choice in found.choices:
             checks.append(Check(f"{name} adapted", True, f"{' '.join(choice.flags)}: {choice.reason}"))
     return checks
+
+
+def ssh_check() -> Check:
+    """The ssh tier (--runner ssh) needs OpenSSH's client here; what it needs of each machine is checked when it
+    connects (arch, libc, setsid, python3 for wheels)."""
+    found = find_tool("ssh")
+    return Check("ssh (for --runner ssh)", found is not None, found or "not found",
+                 None if found else "apt-get install openssh-client")
 
 
 def vm_checks(targets: list[Target]) -> list[Check]:
