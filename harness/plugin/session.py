@@ -51,8 +51,9 @@ class Archsmoke:
         self.sink = sink
         self.catalog = TargetCatalog.load(options.targets_dir)
         named = tiers_named(options.runner) if options.runner is not None else None
+        self._tiers = named or list(DEFAULT_TIERS)
         self.tier_settings = {tier.name: tier.settings(options.tier_values.get(tier.name, {}))
-                              for tier in (named or DEFAULT_TIERS)}
+                              for tier in self._tiers}
         for other in TIERS.values():
             given = [o.flag for o in other.options if options.tier_values.get(other.name, {}).get(o.dest) is not None]
             if other.name not in self.tier_settings and given:
@@ -72,7 +73,7 @@ class Archsmoke:
             raise ConfigError("--binary and --release VERSION both given",
                               fix="test either local builds or a release (NAME=VERSION names one product's release)")
         self.targets = self._choose_targets()
-        for tier in named or DEFAULT_TIERS:
+        for tier in self._tiers:
             tier.check(self.tier_settings[tier.name], self.catalog, self.targets)
         self._check_cpu_models()
         self.plan = coverage.plan(self.targets, named, options.cpu)
@@ -163,7 +164,8 @@ class Archsmoke:
                                            f"{', '.join(self.catalog.names)}",
                                            fix="pass a build for one of those, or add a target to vms/")
             return chosen
-        return self.catalog.default()
+        named = [a for tier in self._tiers for a in tier.default_arches(self.tier_settings[tier.name])]
+        return self.catalog.select(list(dict.fromkeys(named))) if named else self.catalog.default()
 
     @property
     def host_addresses(self) -> tuple[str, ...]:

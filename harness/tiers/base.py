@@ -92,6 +92,11 @@ class Tier:
         return cls.name
 
     @classmethod
+    def default_arches(cls, settings: Any) -> list[str]:
+        """The arches a run on this tier tests when no --arch is given ([]: the catalog's default)."""
+        return []
+
+    @classmethod
     def check(cls, settings: Any, catalog: Any, targets: list[Target]) -> None:
         """Check the settings against the run's targets (raise ConfigError), once they are chosen."""
 

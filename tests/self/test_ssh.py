@@ -140,6 +140,13 @@ def test_ssh_unreachable_machine_fails_its_arch_and_the_others_go_on(pytester, c
     assert time.monotonic() - started < 120 + 60  # within ppc64le's start budget, once for all its tests
 
 
+def test_ssh_without_arch_tests_the_arches_there_are_machines_for(pytester, cache, ssh_machines):
+    s390x = ssh_machines("s390x")
+    code, output = _run(pytester, cache, str(SMOKE / "uv" / "test_uv_version.py"), "--runner", "ssh",
+                        *ssh_machines.args(s390x), "--release", UV_VERSION)
+    assert code == 0 and "1 passed" in output and "archsmoke: arches s390x;" in output, output
+
+
 def test_ssh_host_keys_are_checked(cache, catalog, tmp_path, ssh_machines):
     """A machine whose key changed (reinstalled, or not that machine) is refused, and so is an unknown one."""
     with EmulatedSshd(machine_root(ssh_machines.builder, catalog.get("s390x")), tmp_path / "machine") as machine:

@@ -161,3 +161,8 @@ def test_the_reports_expect_exactly_the_smoke_jobs():
     jobs = [f"{a}-{r}-{s}" for r in matrix["runner"] for a in matrix["arch"] for s in matrix["image_source"]]
     jobs += [f"{i['arch']}-{i['runner']}-{i['image_source']}" for i in matrix["include"]]
     assert sorted(_labels(nightly["report"]["env"]["EXPECTED"])) == sorted(jobs)
+    # The real machines' job runs only where the repository names machines, and is expected exactly then.
+    assert nightly["machines"]["if"] == "${{ vars.ARCHSMOKE_SSH_HOSTS != '' }}"
+    assert nightly["report"]["env"]["EXPECTED_MACHINES"] == \
+        "${{ vars.ARCHSMOKE_SSH_HOSTS != '' && 'machines-ssh' || '' }}"
+    assert "junit-machines-ssh.xml" in nightly["machines"]["steps"][3]["run"]

@@ -30,6 +30,10 @@ class SshTier(Tier):
                                  values.get("ssh_known_hosts"))
 
     @classmethod
+    def default_arches(cls, settings: SshSettings) -> list[str]:
+        return list(settings.given)  # without --arch: the arches there are machines for
+
+    @classmethod
     def check(cls, settings: SshSettings, catalog, targets) -> None:
         settings.resolve(catalog, targets)
 
