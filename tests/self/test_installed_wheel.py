@@ -94,6 +94,17 @@ def test_the_suite_without_test_code_there(fresh_venv, tmp_path, cache):
     assert result.returncode == 0 and "4 passed" in output and "Traceback" not in output, output
 
 
+def test_the_ssh_tier_there_on_an_emulated_s390x_machine(fresh_venv, tmp_path, cache, ssh_machines):
+    """The no-code suite over ssh from the installed wheel: ruff's release on a machine (tests/sshd.py)."""
+    machine = ssh_machines("s390x")
+    result = _run([str(fresh_venv / "bin/pytest"), "-p", "no:cacheprovider", "--pyargs", "archsmoke.generic",
+                   "--product", "ruff", "--release", RUFF_RELEASE, "--runner", "ssh", *ssh_machines.args(machine),
+                   "--cache-dir", str(cache.root)], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "4 passed" in output and "Traceback" not in output, output
+    assert "[s390x-ssh]" in output or "s390x-ssh:" in output, output
+
+
 def test_bisect_there_refuses_ends_that_do_not_exist(fresh_venv, tmp_path, cache):
     result = _run([str(fresh_venv / "bin/python"), "-m", "archsmoke", "--cache-dir", str(cache.root), "bisect",
                    "--product", "ruff", "--arch", "s390x", "--good", "0.15.11", "--bad", "0.15.999"], tmp_path)
