@@ -81,7 +81,12 @@ def harness_errors():
         failure = error
     else:
         return
-    _fail_on_harness_error(failure)  # outside the except block: no "during handling of" chain in reports
+    try:
+        _fail_on_harness_error(failure)
+    except BaseException as outcome:
+        # pytest's fail/skip/exit, shown alone: raised from a fixture's `with`, it would otherwise carry the error
+        # as its context, and the report would say it twice ("During handling of the above exception ...").
+        raise outcome from None
 
 
 def _fail_on_harness_error(error: HarnessError) -> None:

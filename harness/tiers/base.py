@@ -226,12 +226,20 @@ class Runner(abc.ABC):
     def host_url(self, url: str) -> str:
         """A URL of a server on the host's loopback (127.0.0.1 or localhost) as this target reaches it."""
         parts = urllib.parse.urlsplit(url)
-        if parts.hostname not in ("127.0.0.1", "localhost") or self.host_address == parts.hostname:
+        if parts.hostname not in ("127.0.0.1", "localhost"):
             return url
-        netloc = self.host_address + (f":{parts.port}" if parts.port else "")
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        host, reached_port = self.reach_host(port)
+        if host == parts.hostname and reached_port == port:
+            return url
+        netloc = host + (f":{reached_port}" if reached_port else "")
         if parts.username:
             netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
         return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+    def reach_host(self, port: int | None) -> tuple[str, int | None]:
+        """Where this target reaches a port of the host's loopback: the same port at host_address."""
+        return self.host_address, port
 
     def file_exists(self, path: str) -> bool:
         """Whether a path (symlinks followed) exists in the target's root."""

@@ -146,7 +146,7 @@ def test_container_options_without_the_container_tier(pytester, cache):
     code, output = _pytest(pytester, cache, "--arch", "x86_64", "--runner", "container", "--image-source", "hub", SMOKE)
     assert code == 4 and "unknown image source 'hub'" in output and "--image-source rootfs or pinned" in output
     code, output = _pytest(pytester, cache, "--arch", "x86_64", "--runner", "lxc", SMOKE)
-    assert code == 4 and "unknown runner 'lxc'; available: container, qemu-user, vm" in output
+    assert code == 4 and "unknown runner 'lxc'; available: container, qemu-user, ssh, vm" in output
 
 
 def test_an_image_not_pinned_by_digest(pytester, cache, tmp_path):

@@ -164,20 +164,14 @@ class SshRunner(Runner):
             raise TargetError(f"{source} from {self.where} arrived damaged: the machine's sha256 is {said}")
         destination.write_bytes(result.stdout_bytes)
 
-    def host_url(self, url: str) -> str:
-        """A server on this host's loopback, through a reverse forward of the connection (the same scheme and
-        path; the machine's own 127.0.0.1, at the port the forward got)."""
-        import urllib.parse
-
-        parts = urllib.parse.urlsplit(url)
-        if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
-            return url
-        if parts.port not in self._forwards:
-            self._forwards[parts.port] = self._forward(parts.port)
-        netloc = f"127.0.0.1:{self._forwards[parts.port]}"
-        if parts.username:
-            netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    def reach_host(self, port: int | None) -> tuple[str, int | None]:
+        """A port of this host's loopback through a reverse forward of the connection: at the machine's own
+        127.0.0.1, on the port the forward got."""
+        if port is None:
+            raise TargetError(f"a server on this host's loopback without a port cannot be forwarded to {self.where}")
+        if port not in self._forwards:
+            self._forwards[port] = self._forward(port)
+        return "127.0.0.1", self._forwards[port]
 
     def _forward(self, port: int) -> int:
         assert self.connection is not None

@@ -84,6 +84,7 @@ class SshSettings:
                 raise ConfigError(f"two machines for {target.name}: {earlier.describe()} and {machine.describe()} "
                                   f"({said})", fix="give each arch one machine")
             self.machines[target.name] = machine
+        self.machines = {t.name: self.machines[t.name] for t in targets if t.name in self.machines}  # run's order
         missing = [t.name for t in targets if t.name not in self.machines]
         if missing:
             raise ConfigError(f"the ssh tier has no machine for {', '.join(missing)}",
