@@ -131,7 +131,8 @@ class EmulatedSshd:
         os.chmod(upper / "etc/shadow", 0o640)
         (upper / "etc/ssh/sshd_config_archsmoke").write_text(_SSHD_CONFIG.format(address=self.address))
         host_key = upper / "etc/ssh/archsmoke_host_ed25519_key"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "machine", "-f", str(host_key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "machine", "-f", str(host_key)],
+                       check=True)
         if not self.user_key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "harness", "-f", str(self.user_key)],
                            check=True)

@@ -106,7 +106,8 @@ class Tier:
         if not target.runs_natively:
             return f"emulated by qemu-{target.qemu_arch}"
         if target.qemu_arch and binfmt.floor_unavailable(target) is None:
-            return f"natively, no emulator; the binary under test alone through qemu-{target.qemu_arch} at its CPU floor"
+            return (f"natively, no emulator; the binary under test alone through qemu-{target.qemu_arch} "
+                    "at its CPU floor")
         return "natively, no emulator"
 
     @classmethod

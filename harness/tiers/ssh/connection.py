@@ -120,11 +120,12 @@ class Connection:
                     f"{' -f ' + str(self.settings.known_hosts) if self.settings.known_hosts else ''}`) and add the new "
                     "one after checking its fingerprint")
         if _UNKNOWN_KEY in log:
+            port = f"-p {self.machine.port} " if self.machine.port else ""
             return TargetError(
                 f"{where}'s host key is not in {self.settings.known_hosts or 'your known_hosts'}: archsmoke does not "
                 f"accept unknown host keys",
-                fix=f"add it after checking its fingerprint (`ssh-keyscan {'-p ' + str(self.machine.port) + ' ' if self.machine.port else ''}"
-                    f"{self.machine.host} >> KNOWN_HOSTS`), or pass --ssh-known-hosts FILE")
+                fix=f"add it after checking its fingerprint (`ssh-keyscan {port}{self.machine.host} >> KNOWN_HOSTS`), "
+                    "or pass --ssh-known-hosts FILE")
         detail = " / ".join(line for line in log.splitlines() if line)[-600:] or said or "no answer"
         return TargetError(f"cannot reach {where} over ssh: {detail}",
                            fix=f"check `ssh {' '.join(self.machine.describe().split())}` works from this machine "

@@ -20,7 +20,8 @@ c=$(grep -m1 -E '^(model name|cpu|uarch|Processor)[[:space:]]*:' /proc/cpuinfo 2
 [ -n "$c" ] || c=$(grep -m1 -E '^processor 0:' /proc/cpuinfo 2>/dev/null | sed 's/.*machine = *//')
 echo "cpu=$(echo $c)"
 if command -v python3 >/dev/null 2>&1; then
-  echo "python=$(python3 -c 'import sys, venv, ensurepip; print(sys.version.split()[0])' 2>/dev/null || echo without-venv)"
+  v=$(python3 -c 'import sys, venv, ensurepip; print(sys.version.split()[0])' 2>/dev/null) || v=without-venv
+  echo "python=$v"
   python3 -m pip --version >/dev/null 2>&1 && echo "pip=yes"
 fi
 command -v setsid >/dev/null 2>&1 && echo "setsid=yes"

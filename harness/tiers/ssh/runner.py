@@ -139,7 +139,8 @@ class SshRunner(Runner):
         if timed_out:  # the local client is gone; the command and all it started still run on the machine
             self._plain(["/bin/sh", "-c", KILL, self.connection.work_dir, command_id], 60)
         elif code == 255 and not self.connection.alive:
-            raise TargetError(f"the connection to {self.where} was lost while `{argv[0]}` ran: {err.decode(errors='replace').strip()}")
+            said = err.decode(errors="replace").strip()
+            raise TargetError(f"the connection to {self.where} was lost while `{argv[0]}` ran: {said}")
         # The wrapper's shell says 128+N for a command killed by signal N; every tier reports it as -N.
         return CommandResult(command="", where=self.where, exit_code=signal_exit_code(code), stdout_bytes=out,
                              stderr_bytes=err, duration=seconds, timeout=timeout, timed_out=timed_out)
@@ -158,7 +159,8 @@ class SshRunner(Runner):
     def _get(self, source: str, destination: Path) -> None:
         result = self._plain(["/bin/sh", "-c", _GET, source], self.target.timeouts.install)
         if not result.ok:
-            raise TargetError(f"copying {source} out of {self.where} failed: {result.stderr.strip() or result.report()}")
+            raise TargetError(f"copying {source} out of {self.where} failed: "
+                              f"{result.stderr.strip() or result.report()}")
         said = result.stderr.split()[:1]
         if said != [hashlib.sha256(result.stdout_bytes).hexdigest()]:
             raise TargetError(f"{source} from {self.where} arrived damaged: the machine's sha256 is {said}")
