@@ -6,8 +6,6 @@ from ..base import Tier, TierOption
 from .runner import SshRunner
 from .settings import SshSettings
 
-MACHINES_CHECKED = "checked against the machine when it connects"
-
 
 class SshTier(Tier):
     name = "ssh"
