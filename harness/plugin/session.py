@@ -104,7 +104,7 @@ class Archsmoke:
         gaps = self.plan.gaps_of(placement.target)
         return TargetRecord(placement.target.name, placement.tier.name, placement=placement.id,
                             proves="; ".join(coverage.proves(placement.tier, placement.target, self.options.cpu))
-                            or "nothing of either class",
+                            or NOTHING_PROVEN,
                             not_covered=GAP_SEPARATOR.join(g.describe() for g in gaps))
 
     @property
@@ -164,8 +164,8 @@ class Archsmoke:
                                            f"{', '.join(self.catalog.names)}",
                                            fix="pass a build for one of those, or add a target to vms/")
             return chosen
-        named = [a for tier in self._tiers for a in tier.default_arches(self.tier_settings[tier.name])]
-        return self.catalog.select(list(dict.fromkeys(named))) if named else self.catalog.default()
+        given = [a for tier in self._tiers for a in tier.default_arches(self.tier_settings[tier.name])]
+        return self.catalog.select(list(dict.fromkeys(given))) if given else self.catalog.default()
 
     @property
     def host_addresses(self) -> tuple[str, ...]:
@@ -224,18 +224,21 @@ class Archsmoke:
         seen = int(runner.kernel_facts.get("page_size") or 0)
         if claimed not in record.proves.split("; ") or seen == target.page_size:
             return
-        record.proves = "; ".join(p for p in record.proves.split("; ") if p != claimed) or "nothing of either class"
+        record.proves = _without(record.proves, claimed)
         others = [r for r in self.records.values() if r.target == target.name and claimed in r.proves.split("; ")]
         if others:
             return  # another placement of this run proves it
         gap = coverage.Gap(target.name, claimed, f"{placement.tier.name}: {runner.where} runs with "
                                                  f"{seen // 1024} KiB pages")
+        self._name_gap(gap, [r for r in self.records.values() if r.target == target.name])
+
+    def _name_gap(self, gap: coverage.Gap, records: list[TargetRecord]) -> None:
+        """A gap found while running (the plan could not know it): the run's gaps, the records, the progress."""
         self.plan.gaps.append(gap)
-        for other in self.records.values():
-            if other.target == target.name:
-                other.not_covered = GAP_SEPARATOR.join(filter(None, (other.not_covered, gap.describe())))
+        for record in records:
+            record.not_covered = GAP_SEPARATOR.join(filter(None, (record.not_covered, gap.describe())))
         if self.sink is not None:
-            self.sink(f"[{target.name}] NOT COVERED: {gap.describe()}")
+            self.sink(f"[{gap.target}] NOT COVERED: {gap.describe()}")
 
     def binary_for(self, target: Target, product: Product) -> BinaryUnderTest:
         self.touched.append((target.name, product.name))
@@ -298,13 +301,9 @@ class Archsmoke:
                            f"qemu-{target.qemu_arch} cannot run this {product.name} build at any CPU model (its "
                            f"`{' '.join(product.version_args)}` failed at {floor} and at max: "
                            f"{_ending(first)}, {_ending(at_max)}), so it ran natively, at this host's CPU")
-        self.plan.gaps.append(gap)
         record = self._records_by_runner[runner]
-        record.not_covered = GAP_SEPARATOR.join(filter(None, (record.not_covered, gap.describe())))
-        record.proves = "; ".join(p for p in record.proves.split("; ") if not p.startswith(coverage.CPU_FLOOR)) \
-            or "nothing of either class"
-        if self.sink is not None:
-            self.sink(f"[{target.name}] NOT COVERED: {gap.describe()}")
+        record.proves = _without(record.proves, coverage.CPU_FLOOR)
+        self._name_gap(gap, [record])
         return native
 
     def _remember_version(self, runner: Runner, product: Product, result) -> ReportedVersion | None:
@@ -326,6 +325,14 @@ class Archsmoke:
                                   f"which does not match {product.version_pattern!r}",
                                   fix="check the binary, or the product's version_pattern")
         return self._reported[key]
+
+
+NOTHING_PROVEN = "nothing of either class"
+
+
+def _without(proves: str, what: str) -> str:
+    """A record's `proves` with one class taken back (what: "page size 64 KiB", or "CPU floor" for any floor)."""
+    return "; ".join(p for p in proves.split("; ") if not p.startswith(what)) or NOTHING_PROVEN
 
 
 def _ending(result) -> str:
