@@ -106,11 +106,15 @@ class EmulatedSshd:
         children = Path(f"/proc/{self._holder.pid}/task/{self._holder.pid}/children").read_text().split()
         self.pid = int(children[0])
         self._network()
-        self._sshd = subprocess.Popen(
-            [*self.enter(), "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config_archsmoke"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self.work / "sshd.log", "wb"))
-        self._wait_for_port(90)
+        self._start_sshd("wb")
         return self
+
+    def _start_sshd(self, log_mode: str) -> None:
+        with open(self.work / "sshd.log", log_mode) as log:
+            self._sshd = subprocess.Popen(
+                [*self.enter(), "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config_archsmoke"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        self._wait_for_port(90)
 
     def enter(self, net_only: bool = False) -> list[str]:
         assert self.pid is not None and self._session is not None
@@ -163,10 +167,7 @@ class EmulatedSshd:
         assert self._sshd is not None
         subprocess.run([*self.enter(), "/bin/sh", "-c", "kill $(cat /run/sshd.pid)"], check=True)
         self._sshd.wait(timeout=30)  # nsenter waits for sshd
-        self._sshd = subprocess.Popen(
-            [*self.enter(), "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config_archsmoke"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self.work / "sshd.log", "ab"))
-        self._wait_for_port(90)
+        self._start_sshd("ab")
 
     def _network(self) -> None:
         host_end, far_end = f"ash{self.subnet}", f"asn{self.subnet}"
@@ -231,6 +232,14 @@ class EmulatedSshd:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def settings_values(args: list[str]) -> dict:
+    """The ssh tier's option values (Tier.settings' input) from a run's options, as args() writes them."""
+    pairs = list(zip(args[::2], args[1::2]))
+    return {"ssh_hosts": [v for k, v in pairs if k == "--ssh-host"],
+            "ssh_key": next(v for k, v in pairs if k == "--ssh-key"),
+            "ssh_known_hosts": next(v for k, v in pairs if k == "--ssh-known-hosts")}
 
 
 class Machines:

@@ -17,6 +17,7 @@ import pytest
 from archsmoke.errors import TargetError
 from archsmoke.host.engine import ENGINES
 from archsmoke.tiers import TIERS, CommandFailed, RunnerOptions
+from sshd import settings_values
 
 # (tier, its options, the id's tier part): the container tier once per engine.
 SETUPS = [(name, {}, name) for name in TIERS if name != "container"] + \
@@ -30,18 +31,12 @@ def started(request, built, catalog, cache):
     tier, target = TIERS[tier_name], catalog.get(arch)
     if tier_name == "ssh":
         machines = request.getfixturevalue("ssh_machines")
-        values = _ssh_values(machines.args(machines(arch)))
+        values = settings_values(machines.args(machines(arch)))
     settings = tier.settings(values)
     tier.check(settings, catalog, [target])
     options = RunnerOptions(cache=cache, settings=settings)
     with tier.runner(target, built(arch) if tier.uses_rootfs(settings, target) else None, options) as runner:
         yield runner
-
-
-def _ssh_values(args: list[str]) -> dict:
-    pairs = dict(zip(args[::2], args[1::2]))
-    return {"ssh_hosts": [pairs["--ssh-host"]], "ssh_key": pairs["--ssh-key"],
-            "ssh_known_hosts": pairs["--ssh-known-hosts"]}
 
 
 def test_exit_code_and_streams_are_exact_and_apart(started):

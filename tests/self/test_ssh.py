@@ -17,7 +17,7 @@ from archsmoke.errors import TargetError
 from archsmoke.tiers import TIERS, RunnerOptions
 from conftest import UV_VERSION
 from hanging_run import interrupt_hanging_run, processes_naming
-from sshd import EmulatedSshd, machine_root
+from sshd import EmulatedSshd, machine_root, settings_values
 
 SMOKE = Path(__file__).parents[1] / "smoke"
 RUFF_RELEASE = "0.15.11"
@@ -41,11 +41,7 @@ def _cases(junit: Path) -> dict[str, dict]:
 def _runner(catalog, arch: str, args: list[str]):
     """An ssh runner for `arch` configured from a run's options (what --ssh-host and friends give)."""
     tier = TIERS["ssh"]
-    pairs = list(zip(args[::2], args[1::2]))
-    values = {"ssh_hosts": [v for k, v in pairs if k == "--ssh-host"],
-              "ssh_key": next(v for k, v in pairs if k == "--ssh-key"),
-              "ssh_known_hosts": next(v for k, v in pairs if k == "--ssh-known-hosts")}
-    settings = tier.settings(values)
+    settings = tier.settings(settings_values(args))
     target = catalog.get(arch)
     settings.resolve(catalog, [target])
     return tier.runner(target, None, RunnerOptions(settings=settings))
