@@ -53,6 +53,12 @@ _NAME_WORDS = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted({w for ws in _NAMED
                                                               reverse=True)) + r")(?![a-z0-9])")
 
 
+def words_for(debian_arch: str) -> tuple[str, ...]:
+    """How programs and file names may say this arch (`aarch64`, `arm64`; `x86_64`, `amd64`, `x64`)."""
+    arch = ARCHES.get(debian_arch)
+    return tuple(dict.fromkeys((*_NAMED.get(debian_arch, ()), *((arch.uname, arch.debian) if arch else ()))))
+
+
 def named_in(filename: str) -> tuple[str, Arch] | None:
     """The arch a release file's name says it is for (the word, and its Arch), if it says one."""
     words = {match.group(1) for match in _NAME_WORDS.finditer(filename.lower())}

@@ -40,6 +40,11 @@ class InstalledBinary:
         name = name or self.product.main
         return self.real.get(name) or self.executable(name)
 
+    @property
+    def install_dirs(self) -> tuple[str, ...]:
+        """Where its files are in the target (PATH's directory, and the package data's behind a launcher)."""
+        return tuple(dict.fromkeys((self.bin_dir, *(path.rsplit("/", 1)[0] for path in self.real.values()))))
+
     def command(self, *args: str) -> str:
         return shlex.join([self.path, *args])
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 
 # A Rust/LLVM target triple as programs print it: arch-vendor-linux-abi.
-_TRIPLE = re.compile(r"\b[a-z0-9_]+-[a-z0-9_]+-linux-(?:gnu|musl)[a-z0-9_]*\b")
+TRIPLE = re.compile(r"\b[a-z0-9_]+-[a-z0-9_]+-linux-(?:gnu|musl)[a-z0-9_]*\b")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class Product:
     # then downloads from the npm registry instead of the package index.
     npm: str | None = None
     version_args: tuple[str, ...] = ("--version",)
+    # Commands of the main executable whose exit code and output every arch's build must share with the
+    # reference build (the build for this host's arch), beside --version and --help: ("--selftest",), ...
+    compared: tuple[tuple[str, ...], ...] = ()
     # Matched against the first line of the version output; must have a 'version' group.
     version_pattern: str = r"\S+ (?P<version>[0-9][^\s()]*)(?: \((?P<details>[^)]*)\))?"
 
@@ -58,7 +61,7 @@ class Product:
         match = re.fullmatch(self.version_pattern, first.strip())
         if not match:
             return None
-        triple = _TRIPLE.search(first)
+        triple = TRIPLE.search(first)
         return ReportedVersion(match.group("version"), triple.group(0) if triple else None)
 
 

@@ -7,12 +7,10 @@ import re
 import pytest
 
 from archsmoke.binary.install import as_the_loader_sees_it
+from archsmoke.binary.versions import names_release, printed_numbers
 
-# What allocators and C libraries print when they give up: a build for the wrong page size (jemalloc's
-# "Unsupported system page size"), heap corruption, or an allocation the target cannot serve.
-ALLOCATOR_ABORTS = re.compile(
-    r"<jemalloc>|Unsupported system page size|mimalloc: error|malloc\(\): |free\(\): |double free or corruption|"
-    r"corrupted size vs\. prev_size|memory allocation of \d+ bytes failed|out of memory", re.IGNORECASE)
+from .answers import Side, ask, differences, problems
+from .reference import Reference, reference  # noqa: F401 - `reference` is a fixture
 
 
 def _executables(installed_binary) -> list[str]:
@@ -20,24 +18,52 @@ def _executables(installed_binary) -> list[str]:
     return [installed_binary.product.main, *extras]
 
 
-def _answers(target, installed_binary, name: str, flag: str):
-    result = target.run([installed_binary.executable(name), flag], env=installed_binary.env)
-    abort = ALLOCATOR_ABORTS.search(result.stderr)
-    assert abort is None, f"`{name} {flag}` printed an allocator's abort ({abort.group(0)!r})\n{result.report()}"
-    assert result.exit_code >= 0, f"`{name} {flag}` was killed by a signal\n{result.report()}"
-    assert result.exit_code == 0 and (result.stdout or result.stderr).strip(), \
-        f"`{name} {flag}` did not answer with exit 0 and some output\n{result.report()}"
-    return result
+def _compared(reference: Reference, target, installed_binary) -> Reference | None:
+    """The reference to compare with, None where there is none or this build is the reference itself."""
+    if reference.build is None or reference.is_itself(installed_binary.binary, target.target):
+        return None
+    return reference
 
 
-def test_every_executable_answers_its_version(target, installed_binary):
-    for name in _executables(installed_binary):
-        _answers(target, installed_binary, name, "--version")
+def _check_answers(target, installed_binary, reference: Reference, record_property, asked) -> None:
+    compared = _compared(reference, target, installed_binary)
+    record_property("archsmoke_reference", reference.describe() if compared or reference.build is None
+                    else "this build is the reference")
+    side = Side(target.where, target.target.debian_arch, installed_binary.install_dirs)
+    found = []
+    for name, args in asked:
+        answer = ask(target, installed_binary, name, args)
+        theirs = compared.answer(name, args) if compared else None
+        # Without a reference, --version must exit 0 (nearly every tool does); --help's exit code is a convention
+        # (several tools print usage and exit 1 or 2), so only its signal, abort and silence count.
+        wrong = problems(answer, must_exit_zero=theirs is None and args == ("--version",))
+        unlike = differences(theirs, compared.side, answer, side) if theirs is not None else []
+        if wrong or unlike:
+            found += [*wrong, *unlike, answer.report]
+        if unlike:
+            found.append(f"--- the reference build: {compared.describe()} ---\n{theirs.report}")
+    if found:
+        pytest.fail("\n".join(found), pytrace=False)
 
 
-def test_every_executable_answers_help(target, installed_binary):
-    for name in _executables(installed_binary):
-        _answers(target, installed_binary, name, "--help")
+def test_every_executable_answers_its_version(target, installed_binary, reference, record_property):
+    asked = [(name, ("--version",)) for name in _executables(installed_binary)]
+    _check_answers(target, installed_binary, reference, record_property, asked)
+
+
+def test_every_executable_answers_help(target, installed_binary, reference, record_property):
+    asked = [(name, ("--help",)) for name in _executables(installed_binary)]
+    _check_answers(target, installed_binary, reference, record_property, asked)
+
+
+def test_declared_commands_answer_as_the_reference_build_does(target, installed_binary, reference, record_property):
+    product = installed_binary.product
+    if not product.compared:
+        pytest.skip(f"{product.name} declares no command to compare (Product(compared=...))")
+    if _compared(reference, target, installed_binary) is None:
+        pytest.skip(f"no reference build to compare with ({reference.describe()})")
+    _check_answers(target, installed_binary, reference, record_property,
+                   [(product.main, args) for args in product.compared])
 
 
 # How each loader says a library is missing: glibc's trace ("libfoo.so.1 => not found") or its error, musl's.
@@ -60,15 +86,21 @@ def test_the_dynamic_loader_finds_every_library(target, installed_binary):
 
 
 def test_it_reports_the_version_under_test(target, installed_binary):
-    """The version the main executable prints is the one under test: read with the product's pattern, or,
-    for a tool whose output has another shape ("clang-format version 20.1.7 (...)"), found as a word in it."""
+    """The version the main executable prints is the one under test: read with the product's pattern where it
+    matches (uv, ruff, esbuild); otherwise the same release, as packages re-release upstream versions (`2.0.0.1`
+    or `2.0.0.post1` of upstream 2.0.0, printed `2.0.0.build-7`).  The reference build's printed version, where
+    there is one, is compared in full by test_every_executable_answers_its_version."""
     expected = installed_binary.binary.version
     if expected is None:
         pytest.skip("a bare executable: the version under test is not known (a wheel's or release's is)")
     product = installed_binary.product
-    result = target.run([installed_binary.path, *product.version_args], env=installed_binary.env).check()
-    parsed = product.parse_version(result.stdout)
-    said = parsed.version if parsed else result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
-    found = parsed.version == expected if parsed else \
-        re.search(rf"(?<![\w.]){re.escape(expected)}(?![\w.])", result.stdout) is not None
-    assert found, f"{product.main} reports {said}, but {expected} is under test\n{result.report()}"
+    result = target.run([installed_binary.path, *product.version_args], env=installed_binary.env)
+    assert result.exit_code >= 0 and not result.timed_out, result.report()
+    output = result.stdout if result.stdout.strip() else result.stderr
+    parsed = product.parse_version(output)
+    if parsed is not None and parsed.version == expected:
+        return
+    said = parsed.version if parsed else ", ".join(".".join(map(str, n)) for n in printed_numbers(output)) or \
+        repr(output.strip()[:200])
+    assert names_release(parsed.version if parsed else output, expected), \
+        f"{product.main} reports {said}, but {expected} is under test\n{result.report()}"

@@ -7,7 +7,6 @@ so there is one place that turns options into started, installed targets.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..coverage import Placement
 from ..errors import BinaryError, ConfigError, TargetError
 from ..progress import Sink
 from ..rootfs import RootfsBuilder
+from ..signals import signal_name
 from ..targets import Target, TargetCatalog, require_libc
 from ..tiers import DEFAULT_TIERS, Runner, RunnerOptions, TIERS, tiers_named
 from ..tiers.base import floor_cpu
@@ -248,8 +248,7 @@ class Archsmoke:
             if self.local_binaries and version is None:
                 chosen = binaries.matching(self.local_binaries, product, target)
             else:
-                chosen = binaries.download_release(product, version or "latest", target, self.cache,
-                                                   self.options.index_url, self.sink, self.options.npm_registry)
+                chosen = self.download(product, version or "latest", target)
                 binaries.check_runs_on(chosen.elf, target)
             for record in self.records.values():
                 if record.target == target.name:
@@ -257,6 +256,11 @@ class Archsmoke:
                         "origin": chosen.origin, "sha256": chosen.sha256, "version": chosen.version or ""}
             self._binaries[key] = chosen
         return self._binaries[key]
+
+    def download(self, product: Product, version: str, target: Target) -> BinaryUnderTest:
+        """The release's build for the target, from this run's index or npm registry (cached)."""
+        return binaries.download_release(product, version, target, self.cache, self.options.index_url, self.sink,
+                                         self.options.npm_registry)
 
     def installed(self, runner: Runner, product: Product) -> InstalledBinary:
         """The product installed in the started target, once; a binary that cannot run there at all (its first
@@ -272,7 +276,7 @@ class Archsmoke:
                 first = self._floor_or_emulator(runner, installed, product, first)
             if first.timed_out or first.exit_code < 0:
                 how = (f"hit its {first.timeout:.0f} s budget" if first.timed_out
-                       else f"was killed by {_signal_name(-first.exit_code)}")
+                       else f"was killed by {signal_name(-first.exit_code)}")
                 self._cannot_run[key] = (f"{product.name} cannot run on {runner.where}: its first command "
                                          f"`{first.command}` {how}; its other tests there fail at once\n"
                                          f"{first.report()}")
@@ -336,11 +340,5 @@ def _without(proves: str, what: str) -> str:
 
 
 def _ending(result) -> str:
-    return f"killed by {_signal_name(-result.exit_code)}" if result.exit_code < 0 else f"exit {result.exit_code}"
+    return f"killed by {signal_name(-result.exit_code)}" if result.exit_code < 0 else f"exit {result.exit_code}"
 
-
-def _signal_name(number: int) -> str:
-    try:
-        return f"signal {number} ({signal.Signals(number).name})"
-    except ValueError:
-        return f"signal {number}"
