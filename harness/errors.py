@@ -34,6 +34,14 @@ class BinaryError(HarnessError):
     exit_code = 4
 
 
+class ReleaseDefect(HarnessError):
+    """The build contradicts its own label (a wheel tagged manylinux holding a musl executable, a file named for
+    arm64 holding x86_64 code): a defect of the release, not of the input.  It fails that target's tests, and the
+    run exits 1 like any failed test (bisect counts the release as bad)."""
+
+    exit_code = 1
+
+
 class DownloadError(HarnessError):
     """A download failed, was corrupt, or asked for a version that does not exist."""
 

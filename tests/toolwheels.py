@@ -13,12 +13,16 @@ def record_hash(data: bytes) -> str:
 
 
 def make_wheel(directory: Path, name: str, version: str, scripts: dict[str, bytes], platform: str,
-               package_files: dict[str, bytes] | None = None) -> Path:
+               package_files: dict[str, bytes] | None = None, console_scripts: dict[str, str] | None = None) -> Path:
     """NAME-VERSION-py3-none-PLATFORM.whl with `scripts` under NAME-VERSION.data/scripts/ and `package_files`
-    (paths in site-packages; those under a bin/ directory executable) as package data."""
+    (paths in site-packages; those under a bin/ directory executable) as package data; `console_scripts`
+    ({command: "module:function"}) become launchers pip writes."""
     path = directory / f"{name}-{version}-py3-none-{platform}.whl"
     files = {f"{name}-{version}.data/scripts/{script}": data for script, data in scripts.items()}
     files.update(package_files or {})
+    if console_scripts:
+        files[f"{name}-{version}.dist-info/entry_points.txt"] = ("[console_scripts]\n" + "".join(
+            f"{command} = {target}\n" for command, target in console_scripts.items())).encode()
     files[f"{name}-{version}.dist-info/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
     files[f"{name}-{version}.dist-info/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: archsmoke-tests\n"
                                                   f"Root-Is-Purelib: false\nTag: py3-none-{platform}\n").encode()

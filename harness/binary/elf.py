@@ -27,6 +27,7 @@ class ElfInfo:
     machine_number: int
     interpreter: str | None  # PT_INTERP; None for a static executable
     glibc_needed: tuple[int, int] | None = None  # the newest GLIBC_x.y symbol version it references
+    needed: tuple[str, ...] = ()  # its DT_NEEDED libraries
 
     @property
     def machine(self) -> str:
@@ -59,6 +60,13 @@ def _versions(elf: ELFFile, name: str, kind: type) -> tuple[int, int] | None:
 
 def glibc_needed(elf: ELFFile) -> tuple[int, int] | None:
     return _versions(elf, ".gnu.version_r", GNUVerNeedSection)
+
+
+def _needed_libraries(elf: ELFFile) -> tuple[str, ...]:
+    section = elf.get_section_by_name(".dynamic")
+    if section is None or not hasattr(section, "iter_tags"):
+        return ()
+    return tuple(tag.needed for tag in section.iter_tags() if tag.entry.d_tag == "DT_NEEDED")
 
 
 def glibc_provided(path: Path) -> tuple[int, int] | None:
@@ -97,6 +105,7 @@ def read_elf(path: Path | str) -> ElfInfo:
                 if segment["p_type"] == "PT_INTERP":
                     interpreter = segment.get_interp_name()
             needs = glibc_needed(elf) if interpreter else None
+            libraries = _needed_libraries(elf) if interpreter else ()
     except BinaryError:
         raise
     except OSError as exc:
@@ -104,7 +113,7 @@ def read_elf(path: Path | str) -> ElfInfo:
     except Exception as exc:  # noqa: BLE001 - pyelftools fails in many ways on a damaged file; each means that
         raise BinaryError(f"{path} is a damaged ELF file ({type(exc).__name__}: {exc})", **damaged) from None
     return ElfInfo(path=path, bits=bits, endian=endian, machine_number=machine, interpreter=interpreter,
-                   glibc_needed=needs)
+                   glibc_needed=needs, needed=libraries)
 
 
 def check_runs_on(info: ElfInfo, target: Target) -> None:

@@ -8,12 +8,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BinaryError, TargetError
+from ..errors import BinaryError, ReleaseDefect, TargetError
 from ..host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
 from ..tiers.base import Runner
 from ..rootfs import resolve_in_root
 from .elf import check_runs_on, glibc_provided
 from .index import wheel_platforms
+from .label import covers
 from .product import Product
 from .unpack import BinaryUnderTest
 
@@ -52,6 +53,11 @@ class InstalledBinary:
 def check_loader(binary: BinaryUnderTest, runner: Runner) -> None:
     target = runner.target
     loader = binary.elf.interpreter
+    if loader and not runner.file_exists(loader) and binary.elf.libc == target.libc:
+        raise TargetError(f"the {target.name} root has no {loader}, where {target.libc} programs of this arch find "
+                          f"their dynamic loader: the root is incomplete, not {binary.origin}",
+                          fix="report it to archsmoke's maintainers, naming the target (vms/"
+                              f"{target.source.name})")
     if loader and not runner.file_exists(loader):
         raise BinaryError(
             f"{binary.origin} needs the dynamic loader {loader}, which the {target.name} "
@@ -131,9 +137,17 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     A target without Python (the musl roots) gets a wheel's executables onto PATH instead.
     """
     target = runner.target
-    check_runs_on(binary.elf, target)
-    check_loader(binary, runner)
-    check_glibc(binary, runner)
+    try:
+        check_runs_on(binary.elf, target)
+        check_loader(binary, runner)
+        check_glibc(binary, runner)
+    except BinaryError as error:
+        if not covers(binary, target):
+            raise
+        # The build says it is for this platform: that it cannot run here is the release's defect.
+        raise ReleaseDefect(f"{binary.origin} is labelled for {target.name}, but {error.problem}",
+                            fix="fix the release's build or its label (archsmoke cannot install it as published)") \
+            from None
     budget = target.timeouts.install
     if binary.kind == "wheel" and runner.has_python:
         venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import BinaryError, NoBinaryForTarget
 from ..targets import Target
 from .elf import check_runs_on
+from .label import covers
 from .product import Product, known_executables
 from .unpack import BinaryUnderTest
 
@@ -15,6 +16,18 @@ def runs_on(binary: BinaryUnderTest, target: Target) -> bool:
     except BinaryError:
         return False
     return True
+
+
+def fits(binary: BinaryUnderTest, target: Target) -> bool:
+    """A build is for a target when its label names the target's platform, or, without one, when it runs there."""
+    return covers(binary, target) or runs_on(binary, target)
+
+
+def targets_for(binary: BinaryUnderTest, targets) -> list[Target]:
+    """The targets a build is tested on without --arch: every platform its label names (a wheel tagged manylinux and
+    musllinux: both), else those its executables run on."""
+    named = [t for t in targets if covers(binary, t)]
+    return named or [t for t in targets if runs_on(binary, t)]
 
 
 def builds_of(binaries: list[BinaryUnderTest], product: Product) -> list[BinaryUnderTest]:
@@ -30,9 +43,10 @@ def builds_of(binaries: list[BinaryUnderTest], product: Product) -> list[BinaryU
 def require_a_build_for(builds: list[BinaryUnderTest], target: Target, what: str = "") -> None:
     """Refuse a target that none of the builds runs on; with one build, its own mismatch is the error."""
     if len(builds) == 1:
-        check_runs_on(builds[0].elf, target)
+        if not covers(builds[0], target):
+            check_runs_on(builds[0].elf, target)
         return
-    if not any(runs_on(b, target) for b in builds):
+    if not any(fits(b, target) for b in builds):
         given = "; ".join(f"{b.origin}: {b.elf.describe()}" for b in builds)
         raise BinaryError(f"none of the {what}builds given runs on {target.name} ({target.elf.describe()}): {given}",
                           fix=f"add --binary with the {target.name} build, or drop {target.name} from --arch")
@@ -46,7 +60,8 @@ def matching(binaries: list[BinaryUnderTest], product: Product, target: Target) 
         raise NoBinaryForTarget(f"no {product.name} build among the --binary files given: {given}",
                                 fix=f"add --binary with a {product.name} build")
     require_a_build_for(builds, target, f"{product.name} ")
-    fitting = [b for b in builds if runs_on(b, target)]
+    # The build labelled for this platform first: a manylinux wheel and a static musllinux one both run on glibc.
+    fitting = [b for b in builds if covers(b, target)] or [b for b in builds if runs_on(b, target)]
     if len(fitting) > 1:
         raise BinaryError(f"two --binary builds of {product.name} run on {target.name}: "
                           f"{fitting[0].origin} and {fitting[1].origin}",

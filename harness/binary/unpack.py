@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..arches import named_in
 from ..cache import Cache, files_verifier, hash_listing, sha256_file
 from ..errors import BinaryError
 from .elf import ElfInfo, read_elf
@@ -19,6 +18,8 @@ from . import formats
 from .product import Product
 
 KIND = "binaries"
+# Bump when the formats find other members or record more of them (the key is the file's sha256 and this).
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class BinaryUnderTest:
     version: str | None  # known from a wheel's name, an npm package.json or a download; None for a bare executable
     project: str | None = None  # a wheel's distribution name, an npm package's name
     package_data: tuple[tuple[str, str], ...] = ()  # (name, path in the wheel) of executables kept as data
+    defects: tuple[str, ...] = ()  # what is wrong with the file as published (an npm `bin` naming nothing)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -71,12 +73,13 @@ def _unpacked(path: Path, sha: str, cache: Cache, form):
         found = form.members(path, work)
         return {"source": path.name, "order": found.names, "files": hash_listing(work, found.names),
                 "package_data": found.inside if found.package_data else {},
-                "project": found.project, "version": found.version}
+                "project": found.project, "version": found.version, "defects": found.defects}
 
-    entry = cache.ensure(KIND, sha, build=build, verify=files_verifier(ordered=True))
+    entry = cache.ensure(KIND, f"{sha}-{FORMAT}", build=build, verify=files_verifier(ordered=True))
     data = entry.meta.get("package_data")
     data = tuple((str(k), str(v)) for k, v in data.items()) if isinstance(data, dict) else ()
     said = {k: entry.meta[k] for k in ("project", "version") if isinstance(entry.meta.get(k), str)}
+    said["defects"] = tuple(str(d) for d in entry.meta.get("defects") or ())
     return tuple(entry.path / name for name in entry.meta["order"]), data, said
 
 
@@ -91,27 +94,17 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
         raise BinaryError(f"{path} is none of {formats.described()} (it starts with {head[:4]!r})",
                           fix="pass the executable itself, a wheel or a release archive")
     sha = sha256_file(path)
-    project, named_version, data = None, None, ()
+    project, named_version, data, defects = None, None, (), ()
     if form is None:
         kind, executables = "executable", (path,)
     else:
         kind = form.KIND
         executables, data, said = _unpacked(path, sha, cache, form)
-        project, named_version = said.get("project"), said.get("version")
+        project, named_version, defects = said.get("project"), said.get("version"), said["defects"]
         if form is formats.wheel:
             project, named_version = formats.wheel.name_and_version(path)
     elf = read_elf(executables[0])
-    if kind != "wheel":  # a wheel's platform tags are checked against the target instead
-        _check_named_arch(path, elf)
     return BinaryUnderTest(kind=kind, origin=origin or str(path), file=path, sha256=sha, executables=executables,
-                           elf=elf, version=version or named_version, project=project, package_data=data)
+                           elf=elf, version=version or named_version, project=project, package_data=data,
+                           defects=defects)
 
-
-def _check_named_arch(path: Path, elf: ElfInfo) -> None:
-    """A release file named for one arch (goreleaser's linux_arm64, a Rust triple, npm's linux-ppc64) must hold
-    executables of that arch: a mislabelled release would reach users of the arch it names."""
-    named = named_in(path.name)
-    if named is not None and named[1].elf_machine != elf.machine:
-        word, arch = named
-        raise BinaryError(f"{path.name} is named for {word} ({arch.uname}), but its executables are {elf.describe()}",
-                          fix="the release is mislabelled: name it for the arch it holds, or pass the right build")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ..coverage import Placement
-from ..errors import ConfigError, HarnessError, NoBinaryForTarget, TargetError
+from ..errors import ConfigError, HarnessError, NoBinaryForTarget, ReleaseDefect, TargetError
 from .options import check_output_paths, given
 from .state import active, session_state
 
@@ -92,8 +92,9 @@ def harness_errors():
 def _fail_on_harness_error(error: HarnessError) -> None:
     if isinstance(error, NoBinaryForTarget):
         pytest.skip(f"archsmoke: {error.problem}")
-    if isinstance(error, TargetError):
-        # This target misbehaved (install failed, command hung): its tests error, other arches go on.
+    if isinstance(error, (TargetError, ReleaseDefect)):
+        # This target misbehaved (install failed, command hung), or the release is not what its label says for
+        # it: its tests error, other arches go on.
         pytest.fail(f"archsmoke: {error}", pytrace=False)
     # Wrong inputs (bad version, corrupt download, missing host tool) would fail every test the
     # same way: stop the run once, with the message and that error's exit code (bad input: pytest's 4).

@@ -23,12 +23,12 @@ from ..host import binfmt
 from ..host.mirror import debian_mirror, sources_line
 from ..progress import Progress, Sink
 from ..targets import Target
-from .finish import byte_compile, finish_natively, link_busybox_applets, run_in_root
+from .finish import byte_compile, finish_natively, link_busybox_applets, link_merged_usr, run_in_root
 from .tree import tree_digest, verify_tree, write_content_listing
 
 KIND = "rootfs"
 # Bump when the build steps change what ends up in a root filesystem.
-FORMAT = 6
+FORMAT = 7
 
 
 def recipe(target: Target) -> dict:
@@ -98,6 +98,7 @@ class RootfsBuilder:
         shutil.rmtree(scratch)
         progress.say("finishing natively: accounts, hosts, CA bundle")
         finish_natively(root)
+        link_merged_usr(root)
         if (root / "sbin/ldconfig").exists():  # glibc roots; musl has none
             progress.say("ldconfig (emulated)")
             run_in_root(root, ["/sbin/ldconfig"], timeout=target.timeouts.build)

@@ -45,6 +45,19 @@ def finish_natively(root: Path) -> None:
         bundle.write_text("".join(c.read_text() for c in certificates))
 
 
+MERGED_USR = ("bin", "sbin", "lib")
+
+
+def link_merged_usr(root: Path) -> None:
+    """A root from a suite after Debian's /usr merge keeps everything under /usr, and the /bin, /sbin and /lib links
+    come from base-files: a root without it (the musl roots: musl and busybox-static alone) gets them here, or its
+    programs' loader path (/lib/ld-musl-riscv64.so.1) would lead nowhere."""
+    for name in MERGED_USR:
+        link, merged = root / name, root / "usr" / name
+        if not link.exists() and not link.is_symlink() and merged.is_dir():
+            link.symlink_to(f"usr/{name}")
+
+
 def link_busybox_applets(root: Path, target: Target) -> None:
     """A root with only busybox-static gets /bin/sh and friends as symlinks (bookworm ships busybox in
     /bin, later suites in /usr/bin)."""

@@ -22,6 +22,7 @@ class Members:
     package_data: bool = False  # a wheel's executables kept as package data, behind launchers pip makes
     project: str | None = None  # what the file says it is (an npm package's name and version)
     version: str | None = None
+    defects: list[str] = field(default_factory=list)  # what is wrong with the file as published
 
     def add(self, name: str, member: str) -> None:
         self.names.append(name)

@@ -1,6 +1,7 @@
 """npm packages as `npm pack` writes them (a gzip tarball of package/...): the executables are what the
-package.json `bin` field names, or, for a per-platform package without one (@esbuild/linux-ppc64), its one
-ELF file, whatever its name."""
+package.json `bin` field names, or, for a per-platform package without one (@esbuild/linux-ppc64; the `bin` is
+in its meta-package), every ELF file in it, the one named after the package first (its main executable).  A `bin`
+that names nothing in the package is a defect of the package, recorded for the suite to fail on."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ def _bin_entries(manifest: dict) -> dict[str, str]:
     return {}
 
 
+def _main_name(package: str | None, names: list[str]) -> str | None:
+    """The executable a per-platform package is named after: `@scope/cli-linux-arm64` holding `cli` and
+    `cli_language_server` -> `cli`."""
+    words = str(package or "").rsplit("/", 1)[-1].split("-")
+    prefixes = ["-".join(words[:end]) for end in range(len(words), 0, -1)]
+    return next((prefix for prefix in prefixes if prefix in names), None)
+
+
 def members(path: Path, work: Path) -> Members:
     try:
         with tarfile.open(path, "r:gz") as archive:
@@ -65,19 +74,20 @@ def members(path: Path, work: Path) -> Members:
             taken: dict[str, str] = {}
             for command, relative in _bin_entries(manifest).items():
                 member = posixpath.normpath(posixpath.join("package", relative))
-                if member in files:
-                    name = member_name(path, command, taken)
-                    if copy_executable(archive.extractfile(files[member]), work, name) is None:
-                        del taken[name]  # a JavaScript launcher: the platform package has the executable
-                    else:
-                        found.add(name, member)
-            if not found.names:  # a per-platform package: its one ELF file
+                if not member.startswith("package/") or member not in files:
+                    where = "outside the package" if not member.startswith("package/") else "a file the package lacks"
+                    found.defects.append(f"package.json's `bin` names {relative!r} for `{command}`: {where}, so npm "
+                                         "installs no such command")
+                    continue
+                name = member_name(path, command, taken)
+                if copy_executable(archive.extractfile(files[member]), work, name) is None:
+                    del taken[name]  # a JavaScript launcher: the platform package has the executable
+                else:
+                    found.add(name, member)
+            if not found.names:  # a per-platform package: its ELF files, the one named for the package first
                 elf = keep_elf_members(path, work, list(files), lambda member: archive.extractfile(files[member]))
-                found.names, found.inside = elf.names, elf.inside
-                if len(found.names) > 1:
-                    raise BinaryError(f"{path} holds several ELF files ({', '.join(found.inside.values())}) and its "
-                                      f"package.json names none of them in `bin`",
-                                      fix="pass a package whose `bin` names its executables")
+                found.names = sorted(elf.names, key=lambda name: name != _main_name(found.project, elf.names))
+                found.inside = elf.inside
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise BinaryError(f"{path} is not a readable npm package: {exc}", fix="download the package again") from None
     if not found.names:
