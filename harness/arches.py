@@ -20,7 +20,13 @@ class Arch:
     oci: tuple[str, str | None]  # (architecture, variant) as container images record it
     uname: str  # what `uname -m` says on a real machine of this arch
     npm: str  # Node's process.arch: what npm's per-platform packages are named with (@esbuild/linux-ppc64)
+    glibc_loader: str = ""  # PT_INTERP of a dynamic glibc program: the ABI's path, whatever distribution built it
+    musl_name: str = ""  # musl's word for the arch in its loader's name: /lib/ld-musl-{musl_name}.so.1
     compat_of: str | None = None  # the 64-bit arch whose kernel also runs this one natively (i386 on amd64)
+
+    def loader(self, libc: str) -> str:
+        """Where a dynamic program of this arch and C library finds its loader."""
+        return f"/lib/ld-musl-{self.musl_name}.so.1" if libc == "musl" else self.glibc_loader
 
     @property
     def platform_name(self) -> str:
@@ -29,13 +35,15 @@ class Arch:
 
 
 ARCHES: dict[str, Arch] = {a.debian: a for a in (
-    Arch("amd64", "X86_64", 62, ("amd64", None), "x86_64", "x64"),
-    Arch("i386", "386", 3, ("386", None), "i686", "ia32", compat_of="amd64"),
-    Arch("arm64", "AARCH64", 183, ("arm64", None), "aarch64", "arm64"),
-    Arch("armhf", "ARM", 40, ("arm", "v7"), "armv7l", "arm"),  # many arm64 CPUs lack AArch32: always emulated
-    Arch("ppc64el", "PPC64", 21, ("ppc64le", None), "ppc64le", "ppc64"),
-    Arch("s390x", "S390", 22, ("s390x", None), "s390x", "s390x"),
-    Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64", "riscv64"),
+    Arch("amd64", "X86_64", 62, ("amd64", None), "x86_64", "x64", "/lib64/ld-linux-x86-64.so.2", "x86_64"),
+    Arch("i386", "386", 3, ("386", None), "i686", "ia32", "/lib/ld-linux.so.2", "i386", compat_of="amd64"),
+    Arch("arm64", "AARCH64", 183, ("arm64", None), "aarch64", "arm64", "/lib/ld-linux-aarch64.so.1", "aarch64"),
+    # many arm64 CPUs lack AArch32: always emulated
+    Arch("armhf", "ARM", 40, ("arm", "v7"), "armv7l", "arm", "/lib/ld-linux-armhf.so.3", "armhf"),
+    Arch("ppc64el", "PPC64", 21, ("ppc64le", None), "ppc64le", "ppc64", "/lib64/ld64.so.2", "powerpc64le"),
+    Arch("s390x", "S390", 22, ("s390x", None), "s390x", "s390x", "/lib/ld64.so.1", "s390x"),
+    Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64", "riscv64", "/lib/ld-linux-riscv64-lp64d.so.1",
+         "riscv64"),
 )}
 
 # How release file names say the arch: Go's GOARCH words (goreleaser: tool_1.2.3_linux_arm64.tar.gz) and Rust

@@ -53,17 +53,19 @@ class InstalledBinary:
 def check_loader(binary: BinaryUnderTest, runner: Runner) -> None:
     target = runner.target
     loader = binary.elf.interpreter
-    if loader and not runner.file_exists(loader) and binary.elf.libc == target.libc:
+    if not loader or runner.file_exists(loader):
+        return
+    if loader == target.loader:  # the ABI's own path: the root is at fault, not the build
         raise TargetError(f"the {target.name} root has no {loader}, where {target.libc} programs of this arch find "
                           f"their dynamic loader: the root is incomplete, not {binary.origin}",
-                          fix="report it to archsmoke's maintainers, naming the target (vms/"
-                              f"{target.source.name})")
-    if loader and not runner.file_exists(loader):
-        raise BinaryError(
-            f"{binary.origin} needs the dynamic loader {loader}, which the {target.name} "
-            f"{target.libc} root filesystem does not have ({binary.elf.libc} binary on a {target.libc} target)",
-            fix=f"pass a {target.libc} or static build for {target.name}",
-        )
+                          fix=f"report it to archsmoke's maintainers, naming the target (vms/{target.source.name})")
+    if binary.elf.libc != target.libc:
+        raise BinaryError(f"{binary.origin} needs the dynamic loader {loader} ({binary.elf.libc}), but {target.name} "
+                          f"is a {target.libc} system, whose loader is {target.loader}",
+                          fix=f"pass a {target.libc} or static build for {target.name}")
+    raise BinaryError(f"{binary.origin} needs the dynamic loader {loader}, which no {target.libc} system of this arch "
+                      f"has: {target.name}'s is {target.loader}",
+                      fix=f"link it with --dynamic-linker={target.loader} (the ABI's path)")
 
 
 def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
@@ -105,7 +107,7 @@ def wheel_glibc_floor(filename: str) -> tuple[tuple[int, int], str] | None:
     return min(floors, key=lambda floor: (floor[0], not floor[1].startswith("manylinux_"))) if floors else None
 
 
-def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
+def check_glibc(binary: BinaryUnderTest, runner: Runner, labelled: bool = False) -> None:
     """A glibc root must be new enough for the glibc symbol versions the binary references and, for a
     wheel, for its manylinux tag (the target's pip refuses a wheel whose tag the root does not reach)."""
     if runner.target.libc != "glibc":
@@ -113,7 +115,8 @@ def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
     needs = []
     if binary.elf.libc == "glibc" and binary.elf.glibc_needed is not None:
         needs.append((binary.elf.glibc_needed, "it references GLIBC_{}.{}".format(*binary.elf.glibc_needed)))
-    floor = wheel_glibc_floor(binary.file.name) if binary.kind == "wheel" and runner.has_python else None
+    tag = wheel_glibc_floor(binary.file.name) if binary.kind == "wheel" else None
+    floor = tag if runner.has_python else None  # without Python, no pip checks the tag
     if floor is not None:
         needs.append((floor[0], f"its wheel is tagged {floor[1]}"))
     if not needs:
@@ -123,6 +126,11 @@ def check_glibc(binary: BinaryUnderTest, runner: Runner) -> None:
         return  # check_loader already refused a root without the loader
     provided, where = found
     needed, why = max(needs)
+    if needed > provided and labelled and tag is not None and tag[0] <= provided:
+        raise ReleaseDefect(
+            f"{binary.origin} is tagged {tag[1]}, which admits {runner.target.name}'s glibc "
+            f"{provided[0]}.{provided[1]} ({where}), but {why}: it cannot start there",
+            fix="build against the glibc the tag names (a manylinux container), or tag the wheel for the glibc it needs")
     if needed > provided:
         raise BinaryError(
             f"{binary.origin} needs glibc {needed[0]}.{needed[1]} ({why}), "
@@ -137,17 +145,18 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     A target without Python (the musl roots) gets a wheel's executables onto PATH instead.
     """
     target = runner.target
+    labelled = covers(binary, target)
     try:
         check_runs_on(binary.elf, target)
         check_loader(binary, runner)
-        check_glibc(binary, runner)
     except BinaryError as error:
-        if not covers(binary, target):
+        if not labelled:
             raise
         # The build says it is for this platform: that it cannot run here is the release's defect.
         raise ReleaseDefect(f"{binary.origin} is labelled for {target.name}, but {error.problem}",
                             fix="fix the release's build or its label (archsmoke cannot install it as published)") \
             from None
+    check_glibc(binary, runner, labelled)
     budget = target.timeouts.install
     if binary.kind == "wheel" and runner.has_python:
         venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")

@@ -84,7 +84,11 @@ def gather(archsmoke: Archsmoke, product: Product) -> Reference:
     with QemuUserTier.runner(target, rootfs, options) as runner:
         installed = binaries.install(build, product, runner)
         side = Side(f"{target.name} (reference)", target.debian_arch, installed.install_dirs)
-        answers = {(name, args): ask(runner, installed, name, args) for name, args in commands(build, product)}
+        answers = {}
+        for name, args in commands(build, product):
+            answers[(name, args)] = ask(runner, installed, name, args)
+            if answers[(name, args)].timed_out:
+                break  # one budget spent is enough: the targets' own tests say it hangs
     return Reference(target, build, side, answers)
 
 

@@ -130,6 +130,11 @@ class Target:
         return self.arch.uname
 
     @property
+    def loader(self) -> str:
+        """Where the target's dynamic programs find their loader (the ABI's path, as builds made anywhere ask)."""
+        return self.arch.loader(self.libc)
+
+    @property
     def runs_natively(self) -> bool:
         """Whether this host runs the target's binaries without an emulator."""
         return self.qemu_arch is None or arches.runs_natively(self.debian_arch)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +14,7 @@ from archsmoke.binary import UV, install, matching, prepare
 from archsmoke.binary.install import check_loader, wheel_glibc_floor
 from archsmoke.rootfs import resolve_in_root
 from archsmoke.cache import Cache
-from archsmoke.errors import BinaryError
+from archsmoke.errors import BinaryError, TargetError
 from archsmoke.tiers.qemu_user import QemuUserRunner
 
 
@@ -117,8 +118,20 @@ def test_a_missing_loader_is_refused(release, ppc64le_target, tmp_path, scratch_
     shutil.copy(release("ppc64le").main_for(UV), copy)
     subprocess.run(["patchelf", "--set-interpreter", "/lib64/ld-missing.so.9", str(copy)], check=True)
     binary = prepare(copy, scratch_cache)
-    with pytest.raises(BinaryError, match="needs the dynamic loader /lib64/ld-missing.so.9, which the ppc64le glibc"):
+    with pytest.raises(BinaryError, match=r"needs the dynamic loader /lib64/ld-missing.so.9, which no glibc system of "
+                                          r"this arch has: ppc64le's is /lib64/ld64.so.2"):
         check_loader(binary, ppc64le_target)
+
+
+def test_a_root_without_the_abis_loader_is_the_roots_fault_not_the_builds(release, catalog, scratch_cache):
+    """The loader path every ppc64le glibc program asks for, missing from a root: archsmoke's fault (the
+    riscv64-musl root once lacked /lib after Debian's /usr merge), so that target errors, naming it.  Every real
+    root has its loader (test_every_target.py); here a root that lacks every file stands in."""
+    binary = prepare(release("ppc64le").main_for(UV), scratch_cache)
+    empty_root = SimpleNamespace(target=catalog.get("ppc64le"), file_exists=lambda path: False)
+    with pytest.raises(TargetError, match=r"the ppc64le root has no /lib64/ld64.so.2, where glibc programs of "
+                                          r"this arch find their dynamic loader: the root is incomplete"):
+        check_loader(binary, empty_root)
 
 
 def test_wheel_installs_into_a_venv_by_the_targets_pip(ppc64le_target, release):

@@ -82,9 +82,9 @@ def test_the_suite_and_the_no_code_suite_run_from_a_tar_xz_and_a_zip(release, tm
                                str(REPO / "tests/smoke/uv/test_uv_version.py"), "--pyargs", "archsmoke.generic"],
                               cwd=REPO, capture_output=True, text=True, timeout=600)
         output = done.stdout + done.stderr
-        # uv's version test, and the no-code suite's 4 checks (uv and uvx answer; a bare archive's version is
-        # not known, so that check is skipped)
-        assert done.returncode == 0 and "4 passed, 1 skipped" in output, output[-3000:]
+        # uv's version test, and the no-code suite's 5 checks (uv and uvx answer; its name's triple or Go words are
+        # its label; a bare archive's version is not known, so that check is skipped)
+        assert done.returncode == 0 and "5 passed, 1 skipped" in output, output[-3000:]
 
 
 # --- a wheel that keeps its executable as package data -------------------------------------------------
@@ -143,8 +143,8 @@ def test_clang_format_formats_c_on_three_arches_and_passes_the_no_code_suite(tmp
                           cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-5000:]
-    # 2 own tests + 4 no-code checks (the loader's finds libstdc++ in the glibc roots), on 3 arches
-    assert "18 passed" in output, output[-3000:]
+    # 2 own tests + 5 no-code checks (the loader's finds libstdc++ in the glibc roots), on 3 arches
+    assert "21 passed" in output, output[-3000:]
 
 
 def test_a_package_data_wheel_without_a_launcher_for_it_is_refused_at_install(release, built, catalog, tmp_path,
@@ -164,17 +164,26 @@ def test_a_package_data_wheel_without_a_launcher_for_it_is_refused_at_install(re
             install(binary, Product("tool", executables=("tool",)), runner)
 
 
-@pytest.mark.parametrize("name", ["tool_1.2.3_linux_arm64.tar.gz", "uv-x86_64-unknown-linux-gnu.tar.xz",
-                                  "esbuild-linux-s390x-0.25.5.tgz"])
-def test_a_release_named_for_another_arch_than_it_holds_is_refused(release, tmp_path, scratch_cache, name):
-    """Each naming convention (Go's, a Rust triple, npm's), on uv's real ppc64le executables."""
+@pytest.mark.parametrize("name, arch", [("tool_1.2.3_linux_arm64.tar.gz", "aarch64"),
+                                        ("uv-x86_64-unknown-linux-gnu.tar.xz", "x86_64"),
+                                        ("esbuild-linux-s390x-0.25.5.tgz", "s390x")])
+def test_a_release_named_for_another_arch_than_it_holds_fails_on_the_target_it_names(release, tmp_path, cache, name,
+                                                                                   arch):
+    """Each naming convention (Go's, a Rust triple, npm's), on uv's real ppc64le executables: the release's defect is
+    a failed test on the target its name claims (exit 1), never bad input."""
     archive = tmp_path / name
     mode = "w:xz" if name.endswith(".xz") else "w:gz"
     with tarfile.open(archive, mode, **({"preset": 0} if mode == "w:xz" else {})) as tar:
         tar.add(release("ppc64le").main_for(UV), arcname="uv")
-    with pytest.raises(BinaryError, match=rf"{re.escape(name)} is named for \S+ \(\S+\), but its executables are "
-                                          r"PPC64 64-bit little-endian ELF"):
-        prepare(archive, scratch_cache)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--binary",
+                           str(archive), "--runner", "qemu-user", "--cache-dir", str(cache.root), "--pyargs",
+                           "archsmoke.generic"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert f"FAILED test_label.py::test_the_build_is_what_its_label_says[{arch}]" in output
+    assert re.search(rf"file name {re.escape(name)} \(\S+\) says {arch}, but its executables are PPC64 64-bit "
+                     r"little-endian ELF", output), output
+    assert f"is labelled for {arch}, but" in output and "Traceback" not in output
 
 
 def test_a_release_named_for_its_own_arch_passes_the_check(release, tmp_path, scratch_cache):

@@ -71,12 +71,27 @@ def test_the_bin_field_names_the_executables(esbuild_packages, tmp_path, scratch
     assert binary.names == ("mytool",) and binary.version == "2.0.0" and binary.elf.machine == "S390"
 
 
-def test_several_elf_files_and_no_bin_are_refused(esbuild_packages, tmp_path, scratch_cache):
+def test_several_elf_files_and_no_bin_are_each_an_executable_the_one_named_for_the_package_first(
+        esbuild_packages, tmp_path, scratch_cache):
+    """A per-platform package whose `bin` lives in its meta-package (a CLI beside its language server)."""
     elf = prepare(esbuild_packages["s390x"], scratch_cache).executables[0].read_bytes()
-    package = _npm_tarball(tmp_path, {"name": "mytool", "version": "2.0.0"}, {"bin/a": elf, "bin/b": elf})
-    with pytest.raises(BinaryError, match=r"holds several ELF files \(package/bin/a, package/bin/b\) and its "
-                                          r"package.json names none of them in `bin`"):
-        prepare(package, scratch_cache)
+    package = _npm_tarball(tmp_path, {"name": "@scope/cli-linux-s390x", "version": "2.0.0"},
+                           {"bin/cli_language_server": elf, "bin/cli": elf})
+    build = prepare(package, scratch_cache)
+    assert build.names == ("cli", "cli_language_server") and build.defects == ()
+
+
+def test_a_bin_naming_a_file_outside_the_package_is_a_defect_not_a_fallback(esbuild_packages, tmp_path,
+                                                                             scratch_cache):
+    elf = prepare(esbuild_packages["s390x"], scratch_cache).executables[0].read_bytes()
+    package = _npm_tarball(tmp_path, {"name": "@scope/cli-linux-s390x", "version": "2.0.0",
+                                      "bin": {"cli": "../outside/cli", "cli-missing": "bin/none"}}, {"bin/cli": elf})
+    build = prepare(package, scratch_cache)
+    assert build.defects == ("package.json's `bin` names '../outside/cli' for `cli`: outside the package, so npm "
+                             "installs no such command",
+                             "package.json's `bin` names 'bin/none' for `cli-missing`: a file the package lacks, so "
+                             "npm installs no such command")
+    assert build.names == ("cli",)  # its ELF files are still tested, and the label test fails on the defect
 
 
 def _pytest(cwd: Path, *args: str, timeout: float = 1200) -> tuple[int, str]:
@@ -100,8 +115,9 @@ def test_esbuild_from_the_registry_bundles_typescript_on_every_arch_it_ships_for
                            "--release", ESBUILD_RELEASE, "--arch", ",".join(ESBUILD_ARCHES), "--runner", "qemu-user",
                            "--npm-registry", registry.url, "--cache-dir", str(cache.root))
     assert code == 0, output[-5000:]
-    # per arch: the bundle test and the no-code suite (4 checks, the loader's skipped: a static Go build)
-    assert f"{4 * len(ESBUILD_ARCHES)} passed, {len(ESBUILD_ARCHES)} skipped" in output, output[-3000:]
+    # per arch: the bundle test and the no-code suite (5 checks, the loader's skipped: a static Go build; the
+    # package's name, @esbuild/linux-ppc64, is its label)
+    assert f"{5 * len(ESBUILD_ARCHES)} passed, {len(ESBUILD_ARCHES)} skipped" in output, output[-3000:]
     assert f"@esbuild/linux-ppc64 {ESBUILD_RELEASE}" in output
     # qemu-i386 7.2 cannot run Go's 386 runtime at any CPU model ("fatal error: morestack on g0"); natively it
     # runs: the i386 build passes, run natively, and its CPU floor is named as not covered, never a false failure.
