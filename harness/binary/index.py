@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -157,11 +158,24 @@ def list_files(index_url: str, project: str) -> list[IndexFile]:
     return files
 
 
+_LEVELLED = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)_(\w+)$")
+
+
+def with_other_levels(platforms: tuple[str, ...], wheels: list[IndexFile]) -> tuple[str, ...]:
+    """A target's platforms, then the other levels of the same families the wheels carry, oldest first: a release
+    tagged only manylinux_2_28_x86_64 is for x86_64 too (whether the root's glibc reaches it, install checks)."""
+    families = {(m[1], m[4]) for p in platforms if (m := _LEVELLED.match(p))}
+    others = {(int(m[2]), int(m[3]), p) for f in wheels for p in f.platforms
+              if (m := _LEVELLED.match(p)) and (m[1], m[4]) in families and p not in platforms}
+    return (*platforms, *(p for *_, p in sorted(others)))
+
+
 def preferred(wheels: list[IndexFile], platforms: tuple[str, ...]) -> IndexFile | None:
-    """The wheel a target installs: by its platforms in order of preference (as its installer ranks them),
-    and among wheels carrying the same one, the build made for this target's platforms only (uv ships, for
-    one arch, a manylinux-only glibc build beside a manylinux+musllinux static one: a glibc root's
-    installer takes the former, a musl root the latter)."""
+    """The wheel a target installs: by its platforms in order of preference (as its installer ranks them; other
+    levels of its families after them), and among wheels carrying the same one, the build made for this target's
+    platforms only (uv ships, for one arch, a manylinux-only glibc build beside a manylinux+musllinux static one:
+    a glibc root's installer takes the former, a musl root the latter)."""
+    platforms = with_other_levels(platforms, wheels)
     for platform in platforms:
         carrying = sorted((f for f in wheels if platform in f.platforms), key=lambda f: f.filename)
         if carrying:

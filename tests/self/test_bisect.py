@@ -213,3 +213,37 @@ def test_bad_input(project, loopback_index, bisect_cache, args, message):
 def test_an_unreachable_index_is_exit_5(project, bisect_cache):
     done = _bisect(project, bisect_cache, "--good", "1.0", "--bad", "1.6", "--index-url", "http://127.0.0.1:9/simple")
     assert done.returncode == 5 and "Traceback" not in done.stderr, done.stderr
+
+
+# --- a release that contradicts its own label is bad, not bad input -----------------------------------
+
+LABEL_VERSIONS = ("3.0", "3.1", "3.2", "3.3")
+
+
+@pytest.fixture(scope="module")
+def labelled_wheels(tmp_path_factory) -> list[Path]:
+    """tool 3.0 and 3.1 are tagged for the glibc they need (manylinux_2_34: Debian 12's gcc links
+    __libc_start_main@GLIBC_2.34); from 3.2 on, the tag says manylinux_2_17, which the executable contradicts."""
+    out = tmp_path_factory.mktemp("labelled-releases")
+    (out / "tool.c").write_text(TOOL_C)
+    wheels = []
+    for version in LABEL_VERSIONS:
+        binary = out / f"tool-{version}"
+        subprocess.run(["gcc", "-O1", f'-DVERSION="{version}"', "-o", str(binary), str(out / "tool.c")], check=True)
+        tag = "manylinux_2_34_x86_64" if version in ("3.0", "3.1") else "manylinux_2_17_x86_64"
+        wheels.append(make_wheel(out, "tool", version, {"tool": binary.read_bytes()}, tag))
+    return wheels
+
+
+def test_bisect_counts_a_release_that_contradicts_its_tag_as_bad(labelled_wheels, loopback_index, bisect_cache,
+                                                                  tmp_path):
+    """The no-code suite as each step, in a project whose conftest names the product."""
+    loopback_index.publish(labelled_wheels)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    done = subprocess.run([sys.executable, "-m", "archsmoke", "--cache-dir", str(bisect_cache), "bisect", "--product",
+                           "tool", "--arch", "x86_64", "--good", "3.0", "--bad", "3.3", "--index-url",
+                           loopback_index.url, "--", "--pyargs", "archsmoke.generic"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "first bad: 3.2 (last good: 3.1)"
+    assert re.search(r"\| 3\.2 \| bad \| .*test_the_build_is_what_its_label_says", done.stdout), done.stdout

@@ -91,7 +91,7 @@ def test_the_suite_without_test_code_there(fresh_venv, tmp_path, cache):
                    "--product", "ruff", "--release", RUFF_RELEASE, "--arch", "s390x", "--cache-dir", str(cache.root)],
                   tmp_path)
     output = result.stdout + result.stderr
-    assert result.returncode == 0 and "4 passed" in output and "Traceback" not in output, output
+    assert result.returncode == 0 and "5 passed" in output and "Traceback" not in output, output
 
 
 def test_the_ssh_tier_there_on_an_emulated_s390x_machine(fresh_venv, tmp_path, cache, ssh_machines):
@@ -101,7 +101,7 @@ def test_the_ssh_tier_there_on_an_emulated_s390x_machine(fresh_venv, tmp_path, c
                    "--product", "ruff", "--release", RUFF_RELEASE, "--runner", "ssh", *ssh_machines.args(machine),
                    "--cache-dir", str(cache.root)], tmp_path)
     output = result.stdout + result.stderr
-    assert result.returncode == 0 and "4 passed" in output and "Traceback" not in output, output
+    assert result.returncode == 0 and "5 passed" in output and "Traceback" not in output, output
     assert "[s390x-ssh]" in output or "s390x-ssh:" in output, output
 
 
