@@ -40,8 +40,11 @@ class Claim:
     says: str  # where the claim is written, for messages: "wheel tag manylinux_2_17_aarch64"
     glibc: tuple[int, int] | None = None  # the newest glibc a manylinux tag allows the build to need
 
-    def covers(self, target: Target) -> bool:
-        return self.arch.debian == target.debian_arch and self.libc in (None, target.libc)
+    def covers(self, target: Target, linked: str) -> bool:
+        """Whether it names the target's platform; a label silent on the C library names the one the build is
+        linked against (both, for a static build)."""
+        libc = self.libc or (linked if linked != "static" else target.libc)
+        return self.arch.debian == target.debian_arch and libc == target.libc
 
 
 def _arch_by_uname(word: str) -> Arch | None:
@@ -76,17 +79,28 @@ def _named_claims(name: str, says: str) -> list[Claim]:
     return [Claim(named[1], libc, f"{says} ({named[0]})")]
 
 
+def _npm_claims(build: BinaryUnderTest) -> list[Claim]:
+    """package.json's `cpu` (Node's words: arm64, ppc64, x64) and `libc`, else the package's name."""
+    fields = dict(build.platform)
+    arches = [a for word in fields.get("cpu", ()) for a in ARCHES.values() if a.npm == word]
+    if not arches:
+        return _named_claims(build.project or "", f"npm package {build.project}")
+    libcs = [libc for libc in fields.get("libc", ()) if libc in ("glibc", "musl")] or [None]
+    return [Claim(arch, libc, f"package.json of {build.project} (cpu {arch.npm}{f', libc {libc}' if libc else ''})")
+            for arch in arches for libc in libcs]
+
+
 def claims_of(build: BinaryUnderTest) -> list[Claim]:
     """Every platform the build's label names; [] for a build that carries no label."""
     if build.kind == "wheel":
         return _wheel_claims(build.file.name)
-    if build.kind == "npm" and build.project:
-        return _named_claims(build.project, f"npm package {build.project}")
+    if build.kind == "npm":
+        return _npm_claims(build)
     return _named_claims(build.file.name, f"file name {build.file.name}")
 
 
 def covers(build: BinaryUnderTest, target: Target) -> bool:
-    return any(claim.covers(target) for claim in claims_of(build))
+    return any(claim.covers(target, build.elf.libc) for claim in claims_of(build))
 
 
 def _shipped_libraries(build: BinaryUnderTest) -> set[str]:
@@ -104,7 +118,7 @@ def contradictions(build: BinaryUnderTest, target: Target) -> list[str]:
     if not claims:
         return []
     elf = build.elf
-    mine = [claim for claim in claims if claim.covers(target)]
+    mine = [claim for claim in claims if claim.covers(target, build.elf.libc)]
     if not mine:
         named = ", ".join(claim.says for claim in claims)
         return [f"its label says it is for another platform ({named}), but its executables are {elf.describe()}, "

@@ -19,7 +19,7 @@ from .product import Product
 
 KIND = "binaries"
 # Bump when the formats find other members or record more of them (the key is the file's sha256 and this).
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class BinaryUnderTest:
     project: str | None = None  # a wheel's distribution name, an npm package's name
     package_data: tuple[tuple[str, str], ...] = ()  # (name, path in the wheel) of executables kept as data
     defects: tuple[str, ...] = ()  # what is wrong with the file as published (an npm `bin` naming nothing)
+    platform: tuple[tuple[str, tuple[str, ...]], ...] = ()  # its manifest's platform fields: (("cpu", ("arm64",)),)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -73,13 +74,17 @@ def _unpacked(path: Path, sha: str, cache: Cache, form):
         found = form.members(path, work)
         return {"source": path.name, "order": found.names, "files": hash_listing(work, found.names),
                 "package_data": found.inside if found.package_data else {},
-                "project": found.project, "version": found.version, "defects": found.defects}
+                "project": found.project, "version": found.version, "defects": found.defects,
+                "platform": found.platform}
 
     entry = cache.ensure(KIND, f"{sha}-{FORMAT}", build=build, verify=files_verifier(ordered=True))
     data = entry.meta.get("package_data")
     data = tuple((str(k), str(v)) for k, v in data.items()) if isinstance(data, dict) else ()
     said = {k: entry.meta[k] for k in ("project", "version") if isinstance(entry.meta.get(k), str)}
     said["defects"] = tuple(str(d) for d in entry.meta.get("defects") or ())
+    platform = entry.meta.get("platform")
+    said["platform"] = tuple((str(k), tuple(map(str, v))) for k, v in platform.items()) \
+        if isinstance(platform, dict) else ()
     return tuple(entry.path / name for name in entry.meta["order"]), data, said
 
 
@@ -94,17 +99,18 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
         raise BinaryError(f"{path} is none of {formats.described()} (it starts with {head[:4]!r})",
                           fix="pass the executable itself, a wheel or a release archive")
     sha = sha256_file(path)
-    project, named_version, data, defects = None, None, (), ()
+    project, named_version, data, defects, platform = None, None, (), (), ()
     if form is None:
         kind, executables = "executable", (path,)
     else:
         kind = form.KIND
         executables, data, said = _unpacked(path, sha, cache, form)
-        project, named_version, defects = said.get("project"), said.get("version"), said["defects"]
+        project, named_version, defects, platform = said.get("project"), said.get("version"), said["defects"], \
+            said["platform"]
         if form is formats.wheel:
             project, named_version = formats.wheel.name_and_version(path)
     elf = read_elf(executables[0])
     return BinaryUnderTest(kind=kind, origin=origin or str(path), file=path, sha256=sha, executables=executables,
                            elf=elf, version=version or named_version, project=project, package_data=data,
-                           defects=defects)
+                           defects=defects, platform=platform)
 

@@ -3,6 +3,7 @@ directly: the ELF facts a real file would give, the names real releases carry.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,20 @@ def test_a_build_without_a_label_claims_nothing(catalog):
     bare = build("mytool", kind="executable")
     assert claims_of(bare) == [] and contradictions(bare, catalog.get("aarch64")) == []
     assert {t.name for t in targets_for(bare, catalog.targets.values())} == {"aarch64"}
+
+
+def test_an_npm_package_says_its_platform_in_package_json(catalog):
+    """@biomejs/cli-linux-arm64 names no C library; its package.json's `libc: ["glibc"]` does: not the musl target."""
+    biome = dataclasses.replace(build("biomejs-cli-linux-arm64-2.6.9.tgz", kind="npm", project="@biomejs/cli-linux-arm64"),
+                                platform=(("cpu", ("arm64",)), ("libc", ("glibc",))))
+    assert [t.name for t in targets_for(biome, catalog.targets.values())] == ["aarch64"]
+    assert claims_of(biome)[0].says == "package.json of @biomejs/cli-linux-arm64 (cpu arm64, libc glibc)"
+    musl = dataclasses.replace(biome, platform=(("cpu", ("arm64",)), ("libc", ("musl",))))
+    assert "says musl, but its executables are linked against glibc" in contradictions(musl, catalog.get("aarch64-musl"))[0]
+
+
+def test_a_label_silent_on_the_c_library_names_the_one_the_build_is_linked_against(catalog):
+    glibc = build("tool_1.0_linux_arm64.tar.gz", kind="archive")
+    assert [t.name for t in targets_for(glibc, catalog.targets.values())] == ["aarch64"]
+    static = build("tool_1.0_linux_arm64.tar.gz", kind="archive", loader=None)
+    assert {t.name for t in targets_for(static, catalog.targets.values())} == {"aarch64", "aarch64-musl"}

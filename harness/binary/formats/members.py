@@ -23,6 +23,7 @@ class Members:
     project: str | None = None  # what the file says it is (an npm package's name and version)
     version: str | None = None
     defects: list[str] = field(default_factory=list)  # what is wrong with the file as published
+    platform: dict[str, list[str]] = field(default_factory=dict)  # what its manifest says it runs on (npm's cpu, libc)
 
     def add(self, name: str, member: str) -> None:
         self.names.append(name)

@@ -47,6 +47,13 @@ def _bin_entries(manifest: dict) -> dict[str, str]:
     return {}
 
 
+def _platform(manifest: dict) -> dict[str, list[str]]:
+    """package.json's `cpu` and `libc` (npm installs a package only where both match): its label."""
+    fields = {key: manifest.get(key) for key in ("cpu", "libc")}
+    return {key: [str(v) for v in value] for key, value in fields.items()
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value)}
+
+
 def _main_name(package: str | None, names: list[str]) -> str | None:
     """The executable a per-platform package is named after: `@scope/cli-linux-arm64` holding `cli` and
     `cli_language_server` -> `cli`."""
@@ -70,7 +77,7 @@ def members(path: Path, work: Path) -> Members:
             if not isinstance(manifest, dict):
                 raise BinaryError(f"{path}'s {MANIFEST} is not a JSON object", fix="pass the tarball `npm pack` writes")
             found = Members(project=str(manifest.get("name") or "") or None, version=str(manifest.get("version") or "")
-                            or None)
+                            or None, platform=_platform(manifest))
             taken: dict[str, str] = {}
             for command, relative in _bin_entries(manifest).items():
                 member = posixpath.normpath(posixpath.join("package", relative))
