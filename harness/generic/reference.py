@@ -16,6 +16,7 @@ from archsmoke.arches import host_arch, runs_natively
 from archsmoke.binary import BinaryUnderTest, Product
 from archsmoke.errors import HarnessError, NoBinaryForTarget
 from archsmoke.plugin.session import Archsmoke
+from archsmoke.progress import Progress
 from archsmoke.targets import Target
 from archsmoke.tiers import RunnerOptions
 from archsmoke.tiers.qemu_user import QemuUserTier
@@ -75,10 +76,13 @@ def find_build(archsmoke: Archsmoke, product: Product) -> tuple[Target, BinaryUn
 
 
 def gather(archsmoke: Archsmoke, product: Product) -> Reference:
+    progress = Progress(f"reference {product.name}", archsmoke.sink)
     found = find_build(archsmoke, product)
     if found is None:
+        progress.say("none: every build is judged on its own (--help's exit code is then not compared)")
         return Reference(unavailable=f"the {product.name} builds under test have none for this host's arch")
     target, build = found
+    progress.say(f"every build is compared with {target.name}'s: {build.origin}")
     rootfs = archsmoke.builder.ensure(target)
     options = RunnerOptions(cpu="", sink=archsmoke.sink, cache=archsmoke.cache, settings=QemuUserTier.settings({}))
     with QemuUserTier.runner(target, rootfs, options) as runner:
