@@ -22,12 +22,13 @@ _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 _LEGACY = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(\w+)$")
 _LEGACY_GLIBC = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 _MUSLLINUX = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
-# The libraries a manylinux wheel may take from the system (auditwheel's policy); everything else ships inside.
+# The libraries a manylinux wheel may take from the system (auditwheel's policy, every level's lib_whitelist:
+# libatomic since auditwheel 6.4, libexpat from manylinux2010, libcrypt in the oldest); everything else ships inside.
 MANYLINUX_LIBRARIES = frozenset((
-    "libgcc_s.so.1", "libstdc++.so.6", "libm.so.6", "libdl.so.2", "librt.so.1", "libc.so.6", "libnsl.so.1",
-    "libutil.so.1", "libpthread.so.0", "libresolv.so.2", "libX11.so.6", "libXext.so.6", "libXrender.so.1",
+    "libatomic.so.1", "libgcc_s.so.1", "libstdc++.so.6", "libm.so.6", "libanl.so.1", "libdl.so.2", "librt.so.1",
+    "libc.so.6", "libnsl.so.1", "libutil.so.1", "libpthread.so.0", "libX11.so.6", "libXext.so.6", "libXrender.so.1",
     "libICE.so.6", "libSM.so.6", "libGL.so.1", "libgobject-2.0.so.0", "libgthread-2.0.so.0", "libglib-2.0.so.0",
-    "libcrypt.so.1"))
+    "libresolv.so.2", "libexpat.so.1", "libz.so.1", "libcrypt.so.1"))
 _LOADER = re.compile(r"^(ld-linux.*|ld64)\.so\.\d+$")
 
 

@@ -55,6 +55,9 @@ int main(int argc, char **argv) {
 #ifdef ALLOCATOR_COMPLAINS_ON_HELP
     if (strcmp(flag, "--help") == 0) fputs("<jemalloc>: Unsupported system page size\n", stderr);
 #endif
+#ifdef NO_VERSION_FLAG  /* `tool version`, as zig has it */
+    if (strcmp(flag, "--version") == 0) { fprintf(stderr, "error: unknown command: --version\n"); return 1; }
+#endif
     if (strcmp(flag, "--version") == 0) {
         printf("%s %s\n", NAME, REPORTS);
 #ifdef CRASHES_AT_EXIT
@@ -220,6 +223,21 @@ def test_a_big_endian_difference_fails_on_s390x_against_the_reference(build, tmp
     assert "FAILED test_every_executable.py::test_every_executable_answers_help[s390x]" in output
     assert "printed another stdout on s390x (qemu-user runner) than on x86_64 (reference)" in output
     assert "-built for this machine's words: " in output and "+built for this machine's words: " in output
+
+
+def test_a_tool_without_a_version_flag_passes_beside_its_reference_and_says_what_was_not_checked(build, tmp_path,
+                                                                                                  cache):
+    """`tool --version` is an error on every build (zig's way): the builds agree, so nothing fails, and the release
+    check says why it did not run."""
+    wheels = _wheels(build, tmp_path, ("x86_64", "aarch64"), *CONVENTIONS, "-DNO_VERSION_FLAG")
+    code, output = _suite(tmp_path, cache, *wheels, "--runner", "qemu-user", arch=("--arch", "aarch64"))
+    assert code == 0, output
+    assert "PASSED test_every_executable.py::test_every_executable_answers_its_version[aarch64]" in output
+    assert "prints no version for `mytool --version` (exited 1): its answer is compared instead" in output
+    (tmp_path / "alone").mkdir()
+    alone = _wheels(build, tmp_path / "alone", ("aarch64",), *CONVENTIONS, "-DNO_VERSION_FLAG")
+    code, output = _suite(tmp_path, cache, *alone, "--runner", "qemu-user", arch=("--arch", "aarch64"))
+    assert code == 1 and "`mytool --version` exited 1, not 0" in output, output  # without a reference it must
 
 
 def test_without_a_reference_help_may_exit_otherwise_than_0(build, tmp_path, cache):
