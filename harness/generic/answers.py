@@ -73,9 +73,16 @@ def problems(answer: Answer, *, must_exit_zero: bool) -> list[str]:
     return found
 
 
+# When each build was made, as C's __DATE__ and __TIME__ print it (Jan  6 2026, 12:03:44): every arch's build of one
+# release is made in a job of its own, so these differ between builds that behave the same.
+_BUILD_TIME = re.compile(r"\b(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\b")
+_BUILD_DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 123]\d \d{4}\b")
+
+
 @dataclass(frozen=True)
 class Side:
-    """One build's words: its arch, where it is installed (replaced before outputs are compared)."""
+    """One build's words: its arch, where it is installed, when it was built (set aside before outputs are
+    compared)."""
 
     label: str  # "x86_64 (reference)", "ppc64le"
     debian_arch: str
@@ -87,6 +94,7 @@ class Side:
         text = TRIPLE.sub("<triple>", text)
         words = sorted({*words_for(self.debian_arch), *words_for(other.debian_arch)}, key=len, reverse=True)
         text = re.sub(rf"(?<![A-Za-z0-9])({'|'.join(map(re.escape, words))})(?![A-Za-z0-9])", "<arch>", text)
+        text = _BUILD_DATE.sub("<date>", _BUILD_TIME.sub("<time>", text))
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
