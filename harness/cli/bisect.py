@@ -16,6 +16,7 @@ from ..binary.product import PRODUCTS, Product
 from ..cache import Cache
 from ..errors import ConfigError
 from ..targets import TargetCatalog
+from .markdown import code, inline
 
 DEFAULT_LOGS = Path("archsmoke-bisect")
 
@@ -51,10 +52,6 @@ def _say(text: str) -> None:
     print(f"[bisect] {text}", file=sys.stderr, flush=True)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def table(answer: bisecting.Answer, skipped: list[tuple[str, str]]) -> list[str]:
     lines = ["| release | verdict | failing test | seconds | log |", "|---|---|---|---|---|"]
     rows = {version: verdict for version, verdict in answer.verdicts.items()}
@@ -66,8 +63,8 @@ def table(answer: bisecting.Answer, skipped: list[tuple[str, str]]) -> list[str]
             failing += f" (+{len(step.failing) - 1})"
         state = verdict.state + (" (cached)" if step.cached else "")
         seconds = step.seconds + (step.rerun.seconds if step.rerun else 0)
-        lines.append(f"| {version} | {state} | {_cell(failing)} | {seconds:.1f} | {step.log} |")
-    lines += [f"| {version} | not tried: {why} |  |  |  |" for version, why in skipped]
+        lines.append(f"| {version} | {state} | {code(failing) if failing else ''} | {seconds:.1f} | {code(step.log)} |")
+    lines += [f"| {version} | not tried: {inline(why)} |  |  |  |" for version, why in skipped]
     return lines
 
 

@@ -9,7 +9,6 @@ says what was cut.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from xml.etree.ElementTree import ParseError
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Properties, Skipped
 
 from ..errors import ConfigError
+from .markdown import block, code, html_text, inline
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️"}
@@ -171,10 +171,10 @@ def _summary(results: Results) -> str:
         "⚠️ passed, not everything covered" if results.not_covered else "✅ passed"
     targets = [t for t in results.target_names if t != HOST]
     summary = (f"**archsmoke {verdict}**: {', '.join(parts) or 'no tests'} — {len(results.tests)} tests on "
-               f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets) or 'none'})")
-    gaps = [f"- ⚠️ **not covered**: {gap}" for gap in results.not_covered]
+               f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({inline(', '.join(targets)) or 'none'})")
+    gaps = [f"- ⚠️ **not covered**: {inline(gap)}" for gap in results.not_covered]
     if results.missing:
-        gaps.insert(0, f"- ❌ **no results** from {', '.join(results.missing)}: "
+        gaps.insert(0, f"- ❌ **no results** from {inline(', '.join(results.missing))}: "
                        f"{'that run' if len(results.missing) == 1 else 'those runs'} ended before testing; "
                        f"see {_run_link(results)} for why")
     return "\n".join([summary, *([""] + gaps if gaps else [])])
@@ -192,9 +192,10 @@ def _targets_table(results: Results) -> list[str]:
         t = results.targets[(name, product)]
         version = t.get("reported_version") or t.get("binary_version") or "?"
         binary = f"{product} {version}" if product else "-"
-        lines.append(f"| {name} | {t.get('runner', '?')} | {t.get('proves', '?')} | {binary} | `{t.get('binary_sha256', '-')[:12]}` | "
-                     f"{t.get('qemu', 'native')} | {t.get('root') or 'root filesystem ' + t.get('rootfs_key', '?')} | "
-                     f"{_kernel_cell(t)} |")
+        cells = (name, t.get("runner", "?"), t.get("proves", "?"), binary)
+        lines.append("| " + " | ".join(map(inline, cells)) + f" | {code(t.get('binary_sha256', '-')[:12])} | "
+                     f"{inline(t.get('qemu', 'native'))} | "
+                     f"{inline(t.get('root') or 'root filesystem ' + t.get('rootfs_key', '?'))} | {_kernel_cell(t)} |")
     return lines
 
 
@@ -204,24 +205,18 @@ def _kernel_cell(identity: dict[str, str]) -> str:
     parts = [identity.get("kernel_release", "?"), f"{int(page) // 1024} KiB pages" if page.isdigit() else "?"]
     if identity.get("cpu"):
         parts.append(f"CPU {identity['cpu']}")
-    return ", ".join(parts).replace("|", "\\|")
-
-
-def _code_cell(text: str) -> str:
-    """A test id as inline code in a table cell: a '|' would end the cell, a backtick the code span."""
-    fence, pad = ("``", " ") if "`" in text else ("`", "")
-    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+    return inline(", ".join(parts))
 
 
 def _matrix(results: Results) -> list[str]:
     targets = results.target_names
-    lines = ["| test | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
+    lines = ["| test | " + " | ".join(map(inline, targets)) + " |", "|---|" + "---|" * len(targets)]
     for test in results.tests:
         cells = []
         for target in targets:
             outcome = results.cells.get((test, target))
             cells.append("" if outcome is None else f"{MARKS[outcome.status]} {outcome.seconds:.1f}s")
-        lines.append(f"| {_code_cell(test)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {code(test)} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -230,15 +225,14 @@ def _detail(test: str, target: str, outcome: Outcome, max_lines: int | None) -> 
     lines = text.splitlines()
     if max_lines is not None and len(lines) > max_lines:
         lines = [f"[... {len(lines) - max_lines} earlier lines cut to fit ...]", *lines[-max_lines:]]
-    body = "\n".join(lines).replace("```", "`\u200b``")
+    body = block("\n".join(lines))
     result_line = next((line for line in text.splitlines() if line.startswith("result:")), None)
     if result_line:  # a failed command: say how it ended
         first = result_line.removeprefix("result:").strip()
     else:
         first = outcome.message.strip().splitlines()[0][:150] if outcome.message.strip() else outcome.status
-    first = html.escape(first, quote=False)
-    return (f"<details><summary>{MARKS[outcome.status]} <code>{html.escape(test)}</code> on "
-            f"<b>{html.escape(target)}</b>: {first}</summary>\n\n"
+    return (f"<details><summary>{MARKS[outcome.status]} <code>{html_text(test)}</code> on "
+            f"<b>{html_text(target)}</b>: {html_text(first)}</summary>\n\n"
             f"```\n{body}\n```\n</details>")
 
 

@@ -155,7 +155,7 @@ def test_test_ids_that_look_like_markup_stay_in_their_cell(tmp_path):
     junit.write_text(_junit_with([("test_a[x|y-ppc64le]", "failed"), ("test_b[</code><b>-ppc64le]", "failed")]))
     text = _report(junit).stdout
     assert "| `test_x.py::test_a[x\\|y]` | ❌" in text, text
-    assert "<code>test_x.py::test_b[&lt;/code&gt;&lt;b&gt;]</code>" in text, text
+    assert "<code>test_x.py::test_b&#91;&lt;/code&gt;&lt;b&gt;&#93;</code>" in text, text
     assert "</code><b>]" not in text.split("### Failures")[1]  # in the matrix it sits inside a code span: literal
 
 
@@ -184,3 +184,39 @@ def test_each_products_build_has_its_row_when_a_run_tests_two(tmp_path, cache):
     text = _report(junit).stdout
     rows = [line for line in text.splitlines() if line.startswith("| x86_64 |")]
     assert len(rows) == 2 and "| uv 0.13.9 |" in rows[1] and "| ruff 0.15.11 |" in rows[0], text
+
+
+HOSTILE = ('v1 <img src=x onerror=alert(1)></details></summary> [click](https://evil.example/x) ![i](http://e/i.png) '
+           '@octocat #1 www.evil.example **bold** _em_ ~~gone~~ `code` a|b\n| new | row |\n```\n<script>x</script>')
+PROPERTIES = ("archsmoke_target", "archsmoke_tier_label", "archsmoke_runner", "archsmoke_proves", "archsmoke_product",
+              "archsmoke_reported_version", "archsmoke_binary_version", "archsmoke_binary_sha256", "archsmoke_qemu",
+              "archsmoke_root", "archsmoke_rootfs_key", "archsmoke_kernel_release", "archsmoke_page_size",
+              "archsmoke_cpu", "archsmoke_not_covered")
+
+
+def _unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def test_hostile_values_in_every_property_render_inert(tmp_path):
+    """What a build printed and what a JUnit file says reach a pull request comment: every property, the test id
+    and the failure text carry markup, links, mentions and line breaks, and none of it may act."""
+    props = "".join(f'<property name="{name}" value="{html.escape(HOSTILE if name != "archsmoke_target" else "ppc64le")}"/>'
+                    for name in PROPERTIES)
+    junit = tmp_path / "j.xml"
+    junit.write_text(f'<testsuites><testsuite name="pytest" tests="1"><testcase classname="tests.test_x" '
+                     f'name="{html.escape("test_a[ppc64le-" + HOSTILE + "]")}" time="0.1"><properties>{props}'
+                     f'</properties><failure message="{html.escape(HOSTILE)}">{html.escape(HOSTILE)}</failure>'
+                     f'</testcase></testsuite></testsuites>')
+    text = _report(junit).stdout
+    # GitHub renders nothing inside a fenced block or a code span (the test id's cell) as Markdown or HTML.
+    outside_code = re.sub(r"(?<![\\`])(`+)(?!`).*?(?<!`)\1(?!`)", "", re.sub(r"```\n.*?\n```", "", text, flags=re.S))
+    for active in ("<img", "<script", "</details></summary>", "[click](", "![i](", "https://evil", "http://e/",
+                   "@octocat", " #1 ", "www.evil", "**bold**", "~~gone~~"):
+        assert active not in outside_code, (active, text)
+    assert outside_code.count("<details>") == outside_code.count("</details>") == 1
+    for table in re.findall(r"(?:^\|.*\n)+", text, flags=re.M):
+        rows = table.splitlines()
+        assert {_unescaped_pipes(row) for row in rows} == {_unescaped_pipes(rows[0])}, table
+    inside = re.search(r"```\n(.*?)\n```", text, flags=re.S).group(1)
+    assert "\n```" not in inside  # the failure text cannot close its fence
