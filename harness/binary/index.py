@@ -103,7 +103,37 @@ class _LinkParser(HTMLParser):
             self._attrs = None
 
 
+HTTP_SCHEMES = ("http", "https")
+
+
+def require_http(url: str, said_by: str) -> str:
+    """A URL archsmoke may download from: http(s) only, whoever named it (a link on an index page, an npm document,
+    the user): a file: or ftp: link would copy a file of this host into the cache, or reach what it should not."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in HTTP_SCHEMES:
+        raise DownloadError(f"{said_by} names {url[:200]!r}, which is not an http(s) URL: archsmoke downloads only "
+                            "over http and https", fix="use an index or registry that serves its files over http(s)")
+    return url
+
+
+def require_http_option(url: str | None, flag: str) -> None:
+    """--index-url and --npm-registry: an http(s) URL, refused as bad input before anything runs."""
+    if url is not None and urllib.parse.urlsplit(url).scheme.lower() not in HTTP_SCHEMES:
+        raise ConfigError(f"{flag} {url[:200]!r} is not an http(s) URL: archsmoke downloads only over http and https",
+                          fix=f"pass a URL such as {flag} https://pypi.org/simple" if flag == "--index-url" else
+                          f"pass a URL such as {flag} https://registry.npmjs.org")
+
+
+def download_name(name: str, url: str, said_by: str) -> str:
+    """A file name taken from a link or URL, checked as archive members are: one plain name, nothing else."""
+    if name in ("", ".", "..") or any(c in name for c in "/\\\0") or name.startswith("."):
+        raise DownloadError(f"{said_by} gives {url[:200]!r} the file name {name[:100]!r}, which is not a plain file "
+                            "name", fix="use an index or registry whose files have plain names")
+    return name
+
+
 def open_url(url: str, accept: str = "text/html"):
+    require_http(url, "the address given")
     context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
     request = urllib.request.Request(url, headers={"User-Agent": "archsmoke", "Accept": accept})
     try:
@@ -154,6 +184,9 @@ def list_files(index_url: str, project: str) -> list[IndexFile]:
         url, _, fragment = urllib.parse.urljoin(base, href).partition("#")
         digest = fragment[len("sha256="):] if fragment.startswith("sha256=") else None
         filename = text or urllib.parse.unquote(url.rsplit("/", 1)[-1])
+        said_by = f"the index page {page_url}"
+        require_http(url, said_by)
+        download_name(filename, url, said_by)
         files.append(IndexFile(filename, url, digest, "data-yanked" in attrs))
     return files
 

@@ -55,17 +55,19 @@ def document(registry: str, name: str) -> dict:
 
 def resolve(found: dict, name: str, version: str) -> tuple[str, str, str]:
     """(version, tarball URL, integrity) of `version` ('latest': the registry's latest tag)."""
-    wanted = (found.get("dist-tags") or {}).get("latest") if version == "latest" else version
+    tags = found.get("dist-tags")
+    wanted = (tags.get("latest") if isinstance(tags, dict) else None) if version == "latest" else version
     release = found["versions"].get(wanted) if isinstance(wanted, str) else None
     if not isinstance(release, dict):
         newest = sorted(found["versions"], key=_order, reverse=True)[:5]
         raise DownloadError(f"{name} {version} is not published on the npm registry (newest: {', '.join(newest)})",
                             fix="pass an existing version to --release, or 'latest'")
-    dist = release.get("dist") or {}
-    tarball, integrity = dist.get("tarball"), dist.get("integrity")
+    dist = release.get("dist")
+    tarball, integrity = (dist.get("tarball"), dist.get("integrity")) if isinstance(dist, dict) else (None, None)
     if not isinstance(tarball, str) or not isinstance(integrity, str):
         raise DownloadError(f"{name} {wanted} has no tarball with an integrity in the registry's document",
                             fix="archsmoke verifies every download: use a registry that publishes integrity")
+    index.require_http(tarball, f"the npm registry's document of {name} {wanted}")
     return wanted, tarball, integrity
 
 
@@ -91,7 +93,9 @@ def fetch_release(product: Product, version: str, target: Target, cache: Cache, 
             return prepare(path, cache, origin=f"{name} {version} (cached {path.name})", version=version)
     url = registry_url(registry)
     resolved, tarball, integrity = resolve(document(url, name), name, version)
-    filename = tarball.rsplit("/", 1)[-1] or f"{name.replace('/', '-')}-{resolved}.tgz"
+    filename = urllib.parse.unquote(urllib.parse.urlsplit(tarball).path.rsplit("/", 1)[-1]) or \
+        f"{name.replace('/', '-')}-{resolved}.tgz"
+    index.download_name(filename, tarball, f"the npm registry's document of {name} {resolved}")
     path = index.fetch(cache, index.IndexFile(filename, tarball, None, False), sink, integrity=integrity)
     cache.ensure(LISTINGS, _key(name, resolved), build=lambda work: {"file": path.name, "integrity": integrity})
     return prepare(path, cache, origin=f"{name} {resolved} ({path.name} from {url})", version=resolved)

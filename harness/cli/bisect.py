@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import bisect as bisecting
 from ..binary import npm
+from ..binary.index import require_http_option
 from ..binary.product import PRODUCTS, Product
 from ..cache import Cache
 from ..errors import ConfigError
@@ -76,6 +77,8 @@ def _version_key(text: str):
 
 def run(args: argparse.Namespace, catalog: TargetCatalog, cache: Cache) -> int:
     target = catalog.get(args.arch)
+    require_http_option(args.index_url, "--index-url")
+    require_http_option(args.npm_registry, "--npm-registry")
     product = PRODUCTS.get(args.product) or Product(args.product, executables=(args.product,))
     releases = bisecting.between(product, target, args.good, args.bad, args.index_url, args.npm_registry)
     project = npm.package_for(product, target) if product.npm else product.index_project

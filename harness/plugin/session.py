@@ -60,6 +60,8 @@ class Archsmoke:
                 raise ConfigError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to the "
                                   f"{other.name} tier only",
                                   fix=f"add --runner {other.name}, or drop them")
+        binaries.require_http_option(options.index_url, "--index-url")
+        binaries.require_http_option(options.npm_registry, "--npm-registry")
         self.releases = self._parse_releases(options.releases)
         if options.product is not None:
             binaries.product_named(options.product)

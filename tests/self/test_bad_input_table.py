@@ -100,6 +100,12 @@ PYTEST_CASES = [
     ("release-twice", lambda t, r: ["--arch", "x86_64", "--release", "uv=1.0", "--release", "uv=2.0"], 4,
      "--release given twice for uv"),
     ("unknown-product", lambda t, r: ["--arch", "x86_64", "--product", "nope"], 4, "unknown product 'nope'"),
+    ("index-url-without-scheme", lambda t, r: ["--arch", "x86_64", "--index-url", "pypi.org/simple"], 4,
+     "--index-url 'pypi.org/simple' is not an http(s) URL"),
+    ("index-url-file", lambda t, r: ["--arch", "x86_64", "--index-url", "file:///etc"], 4,
+     "--index-url 'file:///etc' is not an http(s) URL"),
+    ("npm-registry-ftp", lambda t, r: ["--arch", "x86_64", "--npm-registry", "ftp://127.0.0.1/npm"], 4,
+     "--npm-registry 'ftp://127.0.0.1/npm' is not an http(s) URL"),
     ("unknown-runner", lambda t, r: ["--arch", "x86_64", "--runner", "lxd"], 4, "unknown runner 'lxd'"),
     ("unknown-runner-among-several", lambda t, r: ["--arch", "x86_64", "--runner", "qemu-user,lxd"], 4,
      "unknown runner 'lxd'"),
@@ -285,3 +291,59 @@ def test_an_intact_download_that_is_no_usable_build_blames_the_build_not_the_ind
     assert result.ret == 4 and "Traceback" not in output, output
     assert "arrived intact (its sha256 matched the index's), but it is not a uv build archsmoke can test" in output
     assert "is a wheel without executables" in output and "try again" not in output
+
+
+@pytest.mark.parametrize("href, text, said", [
+    ("file:///etc/hostname", "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl", "names 'file:///etc/hostname', which is "
+                                                                            "not an http(s) URL"),
+    ("ftp://127.0.0.1/uv.whl", "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl", "not an http(s) URL"),
+    ("data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==", "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl",
+     "not an http(s) URL"),
+    ("../../x.whl", "../../uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl", "which is not a plain file name"),
+], ids=["file", "ftp", "data", "dot-dot-name"])
+def test_an_index_page_linking_elsewhere_than_http_is_refused_naming_the_page(pytester, loopback_index, tmp_path, href,
+                                                                               text, said, cache):
+    """A hostile or broken index: its page names a file of this host, or a file name that climbs out of the cache."""
+    page = loopback_index.root / "simple" / "uv" / "index.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(f'<html><body><a href="{href}">{text}</a></body></html>')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(_downloads_only(tmp_path, cache)),
+                                           "--index-url", loopback_index.url, "--arch", "x86_64",
+                                           "--release", "0.13.9", str(Path(SMOKE) / "test_uv_version.py"))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 5 and "Traceback" not in output, output
+    assert f"the index page {loopback_index.url}/uv/ " in output and said in output, output
+    assert not list((tmp_path / "fresh").rglob("hostname")), "a host file reached the cache"
+
+
+def _downloads_only(tmp_path: Path, cache) -> Path:
+    """A cache of its own for downloads, sharing the root filesystems (linked) so nothing is rebuilt."""
+    own = tmp_path / "fresh"
+    own.mkdir()
+    (own / "rootfs").symlink_to(cache.root / "rootfs")
+    return own
+
+
+@pytest.mark.parametrize("dist, said", [
+    ({"tarball": "file:///etc/hostname", "integrity": "sha512-AAAA"}, "names 'file:///etc/hostname', which is not an "
+                                                                       "http(s) URL"),
+    ("not a mapping", "has no tarball with an integrity"),
+    ({"tarball": "http://127.0.0.1:9/-/tarballs/..", "integrity": "sha512-AAAA"}, "which is not a plain file name"),
+], ids=["file", "dist-not-a-mapping", "dot-dot-name"])
+def test_an_npm_document_naming_a_bad_tarball_is_refused(tmp_path, dist, said, cache):
+    from npmregistry import NpmRegistry
+
+    registry = NpmRegistry(tmp_path / "npm")
+    registry.documents["@esbuild/linux-x64"] = {"name": "@esbuild/linux-x64", "dist-tags": ["not", "a", "mapping"],
+                                                "versions": {"0.25.5": {"dist": dist}}}
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "archsmoke.generic",
+                               "--product", "esbuild", "--release", "0.25.5", "--arch", "x86_64", "--npm-registry",
+                               registry.url, "--cache-dir", str(_downloads_only(tmp_path, cache))],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    finally:
+        registry.close()
+    output = done.stdout + done.stderr
+    assert done.returncode == 5 and "Traceback" not in output and "INTERNALERROR" not in output, output
+    assert said in output, output
+    assert not list((tmp_path / "fresh").rglob("hostname")), "a host file reached the cache"
