@@ -1,7 +1,7 @@
 """The qemu-user tier: the target's root filesystem entered through binfmt_misc and chroot.
 
-A started target is one holder process in fresh mount and PID namespaces
-(plus a user namespace when not root).  It mounts an overlay over the cached
+A started target is one holder process in fresh mount, PID, UTS and IPC
+namespaces (plus a user namespace when not root).  It mounts an overlay over the cached
 root filesystem, so tests never change the cache, then waits on a pipe from
 this process.  Commands enter its namespaces with nsenter and chroot into the
 overlay.  Nothing outlives the holder: its mounts exist only in its mount
@@ -27,13 +27,38 @@ from ..process import new_session_dir, read_line, remove_session_dir, run_with_d
 
 SESSION_PREFIX = "archsmoke-session-"
 _OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' and lowerdir lists at ':'
-_HOLDER_SCRIPT = """
+WORK_DIR = "/tmp/archsmoke-work"  # every command's working directory: its own, never the target's /
+# The target sees the host's kernel through /proc and /sys, never the host's devices: a /dev of its own (the
+# devices programs need, a private pts and shm), and /sys, /proc/sys and the /proc files that reach the kernel
+# read-only.  (A program writing to /dev/shm, or cleaning its working directory, reached the host before.)
+_HOLDER_SCRIPT = f"""
 set -e
 lower=$1 upper=$2 work=$3 merged=$4
 mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged"
 mount -t proc proc "$merged/proc"
-mount --rbind /dev "$merged/dev"
+for entry in sys sysrq-trigger irq bus fs; do
+  if [ -e "$merged/proc/$entry" ]; then
+    mount --bind "$merged/proc/$entry" "$merged/proc/$entry"
+    mount -o remount,bind,ro "$merged/proc/$entry"
+  fi
+done
+mount -t tmpfs -o nosuid,mode=755,size=1m archsmoke-dev "$merged/dev"
+for device in null zero full random urandom tty; do
+  touch "$merged/dev/$device"
+  mount --bind "/dev/$device" "$merged/dev/$device"
+done
+mkdir "$merged/dev/pts" "$merged/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$merged/dev/pts"
+ln -s pts/ptmx "$merged/dev/ptmx"
+mount -t tmpfs -o nosuid,nodev,mode=1777 archsmoke-shm "$merged/dev/shm"
+ln -s /proc/self/fd "$merged/dev/fd"
+ln -s /proc/self/fd/0 "$merged/dev/stdin"
+ln -s /proc/self/fd/1 "$merged/dev/stdout"
+ln -s /proc/self/fd/2 "$merged/dev/stderr"
 mount --rbind /sys "$merged/sys"
+mount -o remount,bind,ro "$merged/sys"
+mkdir -p "$merged{WORK_DIR}"
+chmod 1777 "$merged{WORK_DIR}"
 echo ready
 read _ || true
 """
@@ -56,8 +81,7 @@ class QemuUserRunner(Runner):
 
     def start(self) -> None:
         self._tools = {name: host_tool(name, package) for name, package in
-                       (("unshare", "util-linux"), ("nsenter", "util-linux"), ("chroot", "coreutils"),
-                                             ("setarch", "util-linux"))}
+                       (("unshare", "util-linux"), ("nsenter", "util-linux"), ("setarch", "util-linux"))}
         binfmt.require_handler(self.target)
         progress = Progress(f"start {self.target.name}", self.options.sink)
         self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
@@ -68,7 +92,7 @@ class QemuUserRunner(Runner):
                                   fix="use a --cache-dir and a TMPDIR without ',' and ':'")
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
-        namespaces = ["--mount", "--propagation", "private", "--pid", "--fork", "--kill-child"]
+        namespaces = ["--mount", "--propagation", "private", "--pid", "--uts", "--ipc", "--fork", "--kill-child"]
         if self.rootless:
             namespaces = ["--user", "--map-root-user", *namespaces]
         self._holder = subprocess.Popen(
@@ -90,12 +114,16 @@ class QemuUserRunner(Runner):
         progress.say(f"overlay on {self.rootfs.key} ready" + (" (rootless)" if self.rootless else ""))
 
     def _enter(self) -> list[str]:
+        """nsenter into the holder's namespaces with the overlay as root and WORK_DIR as working directory (both
+        opened through the holder's /proc/PID/root before entering: no chroot binary, no shell to `cd`)."""
         assert self._init_pid is not None
-        enter = [self._tools["nsenter"], f"--target={self._init_pid}", "--mount", "--pid"]
+        root = f"/proc/{self._init_pid}/root{self.merged}"
+        enter = [self._tools["nsenter"], f"--target={self._init_pid}", "--mount", "--pid", "--uts", "--ipc", f"--root={root}",
+                 f"--wd={root}{WORK_DIR}"]
         if self.rootless:
             enter += ["--user", "--preserve-credentials"]
         personality = [self._tools["setarch"], "linux32"] if self.target.needs_32bit_personality else []
-        return [*enter, "--", *personality, self._tools["chroot"], str(self.merged)]
+        return [*personality, *enter, "--"]
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
         code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin)

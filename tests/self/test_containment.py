@@ -1,0 +1,67 @@
+"""The build under test is untrusted (a pull request's): on the qemu-user tier it runs as root in the target, and
+must not reach the host through /dev, /sys, /proc/sys or its working directory.  Each way out is tried by a script
+run in the target as any program there would run, and the host is checked afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from archsmoke.tiers.qemu_user import QemuUserRunner
+from archsmoke.tiers.qemu_user.runner import WORK_DIR
+
+ARCHES = ["x86_64", "ppc64le"]  # natively run, and emulated
+
+
+@pytest.fixture(params=ARCHES)
+def runner(request, built, catalog):
+    with QemuUserRunner(catalog.get(request.param), built(request.param)) as started:
+        yield started
+
+
+@pytest.fixture
+def host_shm_file():
+    """A file of the host's, in the place a program of the target reached before: /dev/shm."""
+    path = Path("/dev/shm") / f"archsmoke-host-{uuid.uuid4().hex}"
+    path.write_text("the host's")
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def test_the_working_directory_is_its_own_not_the_targets_root(runner):
+    assert runner.run("pwd").check().stdout.strip() == WORK_DIR
+
+
+def test_dev_is_the_targets_own(runner, host_shm_file):
+    name = f"archsmoke-target-{uuid.uuid4().hex}"
+    script = (f"echo target > /dev/shm/{name}; rm -f /dev/shm/{host_shm_file.name} ../../dev/shm/{host_shm_file.name}; "
+              "ls /dev")
+    listed = set(runner.run(script).check().stdout.split())
+    assert not (Path("/dev/shm") / name).exists(), "the target wrote into the host's /dev/shm"
+    assert host_shm_file.read_text() == "the host's", "the target deleted a file of the host's /dev/shm"
+    assert listed == {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "ptmx", "fd", "stdin",
+                      "stdout", "stderr"}, listed  # no disk, no kvm, no loop device: nothing of the host's
+    assert runner.run("head -c 4 /dev/zero | od -An -tx1").check().stdout.split() == ["00"] * 4
+    assert runner.run("echo x > /dev/null && test -c /dev/urandom && test -d /dev/pts").ok
+
+
+@pytest.mark.parametrize("path", ["/sys/kernel/mm/transparent_hugepage/enabled", "/proc/sys/kernel/hostname",
+                                  "/proc/sys/vm/drop_caches", "/proc/sysrq-trigger"])
+def test_the_kernels_settings_are_read_only(runner, path):
+    if not Path(path).exists():
+        pytest.skip(f"this host's kernel has no {path}")
+    # Opened for writing and nothing written: refused at open on a read-only mount, and harmless were it not.
+    result = runner.run(f": > {path}")
+    assert result.exit_code != 0 and "Read-only file system" in result.stderr, result.report()
+    assert runner.run(f"test -e {path}").ok  # still there to be read
+
+
+def test_the_hostname_is_the_targets_own(runner):
+    """A UTS namespace of its own: `hostname` as root in the target renames the target, not the host."""
+    host = os.uname().nodename
+    runner.run(["python3", "-c", "import socket; socket.sethostname('archsmoke-target')"]).check()
+    assert runner.run(["uname", "-n"]).check().stdout.strip() == "archsmoke-target"
+    assert os.uname().nodename == host
