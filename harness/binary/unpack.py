@@ -94,7 +94,7 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
     if not path.is_file():
         raise BinaryError(f"{path} does not exist or is not a file", fix="check the path given to --binary")
     head = _head(path)  # before hashing: a file that is none of these is refused at once, whatever its size
-    form = None if head.startswith(formats.ELF_MAGIC) else formats.format_of(path, head)
+    form = formats.format_of(path, head)
     if form is None and not head.startswith(formats.ELF_MAGIC):
         raise BinaryError(f"{path} is none of {formats.described()} (it starts with {head[:4]!r})",
                           fix="pass the executable itself, a wheel or a release archive")

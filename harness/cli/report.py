@@ -112,6 +112,9 @@ def junit_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         found.extend(sorted(path.rglob("*.xml")) if path.is_dir() else [path])
+    for path in found:  # a FIFO or a device would be read forever
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path} is not a regular file", fix="pass the files written by pytest --junitxml")
     return found
 
 
@@ -151,8 +154,16 @@ def load(files: list[Path], known_targets: set[str]) -> Results:
                     message, details = result.message or "", result.text or ""
                     if status in ("failed", "error"):
                         break
-                results.cells[(test, target)] = Outcome(status, float(case.time or 0), message, details)
+                results.cells[(test, target)] = Outcome(status, _seconds(case), message, details)
     return results
+
+
+def _seconds(case) -> float:
+    """A test case's time: a number of seconds, or 0 where the file says something else."""
+    try:
+        return max(0.0, float(case.time or 0))
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _run_link(results: Results) -> str:
@@ -202,7 +213,7 @@ def _targets_table(results: Results) -> list[str]:
 def _kernel_cell(identity: dict[str, str]) -> str:
     """What the commands ran on: a VM's or a real machine's own kernel, or this host's, with its page size."""
     page = identity.get("page_size", "")
-    parts = [identity.get("kernel_release", "?"), f"{int(page) // 1024} KiB pages" if page.isdigit() else "?"]
+    parts = [identity.get("kernel_release", "?"), f"{int(page) // 1024} KiB pages" if page.isascii() and page.isdigit() else "?"]
     if identity.get("cpu"):
         parts.append(f"CPU {identity['cpu']}")
     return inline(", ".join(parts))

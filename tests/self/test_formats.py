@@ -191,3 +191,36 @@ def test_a_release_named_for_its_own_arch_passes_the_check(release, tmp_path, sc
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(release("ppc64le").main_for(UV), arcname="uv")
     assert prepare(archive, scratch_cache).elf.machine == "PPC64"
+
+
+def test_a_whl_that_is_no_zip_is_refused_not_taken_for_an_archive(release, tmp_path, scratch_cache):
+    fake = tmp_path / "uv-0.13.9-py3-none-manylinux_2_17_x86_64.whl"
+    with tarfile.open(fake, "w:gz") as tar:
+        tar.add(release("x86_64").main_for(UV), arcname="uv")
+    with pytest.raises(BinaryError, match=r"is named a wheel \(.whl\) but is not one: it starts with b'\\x1f\\x8b"):
+        prepare(fake, scratch_cache)
+
+
+def test_an_executable_with_a_zip_appended_named_zip_is_tested_as_the_zip_users_unpack(release, tmp_path,
+                                                                                      scratch_cache):
+    """A self-extracting file: users run `unzip`, so the executables in the zip are the build, not the stub."""
+    stub = release("x86_64").main_for(UV).read_bytes()
+    inner = _zip(release, tmp_path)  # s390x executables
+    both = tmp_path / "uv_0.13.9_linux_s390x_selfextracting.zip"
+    both.write_bytes(stub + inner.read_bytes())
+    binary = prepare(both, scratch_cache)
+    assert binary.kind == "archive" and binary.names == ("uv", "uvx") and binary.elf.machine == "S390"
+
+
+def test_an_encrypted_member_is_a_clear_error(tmp_path, scratch_cache):
+    archive = tmp_path / "tool_1.0_linux_arm64.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("tool", b"\x7fELF" + bytes(60))
+    data = bytearray(archive.read_bytes())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # set the encryption flag in the local and central headers
+        at = data.find(header)
+        flag_at = at + (6 if header == b"PK\x03\x04" else 8)
+        data[flag_at] |= 1
+    archive.write_bytes(bytes(data))
+    with pytest.raises(BinaryError, match=r"cannot be read as a .zip archive: .*encrypted"):
+        prepare(archive, scratch_cache)

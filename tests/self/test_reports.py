@@ -220,3 +220,21 @@ def test_hostile_values_in_every_property_render_inert(tmp_path):
         assert {_unescaped_pipes(row) for row in rows} == {_unescaped_pipes(rows[0])}, table
     inside = re.search(r"```\n(.*?)\n```", text, flags=re.S).group(1)
     assert "\n```" not in inside  # the failure text cannot close its fence
+
+
+@pytest.mark.parametrize("in_a_directory", [False, True], ids=["named", "in-a-directory"])
+def test_a_fifo_is_refused_not_read_forever(tmp_path, in_a_directory):
+    fifo = tmp_path / "junit-x.xml"
+    os.mkfifo(fifo)
+    result = _report(tmp_path if in_a_directory else fifo)  # its timeout would fail the test on a hang
+    assert result.returncode == 2 and f"{fifo} is not a regular file" in result.stderr, result.stderr
+
+
+def test_odd_numbers_in_a_junit_file_are_no_traceback(tmp_path):
+    junit = tmp_path / "j.xml"
+    junit.write_text('<testsuites><testsuite name="pytest" tests="1"><testcase classname="tests.test_x" '
+                     'name="test_a[ppc64le]" time="soon"><properties><property name="archsmoke_target" value="ppc64le"/>'
+                     '<property name="archsmoke_page_size" value="\u00b2"/></properties></testcase></testsuite>'
+                     '</testsuites>')
+    result = _report(junit)
+    assert result.returncode == 0 and "✅ 0.0s" in result.stdout and "?, ?" in result.stdout, result.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
+from ...errors import BinaryError
 from . import npm, tar, wheel, zip
 from .members import ELF_MAGIC, Members
 
@@ -14,7 +15,15 @@ FORMATS: tuple[ModuleType, ...] = (wheel, npm, tar, zip)  # npm before tar: both
 
 
 def format_of(path: Path, head: bytes) -> ModuleType | None:
-    """The format of a file that is not a bare executable, by its first bytes (and name)."""
+    """The format of a file, by its first bytes and name; None for a bare executable (or a file of no format).
+
+    The name is what users act on: a `.whl` pip installs only as a zip, and a `.zip` that starts with an ELF
+    executable (a self-extracting one) is unpacked by users, so its zip is what is tested."""
+    if path.name.endswith(".whl") and not head.startswith(b"PK"):
+        raise BinaryError(f"{path} is named a wheel (.whl) but is not one: it starts with {head[:4]!r}, and a wheel "
+                          "is a zip file", fix="pass the wheel as it was built (pip and uv would refuse this file)")
+    if head.startswith(ELF_MAGIC):
+        return zip if path.name.endswith(".zip") else None
     return next((module for module in FORMATS if module.sniff(path, head)), None)
 
 

@@ -75,6 +75,9 @@ def members(path: Path, work: Path) -> Members:
                 data = [i.filename for i in wheel.infolist() if _may_be_package_data_executable(i)]
                 found = _kept(wheel, path, work, data, hashes)
                 found.package_data = True
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise BinaryError(f"{path} cannot be read as a wheel: {exc}",
+                          fix="publish it without a password, as users' tools unpack it") from None
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise BinaryError(f"{path} is not a valid wheel: {exc}", fix="download or build the wheel again") from None
     if not found.names:

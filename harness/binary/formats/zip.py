@@ -21,6 +21,9 @@ def members(path: Path, work: Path) -> Members:
         with zipfile.ZipFile(path) as archive:
             files = [i.filename for i in archive.infolist() if not i.is_dir()]
             found = keep_elf_members(path, work, files, archive.open)
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise BinaryError(f"{path} cannot be read as a .zip archive: {exc}",
+                          fix="publish it without a password, as users' tools unpack it") from None
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise BinaryError(f"{path} is not a readable .zip archive: {exc}", fix="download the archive again") from None
     if not found.names:
