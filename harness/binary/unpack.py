@@ -19,7 +19,7 @@ from .product import Product
 
 KIND = "binaries"
 # Bump when the formats find other members or record more of them (the key is the file's sha256 and this).
-FORMAT = 3
+FORMAT = 4
 
 
 @dataclass(frozen=True)

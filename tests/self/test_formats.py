@@ -224,3 +224,45 @@ def test_an_encrypted_member_is_a_clear_error(tmp_path, scratch_cache):
     archive.write_bytes(bytes(data))
     with pytest.raises(BinaryError, match=r"cannot be read as a .zip archive: .*encrypted"):
         prepare(archive, scratch_cache)
+
+
+def _linked_tar(release, tmp_path: Path, *links: tuple[str, str, bool]) -> Path:
+    """uv's s390x executables in bin/, and links (name, target, hard) beside them, as busybox-style releases ship."""
+    archive = tmp_path / "uv_0.13.9_linux_s390x.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for executable in release("s390x").executables:
+            tar.add(executable, arcname=f"bin/{executable.name}")
+        for name, target, hard in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = (tarfile.LNKTYPE if hard else tarfile.SYMTYPE), target
+            tar.addfile(info)
+    return archive
+
+
+def test_links_to_an_executable_are_executables_of_the_build(release, tmp_path, scratch_cache):
+    """A symbolic and a hard link, a link to a link, and a link to something that is no executable."""
+    archive = _linked_tar(release, tmp_path, ("bin/uv-alias", "uv", False), ("uvx-hard", "bin/uvx", True),
+                          ("bin/alias-of-alias", "uv-alias", False), ("bin/readme", "../README", False),
+                          ("sbin/uv", "../bin/uv", False))
+    binary = prepare(archive, scratch_cache)
+    assert binary.names == ("uv", "uvx", "uv-alias", "uvx-hard", "alias-of-alias"), binary.names
+    assert (binary.executables[2].read_bytes() == binary.executables[0].read_bytes() and
+            binary.executables[3].read_bytes() == binary.executables[1].read_bytes())
+
+
+@pytest.mark.parametrize("target, hard", [("/usr/bin/uv", False), ("../../etc/passwd", False), ("../outside", True)],
+                         ids=["absolute", "climbs-out", "hard-outside"])
+def test_a_link_that_leaves_the_archive_is_refused(release, tmp_path, scratch_cache, target, hard):
+    archive = _linked_tar(release, tmp_path, ("bin/escape", target, hard))
+    with pytest.raises(BinaryError, match=rf"has a link bin/escape -> {re.escape(target)}, which leaves the archive"):
+        prepare(archive, scratch_cache)
+
+
+def test_a_symlink_in_a_zip_is_an_alias_too(release, tmp_path, scratch_cache):
+    archive = _zip(release, tmp_path)
+    with zipfile.ZipFile(archive, "a") as out:
+        info = zipfile.ZipInfo("uv-alias")
+        info.external_attr = (0o120777 << 16)
+        info.create_system = 3  # unix, as zip -y writes it
+        out.writestr(info, "uv")
+    assert prepare(archive, scratch_cache).names == ("uv", "uvx", "uv-alias")

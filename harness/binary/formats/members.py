@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import posixpath
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -72,3 +74,33 @@ def keep_elf_members(path: Path, work: Path, candidates, opener) -> Members:
                 continue
         members.add(name, member)
     return members
+
+
+def link_target(path: Path, member: str, linkname: str, hard: bool) -> str:
+    """The archive member a link names (a hard link's name is the archive's; a symlink's is relative to its own
+    directory), refused where it leaves the archive, as unpacking it would."""
+    target = linkname if hard else posixpath.join(posixpath.dirname(member), linkname)
+    resolved = posixpath.normpath(target)
+    if linkname.startswith("/") or resolved == ".." or resolved.startswith("../"):
+        raise BinaryError(f"{path} has a link {member} -> {linkname}, which leaves the archive",
+                          fix="ship links that stay inside the archive (or the files themselves)")
+    return resolved
+
+
+def add_aliases(path: Path, work: Path, members: Members, links: dict[str, str]) -> None:
+    """Links to a kept executable (busybox-style aliases, hard or symbolic) are executables of the build too:
+    users unpack them as such.  `links` maps each link member to the member it names."""
+    taken = dict(members.inside)
+    by_member = {posixpath.normpath(inside): name for name, inside in members.inside.items()}
+    for link in links:
+        seen, target = {link}, links[link]
+        while target in links and target not in seen:  # a link to a link
+            seen.add(target)
+            target = links[target]
+        name = by_member.get(target)
+        if name is None or PurePosixPath(link).name == name:
+            continue  # a link to something that is no executable, or the executable again under its own name
+        alias = member_name(path, link, taken)
+        shutil.copyfile(work / name, work / alias)
+        (work / alias).chmod(0o755)
+        members.add(alias, link)

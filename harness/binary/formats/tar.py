@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import gzip
 import lzma
+import posixpath
 import tarfile
 import zlib
 from pathlib import Path
 
 from ...errors import BinaryError
-from .members import Members, keep_elf_members
+from .members import Members, add_aliases, keep_elf_members, link_target
 
 KIND = "archive"  # what BinaryUnderTest.kind says
 DESCRIPTION = "a release archive (*.tar.gz, *.tgz, *.tar.xz, *.tar.bz2, *.tar)"
@@ -27,6 +28,9 @@ def members(path: Path, work: Path) -> Members:
         with tarfile.open(path, "r:*") as archive:
             files = {m.name: m for m in archive if m.isfile()}
             found = keep_elf_members(path, work, list(files), lambda name: archive.extractfile(files[name]))
+            links = {posixpath.normpath(m.name): link_target(path, m.name, m.linkname, m.islnk())
+                     for m in archive if m.islnk() or m.issym()}
+            add_aliases(path, work, found, links)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError, OSError, ValueError) as exc:
         raise BinaryError(f"{path} is not a readable tar archive: {exc}", fix="download the archive again") from None
     if not found.names:

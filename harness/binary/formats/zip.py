@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
+import stat
 import zipfile
 from pathlib import Path
 
 from ...errors import BinaryError
-from .members import Members, keep_elf_members
+from .members import Members, add_aliases, keep_elf_members, link_target
 
 KIND = "archive"  # what BinaryUnderTest.kind says
 DESCRIPTION = "a .zip release archive"
@@ -19,8 +21,12 @@ def sniff(path: Path, head: bytes) -> bool:
 def members(path: Path, work: Path) -> Members:
     try:
         with zipfile.ZipFile(path) as archive:
-            files = [i.filename for i in archive.infolist() if not i.is_dir()]
+            symlinks = [i for i in archive.infolist() if stat.S_ISLNK(i.external_attr >> 16)]
+            files = [i.filename for i in archive.infolist() if not i.is_dir() and i not in symlinks]
             found = keep_elf_members(path, work, files, archive.open)
+            links = {posixpath.normpath(i.filename): link_target(path, i.filename, archive.read(i).decode(
+                errors="replace"), hard=False) for i in symlinks}
+            add_aliases(path, work, found, links)
     except RuntimeError as exc:  # zipfile's word for an encrypted member
         raise BinaryError(f"{path} cannot be read as a .zip archive: {exc}",
                           fix="publish it without a password, as users' tools unpack it") from None
