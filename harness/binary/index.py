@@ -132,7 +132,8 @@ def download_name(name: str, url: str, said_by: str) -> str:
     return name
 
 
-def open_url(url: str, accept: str = "text/html"):
+def open_url(url: str, accept: str = "text/html", option: str = "--index-url"):
+    """An http(s) response; errors name the option that chose the server (--index-url, --npm-registry)."""
     require_http(url, "the address given")
     context = ssl.create_default_context(cafile=os.environ.get("PIP_CERT") or None)
     request = urllib.request.Request(url, headers={"User-Agent": "archsmoke", "Accept": accept})
@@ -140,11 +141,11 @@ def open_url(url: str, accept: str = "text/html"):
         return urllib.request.urlopen(request, timeout=TIMEOUT, context=context)
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"{url} answered HTTP {exc.code} {exc.reason}",
-                            fix="check the version and --index-url") from None
+                            fix=f"check the version and {option}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"cannot reach {url}: {reason}",
-                            fix="check the network, or pass --index-url / a local --binary instead") from None
+                            fix=f"check the network, or pass {option} / a local --binary instead") from None
 
 
 def read_chunks(response, url: str, deadline: float, size: int = 1 << 20):
@@ -167,7 +168,15 @@ def read_chunks(response, url: str, deadline: float, size: int = 1 << 20):
 
 def list_files(index_url: str, project: str) -> list[IndexFile]:
     page_url = index_url.rstrip("/") + f"/{project}/"
-    with open_url(page_url) as response:
+    try:
+        response = open_url(page_url)
+    except DownloadError as error:
+        if "HTTP 404" not in error.problem:
+            raise
+        raise DownloadError(f"the index {index_url} has no project {project} ({error.problem})",
+                            fix="check the product's name on the index (Product(project=...)) and --index-url") \
+            from None
+    with response:
         body = b"".join(read_chunks(response, page_url, PAGE_DEADLINE)).decode("utf-8", "replace")
         base = response.geturl()
         kind = response.headers.get("Content-Type", "no content type")

@@ -34,7 +34,7 @@ def document(registry: str, name: str) -> dict:
     """The registry's metadata document of a package (every version, its tarball and integrity)."""
     url = f"{registry}/{urllib.parse.quote(name, safe='@')}"
     try:
-        with index.open_url(url, accept="application/json") as response:
+        with index.open_url(url, accept="application/json", option="--npm-registry") as response:
             body = b"".join(index.read_chunks(response, url, index.PAGE_DEADLINE))
     except DownloadError as error:
         if "HTTP 404" in error.problem:

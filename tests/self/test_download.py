@@ -85,8 +85,19 @@ def test_an_unreachable_index(empty_cache, catalog):
 
 
 def test_an_index_without_the_project(loopback_index, empty_cache, catalog):
-    with pytest.raises(DownloadError, match="answered HTTP 404"):
+    with pytest.raises(DownloadError, match=rf"the index {loopback_index.url} has no project uv \(.*answered HTTP 404"
+                                          r"[^)]*\)\n  fix: check the product's name on the index"):
         download_release(UV, "latest", catalog.get("ppc64le"), empty_cache, index_url=loopback_index.url)
+
+
+def test_npm_errors_name_the_npm_registry_option(empty_cache, catalog):
+    from archsmoke.binary import ESBUILD
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DownloadError, match="check the network, or pass --npm-registry"):
+        download_release(ESBUILD, "latest", catalog.get("ppc64le"), empty_cache, npm_registry=f"http://127.0.0.1:{port}")
 
 
 def test_simple_page_parsing(index):
