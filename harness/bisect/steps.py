@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import rootfs
+from ..rootfs.build import die_with_parent
 from ..cache import Cache, content_key
 from ..errors import HarnessError
 from ..targets import Target
@@ -100,8 +101,10 @@ def _run_once(spec: StepSpec, version: str, cache: Cache, work: Path, attempt: i
     with log.open("wb") as output:
         output.write(f"$ {' '.join(spec.argv(version, junit, cache))}\n# in {spec.cwd}\n".encode())
         output.flush()
+        # Should bisect die, even by SIGKILL, the step is told (SIGTERM: it stops its targets as on Ctrl-C).
         child = subprocess.Popen(spec.argv(version, junit, cache), cwd=spec.cwd, stdout=output,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 preexec_fn=lambda: die_with_parent(signal.SIGTERM))
         try:
             returncode = child.wait()
         except BaseException:  # Ctrl-C or SIGTERM: let the step stop its own targets, as a user's run would

@@ -172,10 +172,10 @@ def mmdebstrap_extract(debian_arch: str, suite: str, packages, apt_options, out:
         )
 
 
-def die_with_parent() -> None:
-    """In a child before exec: the kernel sends it SIGKILL when the harness exits, however that happens."""
+def die_with_parent(how: int = signal.SIGKILL) -> None:
+    """In a child before exec: the kernel sends it `how` when the harness exits, however that happens."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+    if libc.prctl(PR_SET_PDEATHSIG, how) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 

@@ -247,3 +247,42 @@ def test_bisect_counts_a_release_that_contradicts_its_tag_as_bad(labelled_wheels
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "first bad: 3.2 (last good: 3.1)"
     assert re.search(r"\| 3\.2 \| bad \| .*test_the_build_is_what_its_label_says", done.stdout), done.stdout
+
+
+SLOW_TESTS = """
+import time
+
+def test_slow(target, installed_binary):
+    time.sleep(600)
+"""
+
+
+def test_a_killed_bisect_leaves_no_step_running(project, loopback_index, bisect_cache):
+    """SIGKILL of bisect itself: its step's pytest is told (SIGTERM through the parent-death signal) and stops."""
+    import signal
+    import time
+
+    (project / "tests" / "test_tool.py").write_text(SLOW_TESTS)
+    bisect_run = subprocess.Popen([sys.executable, "-m", "archsmoke", "--cache-dir", str(bisect_cache), "bisect",
+                                   "--product", "tool", "--arch", "x86_64", "--good", "1.0", "--bad", "1.3",
+                                   "--index-url", loopback_index.url, "--", "tests"], cwd=project,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def steps() -> list[int]:
+        found = subprocess.run(["pgrep", "-f", "--", f"pytest .*--release.*--cache-dir[= ]{bisect_cache} "],
+                               capture_output=True, text=True).stdout.split()
+        return [int(pid) for pid in found]
+
+    try:
+        deadline = time.monotonic() + 120
+        while not steps() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert steps(), "the first step never started"
+        time.sleep(3)  # into its test
+    finally:
+        bisect_run.send_signal(signal.SIGKILL)
+        bisect_run.wait()
+    deadline = time.monotonic() + 60
+    while steps() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not steps(), "a step of the killed bisect is still running"
