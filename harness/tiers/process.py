@@ -24,9 +24,15 @@ def kill_group(process: subprocess.Popen) -> None:
         pass
 
 
+# What a command of the build under test may print into memory, per stream: the rest is counted, not kept (a
+# binary that prints a GiB would otherwise take the harness's memory with it).
+OUTPUT_LIMIT = 64 << 20
+
+
 def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
-                      stdin: bytes | None) -> tuple[int, bytes, bytes, float, bool]:
-    """(exit code, stdout, stderr, seconds, timed out); a command past its deadline is killed with its group."""
+                      stdin: bytes | None, limit: int | None = None) -> tuple[int, bytes, bytes, float, bool]:
+    """(exit code, stdout, stderr, seconds, timed out); a command past its deadline is killed with its group.
+    With a limit, each stream keeps its first `limit` bytes and says how many more there were."""
     started = time.monotonic()
     process = subprocess.Popen(argv, env=env, start_new_session=True,
                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -38,6 +44,7 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
             pass
         process.stdin.close()
     output = {process.stdout: bytearray(), process.stderr: bytearray()}
+    dropped = {process.stdout: 0, process.stderr: 0}
     deadline = started + timeout
     exited_at: float | None = None
     timed_out = False
@@ -59,7 +66,10 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
             for key, _ in selector.select(timeout=0.1):
                 chunk = os.read(key.fd, 65536)
                 if chunk:
-                    output[key.fileobj] += chunk
+                    kept = output[key.fileobj]
+                    room = len(chunk) if limit is None else max(0, limit - len(kept))
+                    kept += chunk[:room]
+                    dropped[key.fileobj] += len(chunk) - min(room, len(chunk))
                 else:
                     selector.unregister(key.fileobj)
     remaining = max(0.0, deadline - time.monotonic()) if not timed_out else 10
@@ -71,6 +81,9 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
         process.wait()
     process.stdout.close()
     process.stderr.close()
+    for stream, count in dropped.items():
+        if count:
+            output[stream] += f"\n[archsmoke: {count} more bytes of this output were not kept]\n".encode()
     return (process.returncode, bytes(output[process.stdout]), bytes(output[process.stderr]),
             time.monotonic() - started, timed_out)
 

@@ -65,3 +65,15 @@ def test_the_hostname_is_the_targets_own(runner):
     runner.run(["python3", "-c", "import socket; socket.sethostname('archsmoke-target')"]).check()
     assert runner.run(["uname", "-n"]).check().stdout.strip() == "archsmoke-target"
     assert os.uname().nodename == host
+
+
+def test_a_flood_of_output_is_counted_not_kept(runner):
+    """100 MiB printed: the first OUTPUT_LIMIT bytes are kept, the rest counted (the harness's memory is not the
+    build's to take)."""
+    from archsmoke.tiers.process import OUTPUT_LIMIT
+
+    result = runner.run("head -c 104857600 /dev/zero; echo done >&2").check()
+    assert len(result.stdout_bytes) < OUTPUT_LIMIT + 200
+    assert result.stdout_bytes.endswith(f"[archsmoke: {(100 << 20) - OUTPUT_LIMIT} more bytes of this output were "
+                                        "not kept]\n".encode())
+    assert result.stderr == "done\n"

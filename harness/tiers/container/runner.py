@@ -24,7 +24,7 @@ from ...host.tools import host_tool
 from ...progress import Progress
 from ..base import Runner
 from ..results import CommandResult, signal_exit_code
-from ..process import owner_gone, owner_token, read_line, run_with_deadline
+from ..process import OUTPUT_LIMIT, owner_gone, owner_token, read_line, run_with_deadline
 from . import images
 from .settings import ContainerSettings
 
@@ -162,7 +162,7 @@ class ContainerRunner(Runner):
         flags = ["--interactive"] if stdin is not None else []
         command = [*self._personality, *self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
                                       self.container, *self._in_container, *argv)]
-        code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin)
+        code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin, OUTPUT_LIMIT)
         if timed_out:
             # Killing the exec client leaves the command running in the container: kill everything
             # there but the holder (kill -1 spares the caller and the container's init).

@@ -23,7 +23,7 @@ from ...host.tools import host_tool
 from ...progress import Progress
 from ..base import Runner
 from ..results import CommandResult
-from ..process import new_session_dir, read_line, remove_session_dir, run_with_deadline
+from ..process import OUTPUT_LIMIT, new_session_dir, read_line, remove_session_dir, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' and lowerdir lists at ':'
@@ -126,7 +126,8 @@ class QemuUserRunner(Runner):
         return [*personality, *enter, "--"]
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
-        code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin)
+        code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin,
+                                                               OUTPUT_LIMIT)
         return CommandResult(command="", where=self.where, exit_code=code, stdout_bytes=out, stderr_bytes=err,
                              duration=seconds, timeout=timeout, timed_out=timed_out)
 

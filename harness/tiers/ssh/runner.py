@@ -18,7 +18,7 @@ from pathlib import Path
 from ...errors import TargetError
 from ...progress import Progress
 from ..base import Runner
-from ..process import new_session_dir, remove_session_dir, run_with_deadline
+from ..process import OUTPUT_LIMIT, new_session_dir, remove_session_dir, run_with_deadline
 from ..results import CommandResult, signal_exit_code
 from .connection import KILL, Connection
 from .machine import FACTS_SCRIPT, MachineFacts, check
@@ -135,7 +135,7 @@ class SshRunner(Runner):
         assert self.connection is not None
         command_id = uuid.uuid4().hex
         local = self.connection.wrapped(command_id, ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv])
-        code, out, err, seconds, timed_out = run_with_deadline(local, dict(os.environ), timeout, stdin)
+        code, out, err, seconds, timed_out = run_with_deadline(local, dict(os.environ), timeout, stdin, OUTPUT_LIMIT)
         if timed_out:  # the local client is gone; the command and all it started still run on the machine
             self._plain(["/bin/sh", "-c", KILL, self.connection.work_dir, command_id], 60)
         elif code == 255 and not self.connection.alive:
