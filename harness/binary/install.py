@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 import tempfile
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from ..tiers.base import Runner
 from ..rootfs import resolve_in_root
 from .elf import check_runs_on, glibc_provided
 from .index import wheel_platforms
-from .label import covers
+from .label import covers, manylinux_glibc
 from .product import Product
 from .unpack import BinaryUnderTest
 
@@ -90,19 +89,9 @@ def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
     return None
 
 
-# PEP 600 tags, and the legacy names PEP 600 maps onto them.
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
-_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-
-
 def wheel_glibc_floor(filename: str) -> tuple[tuple[int, int], str] | None:
     """The oldest glibc a wheel's manylinux tags accept, and that tag (pip installs it where any tag fits)."""
-    floors = []
-    for tag in wheel_platforms(filename):
-        match = _MANYLINUX.match(tag)
-        legacy = next((v for name, v in _LEGACY_MANYLINUX.items() if tag.startswith(f"{name}_")), None)
-        if match or legacy:
-            floors.append(((int(match[1]), int(match[2])) if match else legacy, tag))
+    floors = [(found[0], tag) for tag in wheel_platforms(filename) if (found := manylinux_glibc(tag))]
     # Of two names for one level (manylinux_2_17 and manylinux2014), the PEP 600 one.
     return min(floors, key=lambda floor: (floor[0], not floor[1].startswith("manylinux_"))) if floors else None
 
@@ -171,7 +160,7 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
         runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
         for extra in binary.extras_for(product):
             runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
-    names = (product.main, *(extra.name for extra in binary.extras_for(product)))
+    names = binary.names_for(product)
     real: dict[str, str] = {}
     if binary.kind == "wheel" and runner.has_python and binary.package_data:
         _require_launcher(binary, product, runner, bin_dir)

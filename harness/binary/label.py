@@ -48,6 +48,15 @@ class Claim:
         return self.arch.debian == target.debian_arch and libc == target.libc
 
 
+def manylinux_glibc(tag: str) -> tuple[tuple[int, int], str] | None:
+    """(the glibc a manylinux tag names, its arch word): PEP 600's and the legacy names; None for another tag."""
+    if match := _MANYLINUX.match(tag):
+        return (int(match[1]), int(match[2])), match[3]
+    if match := _LEGACY.match(tag):
+        return _LEGACY_GLIBC[match[1]], match[2]
+    return None
+
+
 def _arch_by_uname(word: str) -> Arch | None:
     return next((a for a in ARCHES.values() if a.uname == word), None)
 
@@ -55,10 +64,8 @@ def _arch_by_uname(word: str) -> Arch | None:
 def _wheel_claims(filename: str) -> list[Claim]:
     claims = []
     for tag in sorted(wheel_platforms(filename)):
-        if match := _MANYLINUX.match(tag):
-            libc, glibc, word = "glibc", (int(match[1]), int(match[2])), match[3]
-        elif match := _LEGACY.match(tag):
-            libc, glibc, word = "glibc", _LEGACY_GLIBC[match[1]], match[2]
+        if manylinux := manylinux_glibc(tag):
+            libc, (glibc, word) = "glibc", manylinux
         elif match := _MUSLLINUX.match(tag):
             libc, glibc, word = "musl", None, match[3]
         elif tag.startswith("linux_"):

@@ -59,6 +59,10 @@ class BinaryUnderTest:
         """The product's other executables shipped beside the main one (uvx beside uv)."""
         return tuple(p for p in self.executables if p.name in product.executables[1:])
 
+    def names_for(self, product: Product) -> tuple[str, ...]:
+        """The names of the product's executables in this build, the main one first (uv, uvx)."""
+        return (product.main, *(extra.name for extra in self.extras_for(product)))
+
 
 def _head(path: Path) -> bytes:
     try:

@@ -74,8 +74,8 @@ class Results:
 
 def _properties(case) -> dict[str, str]:
     found = {}
-    for block in case.iterchildren(Properties):
-        for prop in block:
+    for group in case.iterchildren(Properties):
+        for prop in group:
             found[prop.name] = prop.value
     return found
 

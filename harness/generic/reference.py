@@ -49,7 +49,7 @@ class Reference:
 
 
 def commands(build: BinaryUnderTest, product: Product) -> list[tuple[str, tuple[str, ...]]]:
-    names = [product.main, *(extra.name for extra in build.extras_for(product))]
+    names = build.names_for(product)
     return [(name, flags) for name in names for flags in FLAGS] + [(product.main, args) for args in product.compared]
 
 

@@ -13,9 +13,8 @@ from .answers import Side, ask, differences, problems
 from .reference import Reference, reference  # noqa: F401 - `reference` is a fixture
 
 
-def _executables(installed_binary) -> list[str]:
-    extras = [path.name for path in installed_binary.binary.extras_for(installed_binary.product)]
-    return [installed_binary.product.main, *extras]
+def _executables(installed_binary) -> tuple[str, ...]:
+    return installed_binary.binary.names_for(installed_binary.product)
 
 
 def _compared(reference: Reference, target, installed_binary) -> Reference | None:

@@ -295,8 +295,7 @@ class Archsmoke:
         at_max = runner.run([installed.path, *product.version_args], env={**installed.env, "QEMU_CPU": "max"})
         if at_max.ok:
             return first  # it runs above the floor and fails at it: the build needs a newer CPU
-        paths = [installed.real_executable(name)
-                 for name in (product.main, *(e.name for e in installed.binary.extras_for(product)))]
+        paths = [installed.real_executable(name) for name in installed.binary.names_for(product)]
         binaries.unmark(runner, paths)
         native = runner.run([installed.path, *product.version_args], env=installed.env)
         if not native.ok:
