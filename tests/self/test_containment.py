@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from archsmoke.errors import TargetError
 from archsmoke.tiers.qemu_user import QemuUserRunner
 from archsmoke.tiers.qemu_user.runner import WORK_DIR
 
@@ -77,3 +78,30 @@ def test_a_flood_of_output_is_counted_not_kept(runner):
     assert result.stdout_bytes.endswith(f"[archsmoke: {(100 << 20) - OUTPUT_LIMIT} more bytes of this output were "
                                         "not kept]\n".encode())
     assert result.stderr == "done\n"
+
+
+@pytest.fixture
+def host_secret():
+    """A file of the host's that the target has no copy of, at a path a planted link can name."""
+    path = Path("/tmp") / f"archsmoke-host-{uuid.uuid4().hex}"
+    path.write_text("the host's")
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def test_copies_through_planted_links_stay_in_the_target(runner, host_secret, tmp_path):
+    """The build leaves symlinks where the harness copies files next (absolute, climbing, as the destination itself):
+    the host's file is neither read nor written, and the copy lands where the target's kernel resolves the link."""
+    runner.run(f"ln -s {host_secret} steal && ln -s ../../../../../../../..{host_secret} climb && "
+               f"ln -s {host_secret.parent} dir && ln -s {host_secret} dest").check()
+    for link in ("steal", "climb"):
+        copied = tmp_path / link
+        with pytest.raises(TargetError):  # the target has no such file
+            runner.get(f"{WORK_DIR}/{link}", copied)
+        assert not copied.exists() or copied.read_text() != "the host's"
+    source = tmp_path / "source"
+    source.write_text("from the test")
+    runner.put(source, f"{WORK_DIR}/dir/{host_secret.name}")
+    runner.put(source, f"{WORK_DIR}/dest")
+    assert host_secret.read_text() == "the host's"
+    assert runner.run(["cat", str(host_secret)]).check().stdout == "from the test"  # the target's own /tmp

@@ -13,7 +13,6 @@ called or when this Python process dies, however it dies.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ...errors import ConfigError, TargetError
 from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
+from .. import rooted
 from ..base import Runner
 from ..results import CommandResult
 from ..process import OUTPUT_LIMIT, new_session_dir, read_line, remove_session_dir, run_with_deadline
@@ -137,14 +137,12 @@ class QemuUserRunner(Runner):
             raise TargetError(f"paths inside the target must be absolute, got {path!r}")
         return Path(f"/proc/{self._init_pid}/root{self.merged}{path}")
 
+    # The build under test may have left symlinks on the way: the copies resolve them inside the target's tree.
     def _put(self, source: Path, destination: str, mode: int) -> None:
-        target_path = self.host_path(destination)
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target_path)
-        os.chmod(target_path, mode)
+        rooted.copy_into(self.host_path("/"), source, destination, mode)
 
     def _get(self, source: str, destination: Path) -> None:
-        shutil.copyfile(self.host_path(source), destination)
+        rooted.copy_out(self.host_path("/"), source, destination)
 
     @property
     def report_label(self) -> str:
