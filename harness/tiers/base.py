@@ -34,6 +34,11 @@ DEFAULT_ENV = {
     "NO_COLOR": "1",
 }
 
+# Every command's working directory on the disposable tiers: its own, never the target's / (a tool that cleans its
+# working directory must not take the target's root with it).
+WORK_DIR = "/tmp/archsmoke-work"
+
+
 @dataclass
 class RunnerOptions:
     cpu: str | None = None  # overrides the target's CPU floor; "" means QEMU's default

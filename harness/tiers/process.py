@@ -6,6 +6,7 @@ import os
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,22 @@ def kill_group(process: subprocess.Popen) -> None:
 # What a command of the build under test may print into memory, per stream: the rest is counted, not kept (a
 # binary that prints a GiB would otherwise take the harness's memory with it).
 OUTPUT_LIMIT = 64 << 20
+
+
+def not_kept(count: int) -> bytes:
+    """What a stream cut at the output limit ends with."""
+    return f"\n[archsmoke: {count} more bytes of this output were not kept]\n".encode() if count else b""
+
+
+def read_capped(path: Path, limit: int = OUTPUT_LIMIT) -> bytes:
+    """A regular file's first `limit` bytes, and how many more there were (a link or anything else is refused)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as stream:
+        size = os.fstat(fd).st_size
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        data = stream.read(limit)
+    return data + not_kept(max(0, size - len(data)))
 
 
 def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
@@ -82,8 +99,7 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
     process.stdout.close()
     process.stderr.close()
     for stream, count in dropped.items():
-        if count:
-            output[stream] += f"\n[archsmoke: {count} more bytes of this output were not kept]\n".encode()
+        output[stream] += not_kept(count)
     return (process.returncode, bytes(output[process.stdout]), bytes(output[process.stderr]),
             time.monotonic() - started, timed_out)
 

@@ -22,7 +22,7 @@ from ...host import binfmt
 from ...host import engine as engines
 from ...host.tools import host_tool
 from ...progress import Progress
-from ..base import Runner
+from ..base import WORK_DIR, Runner
 from ..results import CommandResult, signal_exit_code
 from ..process import OUTPUT_LIMIT, owner_gone, owner_token, read_line, run_with_deadline
 from . import images
@@ -30,7 +30,7 @@ from .settings import ContainerSettings
 
 NAME_PREFIX = "archsmoke-"
 OWNER_LABEL = "io.archsmoke.owner"
-_HOLDER = 'echo ready; read _ || true'
+_HOLDER = f'mkdir -p {WORK_DIR} && chmod 1777 {WORK_DIR} && echo ready; read _ || true'
 # docker runs exec'd commands from its daemon, so no personality set on the client reaches them: each one
 # is started through this, in the container (PER_LINUX32 = 0x0008), and inherits it like any child.
 _LINUX32 = """import ctypes, os, sys
@@ -160,7 +160,7 @@ class ContainerRunner(Runner):
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
         assert self.engine is not None
         flags = ["--interactive"] if stdin is not None else []
-        command = [*self._personality, *self.engine.command("exec", *flags, *(f"--env={k}={v}" for k, v in env.items()),
+        command = [*self._personality, *self.engine.command("exec", *flags, "--workdir", WORK_DIR, *(f"--env={k}={v}" for k, v in env.items()),
                                       self.container, *self._in_container, *argv)]
         code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin, OUTPUT_LIMIT)
         if timed_out:

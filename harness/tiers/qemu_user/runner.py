@@ -21,13 +21,12 @@ from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
 from .. import rooted
-from ..base import Runner
+from ..base import WORK_DIR, Runner
 from ..results import CommandResult
 from ..process import OUTPUT_LIMIT, new_session_dir, read_line, remove_session_dir, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' and lowerdir lists at ':'
-WORK_DIR = "/tmp/archsmoke-work"  # every command's working directory: its own, never the target's /
 # The target sees the host's kernel through /proc and /sys, never the host's devices: a /dev of its own (the
 # devices programs need, a private pts and shm), and /sys, /proc/sys and the /proc files that reach the kernel
 # read-only.  (A program writing to /dev/shm, or cleaning its working directory, reached the host before.)

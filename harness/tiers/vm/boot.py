@@ -56,7 +56,7 @@ class BootFiles:
 
 def recipe(target: Target) -> dict:
     assert target.vm is not None
-    scripts = hashlib.sha256((guest.INIT + guest.AGENT).encode()).hexdigest()[:16]
+    scripts = hashlib.sha256("".join(guest.SCRIPTS.values()).encode()).hexdigest()[:16]
     return {"format": FORMAT, "debian_arch": target.debian_arch, "suite": target.vm.kernel.suite,
             "package": target.vm.kernel.package, "modules": list(target.vm.modules), "guest_scripts": scripts,
             **({"apt_options": list(target.vm.kernel.apt_options)} if target.vm.kernel.apt_options else {})}
@@ -109,7 +109,7 @@ def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Pr
     modules = initramfs.load_order(vm.modules, modules_dir, vm.kernel.package)
     busybox = next((p for p in (tree / "bin" / "busybox", tree / "usr" / "bin" / "busybox") if p.is_file()),
                    tree / "bin" / "busybox")
-    (work / INITRAMFS).write_bytes(initramfs.build(busybox, modules, guest.INIT, guest.AGENT))
+    (work / INITRAMFS).write_bytes(initramfs.build(busybox, modules, guest.SCRIPTS))
     shutil.copyfile(kernel, work / KERNEL)
     shutil.rmtree(tree)
     shutil.rmtree(scratch)

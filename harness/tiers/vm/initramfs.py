@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ...errors import ImageBuildError
 
-INIT = "init"
 
 
 # Newer Debian kernels ship modules compressed; they are stored uncompressed, as busybox's insmod needs them.
@@ -115,7 +114,8 @@ class Cpio:
         return self.buffer.getvalue()
 
 
-def build(busybox: Path, modules: list[Path], init_script: str, agent_script: str) -> bytes:
+def build(busybox: Path, modules: list[Path], scripts: dict[str, str]) -> bytes:
+    """The initramfs; `scripts` are executables at its top (init, the agent, ...) by name."""
     if not busybox.is_file():
         raise ImageBuildError(f"busybox-static did not provide {busybox.name}",
                               fix="check that busybox-static exists for this architecture in the kernel's suite")
@@ -127,6 +127,6 @@ def build(busybox: Path, modules: list[Path], init_script: str, agent_script: st
     for number, module in enumerate(modules):
         # Numbered so that /init loads them in dependency order with a plain glob.
         archive.file(f"modules/{number:03d}-{module_name(module)}.ko", module_data(module))
-    archive.file(INIT, init_script.encode(), 0o755)
-    archive.file("agent", agent_script.encode(), 0o755)
+    for name, text in scripts.items():
+        archive.file(name, text.encode(), 0o755)
     return archive.finish()

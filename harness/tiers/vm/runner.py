@@ -19,6 +19,7 @@ import itertools
 import math
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ from ...errors import TargetError
 from ...progress import Progress
 from ..base import Runner
 from ..results import CommandResult, signal_exit_code
-from ..process import new_session_dir, remove_session_dir
+from ..process import new_session_dir, read_capped, remove_session_dir
 from . import boot, disk, guest, machine
 from .console import READY, Console
 
@@ -97,7 +98,6 @@ class VmRunner(Runner):
         root_disk = disk.ensure(self.rootfs, self.options.cache, self.options.sink)
         self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
         (self.share / "cmd").mkdir(parents=True)
-        (self.share / "files").mkdir()
         argv = machine.command_line(binary, self.target, self.boot_files.kernel, self.boot_files.initramfs,
                                     root_disk.image, self.share)
         progress = Progress(f"boot {self.target.name}", self.options.sink)
@@ -129,51 +129,59 @@ class VmRunner(Runner):
         progress.say(f"ready: {uname}, kernel {release}, {int(page)} KiB pages")
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
-        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-        return self._run_in_guest(f"exec env -i {assignments} chroot /root {shlex.join(argv)}\n", stdin or b"",
-                                  " ".join(argv), timeout)
+        return self._run_in_guest(argv, env, stdin or b"", " ".join(argv), timeout)
 
-    def _run_in_guest(self, script: str, stdin: bytes, shown: str, timeout: float) -> CommandResult:
-        """Leave the script and its stdin in the share, have the agent run it, read back what it said."""
+    def _run_in_guest(self, argv: list[str], env: dict[str, str], stdin: bytes | Path, shown: str, timeout: float,
+                      keep_stdout: Path | None = None) -> CommandResult:
+        """Leave the command and its stdin in the share, have the agent run it in the sandbox, read back what it
+        said (`keep_stdout`: move the whole stdout there instead of reading it)."""
         assert self.console is not None
         number = next(self._ids)
         directory = self.share / "cmd" / str(number)
         directory.mkdir()
-        (directory / "script").write_text(script)
-        (directory / "stdin").write_bytes(stdin)
+        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        (directory / "script").write_text(f"exec env -i {assignments} {guest.ENTER} {shlex.join(argv)}\n")
+        if isinstance(stdin, Path):
+            shutil.copyfile(stdin, directory / "stdin")
+        else:
+            (directory / "stdin").write_bytes(stdin)
         budget = max(1, math.ceil(timeout))
+        nonce = secrets.token_hex(16)
         started = time.monotonic()
-        self.console.send_line(f"run {number} {budget}")
-        match = self.console.expect((re.escape(guest.DONE.encode()) + rb" %d (-?\d+)@@") % number, budget + ANSWER_GRACE,
-                                    f"running `{shown}`")
+        self.console.send_line(f"run {number} {budget} {nonce}")
+        frame = re.escape(f"{guest.DONE} {number} ".encode()) + rb"(\S+) " + re.escape(f"{nonce}@@".encode())
+        match = self.console.expect(frame, budget + ANSWER_GRACE, f"running `{shown}`")
         seconds = time.monotonic() - started
-        code = int(match.group(1))
+        code = match.group(1).decode(errors="replace")
+        if code == "sandbox-gone":
+            raise TargetError(f"{self.where}: the sandbox the commands run in is gone after `{shown}` (its process "
+                              "was killed: the build under test can do that, nothing else in the VM does)")
         timed_out = (directory / "timed-out").exists()
-        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else signal_exit_code(code),
-                               stdout_bytes=(directory / "stdout").read_bytes(),
-                               stderr_bytes=(directory / "stderr").read_bytes(),
+        if keep_stdout is not None and int(code) == 0:
+            shutil.move(directory / "stdout", keep_stdout)
+            stdout = b""
+        else:
+            stdout = read_capped(directory / "stdout")
+        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else signal_exit_code(int(code)),
+                               stdout_bytes=stdout, stderr_bytes=read_capped(directory / "stderr"),
                                duration=seconds, timeout=timeout, timed_out=timed_out)
         shutil.rmtree(directory, ignore_errors=True)
         return result
 
+    # Files are copied by the target's own sh and cat in the sandbox: paths resolve in the target, as any
+    # program's would, whatever links the build under test left.
     def _put(self, source: Path, destination: str, mode: int) -> None:
-        number = next(self._ids)
-        staged = self.share / "files" / str(number)
-        shutil.copyfile(source, staged)
-        script = (f'mkdir -p "/root$(dirname "$1")" && cat /share/files/{number} > /root/.archsmoke-put '
-                  f'&& chmod {mode:o} /root/.archsmoke-put && mv /root/.archsmoke-put "/root$1"')
-        self._guest_script(["/bin/sh", "-c", script, "put", destination], f"copying {source.name} to {destination}")
-        staged.unlink()
+        script = ('mkdir -p "$(dirname "$1")" && cat > "$1.archsmoke-put" && chmod "$2" "$1.archsmoke-put" '
+                  '&& mv -f "$1.archsmoke-put" "$1"')
+        self._file_command(["/bin/sh", "-c", script, "put", destination, f"{mode:o}"], source, None,
+                           f"copying {source.name} to {destination}")
 
     def _get(self, source: str, destination: Path) -> None:
-        number = next(self._ids)
-        self._guest_script(["/bin/sh", "-c", f'cat "/root$1" > /share/files/{number}', "get", source],
-                           f"copying {source} out")
-        shutil.move(self.share / "files" / str(number), destination)
+        script = '[ -f "$1" ] || { echo "$1: no such regular file" >&2; exit 1; }; exec cat -- "$1"'
+        self._file_command(["/bin/sh", "-c", script, "get", source], b"", destination, f"copying {source} out")
 
-    def _guest_script(self, argv: list[str], doing: str) -> None:
-        """A command run by the initramfs's busybox outside the chroot (it sees the root disk at /root)."""
-        result = self._run_in_guest(f"exec {shlex.join(argv)}\n", b"", doing, self.target.timeouts.install)
+    def _file_command(self, argv: list[str], stdin: bytes | Path, keep_stdout: Path | None, doing: str) -> None:
+        result = self._run_in_guest(argv, self.environment(), stdin, doing, self.target.timeouts.install, keep_stdout)
         if not result.ok:
             raise TargetError(f"{doing} failed in {self.where}: {result.stderr.strip() or result.report()}")
 
