@@ -119,3 +119,57 @@ def test_copies_through_planted_links_stay_in_the_target(runner, host_secret, tm
     runner.put(source, f"{WORK_DIR}/dest")
     assert host_secret.read_text() == "the host's"
     assert runner.run(["cat", str(host_secret)]).check().stdout == "from the test"  # the target's own /tmp
+
+
+# As root in the target: each privileged way out, reported by what it met, then the classic chroot escape.
+PRIVILEGED = r"""
+import ctypes, errno, json, os
+out = {}
+def attempt(name, action):
+    try:
+        action()
+        out[name] = "done"
+    except OSError as error:
+        out[name] = errno.errorcode.get(error.errno, str(error.errno))
+libc = ctypes.CDLL(None, use_errno=True)
+def call(result):
+    if result != 0:
+        raise OSError(ctypes.get_errno(), "call")
+def mount(source, target, fstype, flags=0):
+    os.makedirs(target, exist_ok=True)
+    call(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags, None))
+def device(name, major, minor):
+    os.mknod(f"/tmp/{name}", 0o20600, os.makedev(major, minor))
+    open(f"/tmp/{name}", "w").close()
+attempt("disk_device", lambda: (os.mknod("/tmp/disk", 0o60600, os.makedev(8, 0)), open("/tmp/disk", "rb").close()))
+attempt("memory_device", lambda: device("mem", 1, 1))
+attempt("console_device", lambda: device("console", 5, 1))
+attempt("mount_devtmpfs", lambda: mount("devtmpfs", "/tmp/devtmpfs", "devtmpfs"))
+attempt("mount_proc", lambda: mount("proc", "/tmp/proc", "proc"))
+attempt("remount_sys_rw", lambda: mount(None, "/sys", None, 0x20))
+attempt("write_printk", lambda: open("/proc/sys/kernel/printk", "w").write("7"))
+attempt("init_module", lambda: call(libc.init_module(None, 0, b"")))
+out["own_root"] = sorted(os.listdir("/"))
+os.makedirs("/tmp/escape", exist_ok=True)
+os.chroot("/tmp/escape")
+for _ in range(64):
+    os.chdir("..")
+os.chroot(".")
+out["beyond_root"] = sorted(os.listdir("/"))
+print(json.dumps(out))
+"""
+
+
+def test_root_in_the_target_reaches_no_device_mount_or_kernel_setting(runner):
+    """No device node that reaches hardware, no mount, no kernel setting, no module; and a chroot of its own leads
+    nowhere beyond the target's root (on the VM: the initramfs, read-only, see test_vm_sandbox.py)."""
+    import json
+
+    met = json.loads(runner.run(["python3", "-c", PRIVILEGED]).check().stdout)
+    for attempt in ("disk_device", "memory_device", "console_device", "mount_devtmpfs", "mount_proc",
+                    "remount_sys_rw", "write_printk", "init_module"):
+        assert met[attempt] != "done", (attempt, met)
+    if runner.boots_own_kernel:
+        assert "agent" in met["beyond_root"], met
+    else:
+        assert met["beyond_root"] == met["own_root"], met

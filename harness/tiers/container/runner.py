@@ -30,6 +30,9 @@ from .settings import ContainerSettings
 
 NAME_PREFIX = "archsmoke-"
 OWNER_LABEL = "io.archsmoke.owner"
+# docker's defaults (podman's leave both out): MKNOD let root in the container make /dev/console, which docker's
+# device rules let it open, and write on the host's console; NET_RAW on the host's network would see its traffic.
+CAP_DROP = ("--cap-drop=MKNOD", "--cap-drop=NET_RAW")
 _HOLDER = f'mkdir -p {WORK_DIR} && chmod 1777 {WORK_DIR} && echo ready; read _ || true'
 # docker runs exec'd commands from its daemon, so no personality set on the client reaches them: each one
 # is started through this, in the container (PER_LINUX32 = 0x0008), and inherits it like any child.
@@ -105,7 +108,7 @@ class ContainerRunner(Runner):
         self._holder = subprocess.Popen(
             [*self._personality, *self.engine.command(
                 "run", "--interactive", "--rm", "--name", self.container, "--label", f"{OWNER_LABEL}={owner_token(':')}",
-                "--network", "host", "--platform", self.target.platform_name,
+                "--network", "host", *CAP_DROP, "--platform", self.target.platform_name,
                 *self.engine.run_flags, *env, "--entrypoint", "/bin/sh", self.image.ref, "-c", _HOLDER)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             # Its own session: a terminal's Ctrl-C (SIGINT to the whole group) must not reach the engine

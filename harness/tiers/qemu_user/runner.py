@@ -1,19 +1,21 @@
-"""The qemu-user tier: the target's root filesystem entered through binfmt_misc and chroot.
+"""The qemu-user tier: the target's root filesystem entered through binfmt_misc and nsenter.
 
-A started target is one holder process in fresh mount, PID, UTS and IPC
-namespaces (plus a user namespace when not root).  It mounts an overlay over the cached
-root filesystem, so tests never change the cache, then waits on a pipe from
-this process.  Commands enter its namespaces with nsenter and chroot into the
-overlay.  Nothing outlives the holder: its mounts exist only in its mount
-namespace, and when it exits the kernel kills every process in its PID
-namespace.  It exits when the pipe closes, which happens when stop() is
-called or when this Python process dies, however it dies.
+A started target is one holder process (holder.py) in fresh mount, PID, UTS and
+IPC namespaces (plus a user namespace when not root).  It mounts an overlay over
+the cached root filesystem, so tests never change the cache, makes it the root
+of its mount namespace, and forks the sandbox every command enters (see
+holder.py for what the build under test can reach there).  Nothing outlives the
+holder: its mounts exist only in its namespaces, and when it exits the kernel
+kills every process in its PID namespace.  It exits when its stdin, a pipe from
+this process, closes: when stop() is called, or when this Python process dies,
+however it dies.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from ...errors import ConfigError, TargetError
@@ -27,40 +29,7 @@ from ..process import OUTPUT_LIMIT, new_session_dir, read_line, remove_session_d
 
 SESSION_PREFIX = "archsmoke-session-"
 _OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' and lowerdir lists at ':'
-# The target sees the host's kernel through /proc and /sys, never the host's devices: a /dev of its own (the
-# devices programs need, a private pts and shm), and /sys, /proc/sys and the /proc files that reach the kernel
-# read-only.  (A program writing to /dev/shm, or cleaning its working directory, reached the host before.)
-_HOLDER_SCRIPT = f"""
-set -e
-lower=$1 upper=$2 work=$3 merged=$4
-mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$merged"
-mount -t proc proc "$merged/proc"
-for entry in sys sysrq-trigger irq bus fs; do
-  if [ -e "$merged/proc/$entry" ]; then
-    mount --bind "$merged/proc/$entry" "$merged/proc/$entry"
-    mount -o remount,bind,ro "$merged/proc/$entry"
-  fi
-done
-mount -t tmpfs -o nosuid,mode=755,size=1m archsmoke-dev "$merged/dev"
-for device in null zero full random urandom tty; do
-  touch "$merged/dev/$device"
-  mount --bind "/dev/$device" "$merged/dev/$device"
-done
-mkdir "$merged/dev/pts" "$merged/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$merged/dev/pts"
-ln -s pts/ptmx "$merged/dev/ptmx"
-mount -t tmpfs -o nosuid,nodev,mode=1777 archsmoke-shm "$merged/dev/shm"
-ln -s /proc/self/fd "$merged/dev/fd"
-ln -s /proc/self/fd/0 "$merged/dev/stdin"
-ln -s /proc/self/fd/1 "$merged/dev/stdout"
-ln -s /proc/self/fd/2 "$merged/dev/stderr"
-mount --rbind /sys "$merged/sys"
-mount -o remount,bind,ro "$merged/sys"
-mkdir -p "$merged{WORK_DIR}"
-chmod 1777 "$merged{WORK_DIR}"
-echo ready
-read _ || true
-"""
+HOLDER = Path(__file__).with_name("holder.py")  # what the target sees, and why: its docstring
 
 
 class QemuUserRunner(Runner):
@@ -71,6 +40,7 @@ class QemuUserRunner(Runner):
         self.rootless = os.geteuid() != 0
         self._holder: subprocess.Popen | None = None
         self._init_pid: int | None = None
+        self._sandbox_pid: int | None = None  # where commands enter (the holder itself when rootless)
         self._session: Path | None = None
 
     @property
@@ -95,8 +65,8 @@ class QemuUserRunner(Runner):
         if self.rootless:
             namespaces = ["--user", "--map-root-user", *namespaces]
         self._holder = subprocess.Popen(
-            [self._tools["unshare"], *namespaces, "/bin/sh", "-c", _HOLDER_SCRIPT, "holder", str(self.rootfs.root),
-             *(str(self._session / p) for p in ("upper", "work", "merged"))],
+            [self._tools["unshare"], *namespaces, sys.executable, "-I", str(HOLDER), str(self.rootfs.root),
+             *(str(self._session / p) for p in ("upper", "work", "merged")), "rootless" if self.rootless else "root"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         line = read_line(self._holder.stdout, self.target.timeouts.start)
@@ -109,18 +79,20 @@ class QemuUserRunner(Runner):
                 fix="run `python -m archsmoke doctor`; rootless use needs unprivileged user namespaces and overlayfs",
             )
         self._init_pid = _only_child(self._holder.pid)
+        self._sandbox_pid = self._init_pid if self.rootless else _only_child(self._init_pid)
         self.started = True
         progress.say(f"overlay on {self.rootfs.key} ready" + (" (rootless)" if self.rootless else ""))
 
     def _enter(self) -> list[str]:
-        """nsenter into the holder's namespaces with the overlay as root and WORK_DIR as working directory (both
-        opened through the holder's /proc/PID/root before entering: no chroot binary, no shell to `cd`)."""
-        assert self._init_pid is not None
-        root = f"/proc/{self._init_pid}/root{self.merged}"
-        enter = [self._tools["nsenter"], f"--target={self._init_pid}", "--mount", "--pid", "--uts", "--ipc", f"--root={root}",
-                 f"--wd={root}{WORK_DIR}"]
+        """nsenter into the sandbox's namespaces with its root (the target's) and WORK_DIR as working directory
+        (both opened through /proc/PID before entering: no chroot binary, no shell to `cd`).  As root, nsenter
+        enters the PID namespace, the host root's, before the user namespace that owns the others."""
+        assert self._sandbox_pid is not None
+        pid = self._sandbox_pid
+        enter = [self._tools["nsenter"], f"--target={pid}", "--user", "--mount", "--pid", "--uts", "--ipc", "--root",
+                 f"--wd=/proc/{pid}/root{WORK_DIR}"]
         if self.rootless:
-            enter += ["--user", "--preserve-credentials"]
+            enter.append("--preserve-credentials")
         personality = [self._tools["setarch"], "linux32"] if self.target.needs_32bit_personality else []
         return [*personality, *enter, "--"]
 
@@ -134,7 +106,7 @@ class QemuUserRunner(Runner):
         """The host's view of a path inside the started target (through the holder's mount namespace)."""
         if not path.startswith("/"):
             raise TargetError(f"paths inside the target must be absolute, got {path!r}")
-        return Path(f"/proc/{self._init_pid}/root{self.merged}{path}")
+        return Path(f"/proc/{self._sandbox_pid}/root{path}")
 
     # The build under test may have left symlinks on the way: the copies resolve them inside the target's tree.
     def _put(self, source: Path, destination: str, mode: int) -> None:
