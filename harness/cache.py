@@ -49,6 +49,25 @@ def default_cache_dir() -> Path:
     return Path(base) / "archsmoke"
 
 
+def _shown(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-30:]} ({len(text)} characters)"
+
+
+def checked_root(given: Path | None) -> Path:
+    """The cache directory, `~` expanded (a value from a YAML file or a quoted variable reaches archsmoke
+    unexpanded), refused with the option or variable that named it when it cannot be one."""
+    origin = "--cache-dir" if given else (ENV_CACHE_DIR if os.environ.get(ENV_CACHE_DIR) else "the cache directory")
+    root = Path(os.path.expanduser(str(given or default_cache_dir())))
+    fix = f"choose another with --cache-dir or {ENV_CACHE_DIR} (a directory; it is created if missing)"
+    try:
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"{origin} {_shown(root)} is not a directory", fix=fix)
+    except OSError as exc:  # too long, a file on the way, a loop
+        raise ConfigError(f"{origin} {_shown(root)} cannot be a directory here: {exc.strerror}", fix=fix) from None
+    return root
+
+
 def content_key(recipe: dict[str, Any]) -> str:
     """A stable hash of everything that defines an entry."""
     canonical = json.dumps(recipe, sort_keys=True, separators=(",", ":"))
@@ -94,7 +113,7 @@ def read_entry(path: Path, key: str, verify: Verify | None = None) -> tuple[Entr
 
 class Cache:
     def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root else default_cache_dir()
+        self.root = checked_root(Path(root) if root else None)
 
     def area(self, kind: str) -> Path:
         path = self.root / kind

@@ -115,14 +115,13 @@ def plan(targets: list[Target], tiers: list[type[Tier]] | None, cpu: str | None)
         proven = {p for tier in chosen for p in proves(tier, target, cpu)}
         for cls, what in needs(target, cpu).items():
             if what not in proven:
-                why = "; ".join(reasons.get(cls, []) + [_why_not(tier, target, cls, cpu) for tier in chosen])
+                why = "; ".join(reasons.get(cls, []) + [_why_not(tier, target, cls, cpu) for tier in chosen]) \
+                    or "no tier of this run runs it"
                 result.gaps.append(Gap(target.name, what, why))
     return result
 
 
 def _named(target: Target, tiers: list[type[Tier]], result: Plan) -> tuple[list[type[Tier]], dict[str, list[str]]]:
-    if len(tiers) == 1:
-        return list(tiers), {}  # exactly what was asked: a tier that cannot run it says so when it starts
     chosen = []
     for tier in tiers:
         if tier.defines(target):

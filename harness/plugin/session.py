@@ -65,9 +65,6 @@ class Archsmoke:
         self.releases = self._parse_releases(options.releases)
         if options.product is not None:
             binaries.product_named(options.product)
-        if options.cache_dir is not None and options.cache_dir.exists() and not options.cache_dir.is_dir():
-            raise ConfigError(f"--cache-dir {options.cache_dir} is not a directory",
-                              fix="name a directory (it is created if missing)")
         self.cache = Cache(options.cache_dir)
         self.builder = RootfsBuilder(self.cache, options.debian_mirror, sink)
         self.local_binaries = [binaries.prepare(p, self.cache) for p in options.binaries]
@@ -79,6 +76,11 @@ class Archsmoke:
             tier.check(self.tier_settings[tier.name], self.catalog, self.targets)
         self._check_cpu_models()
         self.plan = coverage.plan(self.targets, named, options.cpu)
+        if self.plan.dropped and not self.plan.placements:
+            left_out = "; ".join(f"{p.target.name} on {p.tier.name}: {why}" for p, why in self.plan.dropped)
+            raise ConfigError(f"nothing to run: no target chosen is defined for the tier asked ({left_out})",
+                              fix="choose a tier that runs these targets, or add the section to their YAML "
+                                  "(see vms/README.md)")
         self.records: dict[str, TargetRecord] = {p.id: self._record(p) for p in self.plan.placements}
         self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
         # (target, product) each time a test asks for a product's build: which product a test tested, for its

@@ -243,7 +243,9 @@ def test_the_cli_says_no_vm_section_without_a_traceback(tmp_path, cache):
                                                                           "test_kernel.py")],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
-    assert "armv7 has no vm section in armv7.yaml" in result.stdout and "Traceback" not in result.stdout
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output  # refused before anything is built
+    assert "armv7 on vm: armv7.yaml has no vm section" in output and "Traceback" not in output
 
 
 def test_cpio_entries_are_aligned_and_terminated():
