@@ -219,10 +219,10 @@ def _kernel_cell(identity: dict[str, str]) -> str:
     return inline(", ".join(parts))
 
 
-def _matrix(results: Results) -> list[str]:
+def _matrix(results: Results, tests: list[str] | None = None) -> list[str]:
     targets = results.target_names
     lines = ["| test | " + " | ".join(map(inline, targets)) + " |", "|---|" + "---|" * len(targets)]
-    for test in results.tests:
+    for test in results.tests if tests is None else tests:
         cells = []
         for target in targets:
             outcome = results.cells.get((test, target))
@@ -247,10 +247,50 @@ def _detail(test: str, target: str, outcome: Outcome, max_lines: int | None) -> 
             f"```\n{body}\n```\n</details>")
 
 
+# Room the failures' heading and note need beside a matrix cut to fit.
+_FAILURES_ROOM = 600
+
+
+def _head(results: Results, title: str, tests: list[str] | None = None, note: str = "") -> str:
+    return "\n".join([f"## {title}", "", _summary(results), "", *_targets_table(results), "",
+                      *_matrix(results, tests), *([note] if note else []), ""])
+
+
+def _fitted_head(results: Results, title: str, limit: int) -> str:
+    """The head with as many matrix rows as fit: the tests that failed somewhere first, in the matrix's order."""
+    failing = {test for (test, _), o in results.cells.items() if o.status in ("failed", "error")}
+    ordered = [t for t in results.tests if t in failing] + [t for t in results.tests if t not in failing]
+
+    def head(count: int) -> str:
+        kept = set(ordered[:count])
+        note = (f"\n_To fit one comment, {len(ordered) - count} of {len(ordered)} rows were left out (those of tests "
+                "that failed somewhere were kept first); the JUnit files in the run's artifacts have every result._")
+        return _head(results, title, [t for t in results.tests if t in kept], note)
+
+    low, high = 0, len(ordered)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(head(middle)) <= limit - _FAILURES_ROOM:
+            low = middle
+        else:
+            high = middle - 1
+    return head(low)
+
+
 def render(results: Results, limit: int = GITHUB_COMMENT_LIMIT, title: str = "archsmoke report") -> str:
+    text = _render(results, limit, title)
+    if len(text) > limit:  # even the summary and the targets table alone: say so rather than be cut by GitHub
+        text += (f"\n_This report is {len(text)} characters, {len(text) - limit} over the limit of {limit}: "
+                 "it will not fit one comment._\n")
+    return text
+
+
+def _render(results: Results, limit: int, title: str) -> str:
     if not results.files:
         return "\n".join([f"## {title}", "", _summary(results), ""])
-    head = "\n".join([f"## {title}", "", _summary(results), "", *_targets_table(results), "", *_matrix(results), ""])
+    head = _head(results, title)
+    if len(head) > limit:
+        head = _fitted_head(results, title, limit)
     failures = [(t, g, o) for (t, g), o in sorted(results.cells.items()) if o.status in ("failed", "error")]
     if not failures:
         return head
@@ -276,4 +316,4 @@ def render(results: Results, limit: int = GITHUB_COMMENT_LIMIT, title: str = "ar
     while keep < len(details) and used + len(details[keep]) + 1 <= room:
         used += len(details[keep]) + 1
         keep += 1
-    return shortened(keep)  # the matrix is never shortened, even if it alone is over the limit
+    return shortened(keep)

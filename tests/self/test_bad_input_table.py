@@ -177,6 +177,15 @@ PYTEST_CASES = [
                                                  "ppc64le=a@b"], 4, "the ssh tier has no machine for s390x"),
     ("ssh-two-machines-for-an-arch", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-host", "ppc64le=a@b",
                                                    "--ssh-host", "ppc64el=a@c"], 4, "two machines for"),
+    ("cache-dir-too-long", lambda t, r: ["--arch", "x86_64", "--cache-dir", "/tmp/" + "a" * 5000], 4,
+     "--cache-dir /tmp/aaaa"),
+    ("cache-dir-a-file", lambda t, r: ["--arch", "x86_64", "--cache-dir", _write(t / "file", "x")], 4,
+     "is not a directory"),
+    ("cache-dir-from-the-environment-with-a-tilde-is-home", lambda t, r: ["--arch", "x86_64", "--cache-dir",
+                                                                          "~/" + "b" * 300], 4,
+     "characters) cannot be a directory here: File name too long"),
+    ("vm-tier-for-a-target-without-one", lambda t, r: ["--runner", "vm", "--arch", "armv7"], 4,
+     "armv7 on vm: armv7.yaml has no vm section"),
     ("ssh-options-without-the-tier", lambda t, r: ["--arch", "ppc64le", "--ssh-host", "ppc64le=a@b"], 4,
      "--ssh-host applies to the ssh tier only"),
     ("ssh-key-missing", lambda t, r: ["--runner", "ssh", "--arch", "ppc64le", "--ssh-host", "ppc64le=a@b",
@@ -214,6 +223,12 @@ CLI_CASES = [
     ("report-not-xml", lambda t: ["report", _junit(t / "foo.xml", "not xml")], 2, "is not a readable JUnit XML"),
     ("report-nothing-tested", lambda t: ["report", _junit(t / "empty.xml", '<testsuites><testsuite name="x" '
                                                           'tests="0"/></testsuites>')], 1, "nothing tested"),
+    ("report-output-a-directory", lambda t: ["report", "--output", str(t), _junit(t / "x.xml", "<testsuites/>")], 2,
+     "is a directory"),
+    ("report-output-nowhere", lambda t: ["report", "--output", str(t / "no" / "r.md"),
+                                         _junit(t / "x.xml", "<testsuites/>")], 2, "which is no directory"),
+    ("cli-cache-dir-too-long", lambda t: ["--cache-dir", "/tmp/" + "a" * 5000, "images", "list"], 2,
+     "File name too long"),
     ("report-negative-size", lambda t: ["report", "--max-chars", "-5", _junit(t / "x.xml", "<testsuites/>")], 2,
      "-5 is below the minimum 1000"),
 ]
@@ -226,6 +241,15 @@ def test_cli_refuses(tmp_path, args, code, words):
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
     assert result.returncode == code and words in output, output
+
+
+def test_a_cache_directory_with_a_tilde_is_in_home(monkeypatch):
+    """A value from a YAML file or a quoted variable reaches archsmoke with its `~` unexpanded: it means home."""
+    from archsmoke.cache import Cache
+
+    monkeypatch.setenv("ARCHSMOKE_CACHE_DIR", "~/.cache/archsmoke-test")
+    assert Cache().root == Path.home() / ".cache" / "archsmoke-test"
+    assert Cache(Path("~/elsewhere")).root == Path.home() / "elsewhere"
 
 
 def test_a_closed_pipe_is_not_an_error(cache):

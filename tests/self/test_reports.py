@@ -97,7 +97,7 @@ def test_a_passing_report_exits_zero(junit_files):
 
 
 @pytest.mark.parametrize("limit", [3500, 2200])
-def test_the_size_limit_cuts_details_never_the_matrix(junit_files, limit):
+def test_the_size_limit_cuts_details_before_the_matrix(junit_files, limit):
     full = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-ppc64le.xml").stdout
     cut = _report(junit_files / "junit-x86_64.xml", junit_files / "junit-ppc64le.xml", "--max-chars", limit).stdout
     assert len(full) > limit >= len(cut)
@@ -169,6 +169,24 @@ def test_many_failures_keep_as_many_details_as_fit(tmp_path):
     assert f"{3000 - kept} of 3000 failure details were left out" in text
     one_more = len(text) + len(text.split("<details>")[1]) + len("<details>") + 1
     assert one_more > limit, "one more detail would still have fit"
+
+
+def test_a_matrix_over_the_limit_keeps_the_failing_rows_and_says_how_many_went(tmp_path):
+    """3000 tests on one target (GitHub's 65536): the rows of the failing tests stay, passing ones go first."""
+    cases = "".join(f'<testcase classname="tests.test_x" name="test_{i:05d}[ppc64le]" time="0.1"><properties>'
+                    f'<property name="archsmoke_target" value="ppc64le"/></properties>'
+                    + ('<failure message="boom">x</failure>' if i % 10 == 0 else "") + '</testcase>' for i in range(3000))
+    junit = tmp_path / "j.xml"
+    junit.write_text(f'<testsuites><testsuite name="pytest" tests="3000">{cases}</testsuite></testsuites>')
+    result = _report(junit, "--max-chars", 65536)
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| `test_x.py::test_")]
+    assert len(result.stdout) <= 65536 and 300 < len(rows) < 3000, (len(result.stdout), len(rows))
+    assert all(f"test_{i:05d}`" in result.stdout for i in range(0, 3000, 10))  # every failing test keeps its row
+    assert f"{3000 - len(rows)} of 3000 rows were left out" in result.stdout
+    assert "warning" not in result.stderr and result.returncode == 1
+    tiny = _report(junit, "--max-chars", 1000)  # not even the summary and the tables fit: it says so
+    assert "over the limit of 1000" in tiny.stdout or len(tiny.stdout) <= 1000
+    assert ("over --max-chars 1000" in tiny.stderr) == (len(tiny.stdout) > 1000)
 
 
 def test_each_products_build_has_its_row_when_a_run_tests_two(tmp_path, cache):
