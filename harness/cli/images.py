@@ -74,6 +74,9 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
     area = cache.root / rootfs.KIND
     current = {rootfs.cache_key(t) for t in catalog.targets.values()}
     doomed: list[tuple[Path, str]] = []
+    # Images belong to the engine, shared by every cache on the host: only those made from this cache's root
+    # filesystems are this cache's to remove.
+    ours = {path.name for path in area.iterdir()} if area.is_dir() else set()
     for path in sorted(area.iterdir()) if area.is_dir() else []:
         if path.name.endswith(".lock"):
             continue
@@ -93,13 +96,19 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
         print(f"{'would remove' if dry_run else 'removing'} {path.name} ({reason})")
         if not dry_run:
             remove_tree(path)
+    others = 0
     for chosen, ref, key in [(e, r, k) for e in _engines() for r, k in container_images.list_imported(e)]:
-        if everything or key not in current:
+        if key not in ours:
+            others += 1
+        elif everything or key not in current:
             doomed.append((Path(ref), "imported image"))
             print(f"{'would remove' if dry_run else 'removing'} {chosen.name} image {ref} "
                   f"({'--all' if everything else 'its root filesystem is outdated'})")
             if not dry_run:
                 chosen.run("rmi", "--force", ref, check=False)
+    if others:
+        print(f"left {others} archsmoke image{'s' if others > 1 else ''} made from root filesystems of another cache "
+              f"(not in {cache.root})")
     if not doomed:
         print("nothing to prune")
     return 0

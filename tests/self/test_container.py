@@ -399,18 +399,28 @@ def test_containers_of_dead_runs_are_removed_at_the_next_start(engine, built, ca
     assert live.returncode == 0
 
 
-def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache, tmp_path):
+def test_prune_removes_images_of_outdated_root_filesystems(engine, built, cache, tmp_path, capsys):
+    """Of this cache's own root filesystems only: images are the engine's, shared by every cache on the host."""
     from archsmoke import cli
 
     ref = f"{images.REPOSITORY}/ppc64le-musl:0ld0ld0ld0ld0ld0ld0ld0ld"
-    _import_tree(engine, built("ppc64le-musl").root, "ppc64le", ref,
-                 {images.KEY_LABEL: "ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld"})
+    foreign = f"{images.REPOSITORY}/ppc64le-musl:f0re1gnf0re1gnf0re1gnf0"
+    for image, key in ((ref, "ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld"), (foreign, "ppc64le-musl-f0re1gnf0re1gnf0re1gnf0")):
+        _import_tree(engine, built("ppc64le-musl").root, "ppc64le", image, {images.KEY_LABEL: key})
     current = images.imported_ref(built("ppc64le-musl"))
     images.from_rootfs(engine, built("ppc64le-musl"), cache)
     listed = {r for r, _ in images.list_imported(engine)}
-    assert {ref, current} <= listed
-    empty = ["--cache-dir", str(tmp_path)]  # only images here: the shared cache's entries are not this test's
-    assert cli.main([*empty, "images", "prune", "--dry-run"]) == 0
-    assert images.inspect(engine, ref) is not None
-    assert cli.main([*empty, "images", "prune"]) == 0
-    assert images.inspect(engine, ref) is None and images.inspect(engine, current) is not None
+    assert {ref, foreign, current} <= listed
+    own = tmp_path / "rootfs" / "ppc64le-musl-0ld0ld0ld0ld0ld0ld0ld0ld"  # the outdated tree it was made from
+    own.mkdir(parents=True)
+    try:
+        mine = ["--cache-dir", str(tmp_path)]
+        assert cli.main([*mine, "images", "prune", "--dry-run"]) == 0
+        assert images.inspect(engine, ref) is not None
+        assert cli.main([*mine, "images", "prune"]) == 0
+        said = capsys.readouterr().out
+        assert images.inspect(engine, ref) is None and images.inspect(engine, current) is not None
+        assert images.inspect(engine, foreign) is not None, "an image of another cache was removed"
+        assert "made from root filesystems of another cache" in said and foreign not in said, said
+    finally:
+        engine.run("rmi", "--force", foreign, check=False)
