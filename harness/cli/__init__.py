@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.action == "import":
             print(rootfs.import_entry(cache, args.file).name)
+            print("archsmoke: checked against the manifest in the same file: damage is caught, tampering is not "
+                  "(import only files from a cache you trust)", file=sys.stderr)
             return 0
         if args.action == "verify":
             return images_verify(cache, catalog, args.arches or ["all"], args.deep)
