@@ -9,6 +9,7 @@ reasons are kept so ``python -m archsmoke doctor`` can explain each choice.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -161,7 +162,11 @@ def require_known(name: str) -> None:
 
 def fix_for(problems: dict[str, str]) -> str:
     fixes = []
-    if "docker" in problems and "no engine answers" in problems["docker"]:
+    remote = os.environ.get("DOCKER_HOST")
+    if "docker" in problems and "no engine answers" in problems["docker"] and remote:
+        fixes.append(f"check that the daemon DOCKER_HOST={remote} names answers (`docker version`), or unset "
+                     "DOCKER_HOST to use this host's own daemon")
+    elif "docker" in problems and "no engine answers" in problems["docker"]:
         fixes.append("start the docker daemon (`sudo systemctl start docker`, or `sudo dockerd &` where systemd "
                      "does not run; ./bootstrap starts one)")
     if "podman" in problems:

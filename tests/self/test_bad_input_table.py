@@ -371,3 +371,13 @@ def test_an_npm_document_naming_a_bad_tarball_is_refused(tmp_path, dist, said, c
     assert done.returncode == 5 and "Traceback" not in output and "INTERNALERROR" not in output, output
     assert said in output, output
     assert not list((tmp_path / "fresh").rglob("hostname")), "a host file reached the cache"
+
+
+def test_a_dead_docker_host_is_named_not_the_local_daemon(pytester, cache, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--cache-dir", str(cache.root), "--runner",
+                                           "container", "--engine", "docker", "--arch", "ppc64le", SMOKE)
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output and " passed" not in output, output
+    assert result.ret == 3 and "DOCKER_HOST=tcp://127.0.0.1:1" in output, output
+    assert "start the docker daemon" not in output, output
