@@ -18,10 +18,17 @@ def test_ssh_destinations_are_read(text, machine):
 
 
 @pytest.mark.parametrize("text", ["", "ci@", "@host", "ci@host:0", "ci@host:65536", "ci@host:port", "a b@host",
-                                  "ci@2001:db8::1"])
+                                  "ci@2001:db8::1", "-oProxyCommand=touch /tmp/x", "-p", "ci@-host", "-ci@host",
+                                  "ci@host;id", "$(id)@host", "ci@`id`", "ci@host|x", "ci@ho\nst", "ci@host&",
+                                  "ci@host>x", "c'i@host", 'ci@"host"'])
 def test_ssh_bad_destinations_are_refused(text):
     with pytest.raises(ConfigError, match=r"is not \[USER@\]HOST\[:PORT\]"):
         parse_destination(text, "--ssh-host")
+
+
+def test_how_to_try_a_machine_by_hand_is_what_ssh_takes():
+    assert parse_destination("root@127.0.0.1:2222", "x").ssh_command == "ssh -p 2222 root@127.0.0.1"
+    assert parse_destination("ci@[2001:db8::1]", "x").ssh_command == "ssh ci@2001:db8::1"
 
 
 def test_ssh_machines_resolve_by_alias_and_a_file(catalog, tmp_path):

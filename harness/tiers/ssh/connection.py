@@ -128,7 +128,7 @@ class Connection:
                     "or pass --ssh-known-hosts FILE")
         detail = " / ".join(line for line in log.splitlines() if line)[-600:] or said or "no answer"
         return TargetError(f"cannot reach {where} over ssh: {detail}",
-                           fix=f"check `ssh {' '.join(self.machine.describe().split())}` works from this machine "
+                           fix=f"check `{self.machine.ssh_command}` works from this machine "
                                "without a password (BatchMode), or fix --ssh-host")
 
     @property

@@ -10,7 +10,10 @@ import yaml
 
 from ...errors import ConfigError
 
-_DESTINATION = re.compile(r"^(?:(?P<user>[^@\s:/]+)@)?(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^@\s:/\[\]]+))"
+# User and host as ssh and DNS spell them: nothing ssh would read as an option (a leading '-') or a shell would
+# read at all (the names reach error messages as commands to try).
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_DESTINATION = re.compile(rf"^(?:(?P<user>{_NAME})@)?(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>{_NAME}))"
                           r"(?::(?P<port>\d+))?$")
 _FORMAT = "ARCH=[USER@]HOST[:PORT]"
 
@@ -26,6 +29,11 @@ class Machine:
     @property
     def destination(self) -> str:
         return f"{self.user}@{self.host}" if self.user else self.host
+
+    @property
+    def ssh_command(self) -> str:
+        """How to reach it with ssh by hand (ssh takes the port as -p, not after a colon)."""
+        return "ssh " + (f"-p {self.port} " if self.port else "") + self.destination
 
     def describe(self) -> str:
         host = f"[{self.host}]" if ":" in self.host and self.port else self.host
@@ -90,6 +98,11 @@ class SshSettings:
             raise ConfigError(f"the ssh tier has no machine for {', '.join(missing)}",
                               fix=" ".join(f"--ssh-host {name}=USER@HOST" for name in missing)
                               + " (or list them in a --ssh-hosts file), or leave those arches out of --arch")
+
+    @property
+    def ssh_command(self) -> str:
+        """How to reach it with ssh by hand (ssh takes the port as -p, not after a colon)."""
+        return "ssh " + (f"-p {self.port} " if self.port else "") + self.destination
 
     def describe(self) -> str:
         return ", ".join(f"{name} on {machine.describe()}" for name, machine in self.machines.items()) or "no machines"
