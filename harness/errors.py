@@ -13,7 +13,10 @@ class HarnessError(Exception):
     def __init__(self, problem: str, fix: str | None = None):
         self.problem = problem
         self.fix = fix
-        super().__init__(problem if not fix else f"{problem}\n  fix: {fix}")
+        super().__init__(problem, fix)
+
+    def __str__(self) -> str:  # from the fields, which a caller may still add to
+        return self.problem if not self.fix else f"{self.problem}\n  fix: {self.fix}"
 
 
 class ConfigError(HarnessError):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import rootfs
 from ..rootfs.build import die_with_parent
+from ..binary import PRODUCTS
 from ..cache import Cache, content_key
 from ..errors import HarnessError
 from ..targets import Target
@@ -30,17 +31,22 @@ LOG = "step.log"
 PASSED, FAILED = 0, 1  # pytest's exit codes for "all passed" and "some test failed"
 
 
+NO_TESTS = 5  # pytest's "no tests collected" (archsmoke's own 5 is a download that failed)
+
+
 class StepError(HarnessError):
     """A step that neither passed nor failed a test: the run itself could not be made."""
 
     exit_code = 1
+    log: Path | None = None
 
 
 @dataclass(frozen=True)
 class StepSpec:
     """What every step of one bisect shares."""
 
-    project: str
+    project: str  # the package index's (or npm's) name for the product's builds
+    product: str
     target: Target
     tiers: str | None  # --runner, or None for the default tiers
     selection: tuple[str, ...]  # pytest arguments: paths, -k, ...
@@ -50,7 +56,7 @@ class StepSpec:
 
     def key(self, version: str) -> str:
         definition = hashlib.sha256(self.target.source.read_bytes()).hexdigest()
-        return content_key({"project": self.project, "version": version, "target": self.target.name,
+        return content_key({"project": self.project, "product": self.product, "version": version, "target": self.target.name,
                             "rootfs": rootfs.cache_key(self.target), "definition": definition,
                             "tiers": self.tiers or "default", "selection": list(self.selection),
                             "index": self.index_url or "default", "npm": self.npm_registry or "default",
@@ -58,8 +64,12 @@ class StepSpec:
                             "cwd": str(self.cwd)})
 
     def argv(self, version: str, junit: Path, cache: Cache) -> list[str]:
+        # A product archsmoke knows is named (the no-code suite needs it; another product's tests keep their own
+        # release); one a project's conftest defines (archsmoke_product) cannot be, and is its suite's only one.
+        known = self.product in PRODUCTS
         return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *self.selection,
-                "--arch", self.target.name, "--release", version, "--cache-dir", str(cache.root),
+                "--arch", self.target.name, *(["--product", self.product] if known else []),
+                "--release", f"{self.product}={version}" if known else version, "--cache-dir", str(cache.root),
                 *(["--runner", self.tiers] if self.tiers else []),
                 *(["--index-url", self.index_url] if self.index_url else []),
                 *(["--npm-registry", self.npm_registry] if self.npm_registry else []), f"--junitxml={junit}"]
@@ -74,6 +84,14 @@ def archsmoke_digest() -> str:
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml") and p.is_file()):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]
+
+
+def tests_in(junit: Path) -> int | None:
+    """How many tests a JUnit file says ran (None: no readable file)."""
+    try:
+        return sum(1 for _ in ElementTree.parse(junit).getroot().iter("testcase"))
+    except (OSError, ElementTree.ParseError):
+        return None
 
 
 def failing_tests(junit: Path) -> tuple[tuple[str, ...], str]:
@@ -118,10 +136,15 @@ def _run_once(spec: StepSpec, version: str, cache: Cache, work: Path, attempt: i
     seconds = time.monotonic() - started
     if returncode not in (PASSED, FAILED):
         tail = log.read_text(errors="replace").strip().splitlines()[-6:]
-        error = StepError(f"the step for {version} could not be run: pytest exited {returncode}: "
-                          + " / ".join(tail), fix=f"see {log}, or run it yourself: "
-                                                  f"{' '.join(spec.argv(version, junit, cache)[1:])}")
-        error.exit_code = returncode if 2 <= returncode <= 7 else 1  # archsmoke's own codes say whose fault
+        if returncode == NO_TESTS and tests_in(junit) == 0:
+            error = StepError(f"the step for {version} ran no test: the tests chosen ({' '.join(spec.selection)}) "
+                              f"collected none", fix="name the tests to run at each step after `--`")
+            error.exit_code = 2
+        else:
+            error = StepError(f"the step for {version} could not be run: pytest exited {returncode}: "
+                              + " / ".join(tail), fix=f"run it yourself: {' '.join(spec.argv(version, junit, cache)[1:])}")
+            error.exit_code = returncode if 2 <= returncode <= 7 else 1  # archsmoke's own codes say whose fault
+        error.log = log
         raise error
     failing, message = failing_tests(junit) if returncode == FAILED else ((), "")
     return Step(version, returncode == PASSED, failing, message, round(seconds, 1), str(log))
@@ -151,9 +174,15 @@ def run_step(spec: StepSpec, version: str, cache: Cache, logs: Path) -> Step:
     cached = found is not None
     if found is None:
         def build(work: Path) -> dict:
-            step = _run_once(spec, version, cache, work, 1)
-            if not step.passed:
-                step = Step(**{**asdict(step), "rerun": _run_once(spec, version, cache, work, 2)})
+            try:
+                step = _run_once(spec, version, cache, work, 1)
+                if not step.passed:
+                    step = Step(**{**asdict(step), "rerun": _run_once(spec, version, cache, work, 2)})
+            except StepError as error:  # the staging directory goes with the failed step: keep its log first
+                if error.log is not None and error.log.exists():
+                    shutil.copyfile(error.log, kept)
+                    error.fix = f"see {kept}; {error.fix}" if error.fix else f"see {kept}"
+                raise
             return _meta(step)
 
         found = cache.ensure(KIND, key, build=build)

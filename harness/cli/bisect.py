@@ -38,7 +38,7 @@ def add_parser(commands) -> None:
                         help=f"where each step's pytest output is kept (default: ./{DEFAULT_LOGS})")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
                         help="the tests to run at each step (default: tests/smoke/PRODUCT if it exists here, "
-                             "else pytest's own default)")
+                             "else archsmoke's suite that needs no code, archsmoke.generic)")
 
 
 def _selection(args: argparse.Namespace) -> tuple[str, ...]:
@@ -46,7 +46,7 @@ def _selection(args: argparse.Namespace) -> tuple[str, ...]:
     if given:
         return tuple(given)
     suite = Path("tests/smoke") / args.product
-    return (str(suite),) if suite.is_dir() else ()
+    return (str(suite),) if suite.is_dir() else ("--pyargs", "archsmoke.generic")
 
 
 def _say(text: str) -> None:
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, catalog: TargetCatalog, cache: Cache) -> int:
     for version, why in releases.skipped:
         _say(f"skipping {project} {version}: {why}")
     good_older = _version_key(args.good) < _version_key(args.bad)
-    spec = bisecting.StepSpec(project, target, args.runner, _selection(args), args.index_url, Path.cwd(),
+    spec = bisecting.StepSpec(project, product.name, target, args.runner, _selection(args), args.index_url, Path.cwd(),
                               args.npm_registry)
     _say(f"{len(releases.versions)} releases of {project} from {releases.versions[0]} to {releases.versions[-1]} "
          f"on {target.name} ({args.runner or 'default tiers'}; tests: {' '.join(spec.selection) or 'pytest default'}); "

@@ -215,6 +215,19 @@ def test_an_unreachable_index_is_exit_5(project, bisect_cache):
     assert done.returncode == 5 and "Traceback" not in done.stderr, done.stderr
 
 
+def test_a_selection_that_collects_no_test_is_bad_input_and_its_log_is_kept(project, loopback_index, bisect_cache):
+    """pytest's own 5 ("no tests collected") is not archsmoke's 5 (a download failed); the step's log, whose
+    staging directory goes with the failed step, is kept where the message says."""
+    env = {**os.environ, "TOOL_FLAKY_DIR": str(project.parent / "flaky")}
+    done = subprocess.run([sys.executable, "-m", "archsmoke", "--cache-dir", str(bisect_cache), "bisect", "--product",
+                           "tool", "--arch", "x86_64", "--good", "1.0", "--bad", "1.6", "--index-url",
+                           loopback_index.url, "--", "tests", "-k", "no_test_is_named_this"], cwd=project,
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 2 and "ran no test" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    kept = re.search(r"see (\S+\.log)", done.stderr)
+    assert kept and (project / kept.group(1)).is_file(), done.stderr
+
+
 # --- a release that contradicts its own label is bad, not bad input -----------------------------------
 
 LABEL_VERSIONS = ("3.0", "3.1", "3.2", "3.3")
