@@ -343,5 +343,7 @@ def _without(proves: str, what: str) -> str:
 
 
 def _ending(result) -> str:
+    if result.timed_out:
+        return f"past its {result.timeout:.0f} s budget"
     return f"killed by {signal_name(-result.exit_code)}" if result.exit_code < 0 else f"exit {result.exit_code}"
 
