@@ -101,14 +101,19 @@ def test_docker_with_no_daemon_answering_is_a_clear_error(monkeypatch, tmp_path,
         engines.detect("docker")
     assert caught.value.exit_code == 3
     assert "docker: " in str(caught.value) and "is installed but no engine answers" in str(caught.value)
-    assert "start the docker daemon" in caught.value.fix and "sudo dockerd" in caught.value.fix
+    # The daemon DOCKER_HOST names is what does not answer: the fix says so, not "start the docker daemon".
+    assert f"DOCKER_HOST=unix://{tmp_path}/no-daemon.sock" in caught.value.fix, caught.value.fix
+    monkeypatch.delenv("DOCKER_HOST")
+    local = engines.fix_for({"docker": "/usr/bin/docker is installed but no engine answers (...)"})
+    assert "start the docker daemon" in local and "sudo dockerd" in local
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
     built("s390x-musl")
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(PINNED_SUITE),
                           "--arch", "s390x-musl", "--runner", "container", "--engine", "docker",
                           "--cache-dir", str(cache.root), "--release", UV_VERSION],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "no engine answers" in run.stdout + run.stderr and "start the docker daemon" in run.stdout + run.stderr
+    assert "no engine answers" in run.stdout + run.stderr and "DOCKER_HOST=" in run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
 
 
