@@ -24,6 +24,11 @@ class Arch:
     musl_name: str = ""  # musl's word for the arch in its loader's name: /lib/ld-musl-{musl_name}.so.1
     compat_of: str | None = None  # the 64-bit arch whose kernel also runs this one natively (i386 on amd64)
 
+    @property
+    def gnu_triplet(self) -> str:
+        """Debian's GNU triplet: its cross toolchain's prefix (aarch64-linux-gnu-gcc)."""
+        return GNU_TRIPLETS[self.debian]
+
     def loader(self, libc: str) -> str:
         """Where a dynamic program of this arch and C library finds its loader."""
         return f"/lib/ld-musl-{self.musl_name}.so.1" if libc == "musl" else self.glibc_loader
@@ -45,6 +50,10 @@ ARCHES: dict[str, Arch] = {a.debian: a for a in (
     Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64", "riscv64", "/lib/ld-linux-riscv64-lp64d.so.1",
          "riscv64"),
 )}
+
+GNU_TRIPLETS = {"amd64": "x86_64-linux-gnu", "i386": "i686-linux-gnu", "arm64": "aarch64-linux-gnu",
+                "armhf": "arm-linux-gnueabihf", "ppc64el": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu",
+                "riscv64": "riscv64-linux-gnu"}
 
 # How release file names say the arch: Go's GOARCH words (goreleaser: tool_1.2.3_linux_arm64.tar.gz) and Rust
 # target triples' first part (cargo-dist: tool-powerpc64le-unknown-linux-gnu.tar.xz), and npm's (linux-ppc64).

@@ -9,6 +9,7 @@ finish.py for what is done instead.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from ..host import binfmt
 from ..host.mirror import debian_mirror, sources_line
 from ..progress import Progress, Sink
 from ..targets import Target
+from . import musl_python
 from .finish import byte_compile, finish_natively, link_busybox_applets, link_merged_usr, run_in_root
 from .tree import tree_digest, verify_tree, write_content_listing
 
@@ -39,6 +41,7 @@ def recipe(target: Target) -> dict:
         "packages": sorted(target.rootfs.packages),
         "variant": "extract",
         **({"apt_options": list(target.rootfs.apt_options)} if target.rootfs.apt_options else {}),
+        **({"python": musl_python.recipe(target)} if target.rootfs.python else {}),
     }
 
 
@@ -103,6 +106,11 @@ class RootfsBuilder:
             progress.say("ldconfig (emulated)")
             run_in_root(root, ["/sbin/ldconfig"], timeout=target.timeouts.build)
         link_busybox_applets(root, target)
+        if target.rootfs.python == "musl":
+            sdk = self.ensure(sdk_target(target, musl_python.SDK_PACKAGES))
+            tree = musl_python.ensure(target, self.cache, sdk.root, mirror, self.sink)
+            progress.say(f"adding the musl CPython built for {target.name}")
+            musl_python.install_into(tree, root)
         byte_compile(root, target, progress)
         digest, count = tree_digest(root)
         write_content_listing(work)
@@ -116,6 +124,12 @@ class RootfsBuilder:
             "tree_digest": digest,
             "entries": count,
         }
+
+
+def sdk_target(target: Target, packages: tuple[str, ...]) -> Target:
+    """A root of the target's arch and suite holding only `packages` (headers and libraries to build against)."""
+    recipe = dataclasses.replace(target.rootfs, packages=packages, python=None)
+    return dataclasses.replace(target, name=f"{target.name}-sdk", rootfs=recipe)
 
 
 def mmdebstrap_extract(debian_arch: str, suite: str, packages, apt_options, out: Path, mirror: str,

@@ -69,8 +69,11 @@ def parse_target(source: Path, text: str) -> Target:
     packages = rootfs.string_list("packages")
     if libc == "glibc":  # what a manylinux wheel may assume every system has (see MANYLINUX_PACKAGES)
         packages = (*packages, *(p for p in MANYLINUX_PACKAGES if p not in packages))
+    python = rootfs.choice("python", ("musl", None), None)
+    if python == "musl" and libc != "musl":
+        raise rootfs.error("field 'rootfs.python'", "is 'musl', which only a musl target can have")
     recipe = RootfsRecipe(suite=rootfs.get("suite", str), packages=packages,
-                          apt_options=rootfs.string_list("apt_options", []))
+                          apt_options=rootfs.string_list("apt_options", []), python=python)
     rootfs.reject_unknown()
     budgets = top.section("timeouts")
     timeouts = TimeBudgets(build=budgets.positive("build"), start=budgets.positive("start"),

@@ -36,6 +36,7 @@ class RootfsRecipe:
     suite: str
     packages: tuple[str, ...]
     apt_options: tuple[str, ...] = ()  # given to mmdebstrap as --aptopt (part of the cache key)
+    python: str | None = None  # "musl": CPython cross-built against the root's musl (rootfs/musl_python.py)
 
     @property
     def unreleased(self) -> bool:
@@ -145,7 +146,7 @@ class Target:
 
     @property
     def has_python(self) -> bool:
-        return "python3" in self.rootfs.packages
+        return "python3" in self.rootfs.packages or self.rootfs.python is not None
 
     def __str__(self) -> str:
         return self.name

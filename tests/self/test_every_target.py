@@ -4,7 +4,6 @@ root without /lib, so no dynamic musl program could start there) fails here, not
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from archsmoke.arches import ARCHES
 from archsmoke.binary import read_elf
 from archsmoke.rootfs import RootfsBuilder
+from archsmoke.rootfs.build import sdk_target
 from archsmoke.targets import TargetCatalog
 from archsmoke.tiers.qemu_user import QemuUserRunner
 
@@ -42,8 +42,7 @@ def loader(target) -> str:
 
 def _sdk(builder: RootfsBuilder, target):
     """The target's C library for linking (its -dev package from the same suite), cached like a root."""
-    recipe = dataclasses.replace(target.rootfs, packages=(SDK[target.libc],))
-    return builder.ensure(dataclasses.replace(target, name=f"{target.name}-sdk", rootfs=recipe)).root
+    return builder.ensure(sdk_target(target, (SDK[target.libc],))).root
 
 
 def _link(target, sdk: Path, work: Path) -> Path:

@@ -64,6 +64,9 @@ class TaggedWheel:
         return f"{self.module}-{self.version}-{self.tag}.whl"
 
 
+ONLY_MUSL = "archsmoke-only-musl"  # musllinux wheels alone, one per arch
+
+
 def only_project(wheel_arch: str) -> str:
     """A project whose one wheel is for this arch alone."""
     return f"archsmoke-only-{wheel_arch.replace('_', '-')}"
@@ -80,15 +83,24 @@ def tagged_wheels() -> list[TaggedWheel]:
         wheels += [TaggedWheel("archsmoke-plat", "2.0", f"py3-none-manylinux_2_{level}_{arch}")
                    for level in glibc_levels(arch)]
         wheels.append(TaggedWheel("archsmoke-plat", "2.0", f"py3-none-musllinux_1_2_{arch}"))
-        wheels += [TaggedWheel("archsmoke-abi", "1.0", f"cp3{minor}-cp3{minor}-{floor}") for minor in PYTHON_MINORS]
-        wheels.append(TaggedWheel("archsmoke-abi", "1.0", f"py3-none-{floor}"))
+        musl = f"musllinux_1_2_{arch}"
+        for platform in (floor, musl):
+            wheels += [TaggedWheel("archsmoke-abi", "1.0", f"cp3{minor}-cp3{minor}-{platform}")
+                       for minor in PYTHON_MINORS]
+            wheels.append(TaggedWheel("archsmoke-abi", "1.0", f"py3-none-{platform}"))
+        wheels.append(TaggedWheel(ONLY_MUSL, "1.0", f"py3-none-{musl}"))
         wheels.append(TaggedWheel("archsmoke-fallback", "2.0", f"py3-none-manylinux_2_99_{arch}"))
         wheels.append(TaggedWheel(only_project(arch), "1.0", f"py3-none-{floor}"))
     return wheels
 
 
-def native_wheel(arch: str) -> TaggedWheel:
-    return TaggedWheel("archsmoke-native", "1.0", f"cp38-abi3-manylinux_2_{manylinux_floor(arch)}_{arch}")
+def native_platform(arch: str, libc: str) -> str:
+    return f"musllinux_1_2_{arch}" if libc == "musl" else f"manylinux_2_{manylinux_floor(arch)}_{arch}"
+
+
+def native_wheel(arch: str, libc: str = "glibc") -> TaggedWheel:
+    """The extension links no C library (see native/ext.c), so one build is true to both tags."""
+    return TaggedWheel("archsmoke-native", "1.0", f"cp38-abi3-{native_platform(arch, libc)}")
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -160,11 +172,12 @@ def build_native_wheels(cache: Cache, sink: Sink | None = None) -> Path:
     def write(files: Path) -> None:
         with tempfile.TemporaryDirectory() as work:
             for arch in WHEEL_ARCHES:
-                wheel = native_wheel(arch)
                 library = compile_extension(arch, Path(work) / f"{arch}.so")
-                write_wheel(wheel, files, {f"{wheel.module}/_native.abi3.so": library})
+                for libc in ("glibc", "musl"):
+                    wheel = native_wheel(arch, libc)
+                    write_wheel(wheel, files, {f"{wheel.module}/_native.abi3.so": library})
         progress.say(f"cross-compiled archsmoke-native for {len(WHEEL_ARCHES)} arches with {compiler}")
 
     recipe = {"format": FORMAT, "source": NATIVE_SOURCE.read_text(), "compiler": compiler,
-              "wheels": [native_wheel(arch).filename for arch in WHEEL_ARCHES]}
+              "wheels": [native_wheel(arch, libc).filename for arch in WHEEL_ARCHES for libc in ("glibc", "musl")]}
     return cached_files(cache, recipe, write)

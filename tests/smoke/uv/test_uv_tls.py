@@ -52,12 +52,17 @@ def test_an_untrusted_certificate_is_refused(run_uv, workdir, package_index, ca_
 
 @pytest.fixture  # not session-scoped: that would run before the needs_python gate skips the musl roots
 def root_in_system_store(target, package_index, ca_in_target) -> str:
-    """The RSA chain's root installed the Debian way: /usr/local/share/ca-certificates + update-ca-certificates."""
+    """The RSA chain's root installed the Debian way: /usr/local/share/ca-certificates + update-ca-certificates
+    (a root without the tool gets it appended to its bundle, /etc/ssl/certs/ca-certificates.crt, as the tool would)."""
     if not target.disposable:
         pytest.skip(f"it would change the system trust store of {target.where}, which outlives the run")
     served = package_index.https["rsa2048-leaf-rsa-intermediate-rsa-root"]
     target.put(served.chain.root_pem, "/usr/local/share/ca-certificates/archsmoke-test-root.crt", mode=0o644)
-    target.run(["update-ca-certificates"], timeout=300).check()
+    if target.run(["sh", "-c", "command -v update-ca-certificates"]).ok:
+        target.run(["update-ca-certificates"], timeout=300).check()
+    else:  # a root without the tool (the musl roots): the system bundle is one file, appended to as the tool does
+        target.run(["sh", "-c", "mkdir -p /etc/ssl/certs && cat /usr/local/share/ca-certificates/archsmoke-test-root.crt"
+                    " >> /etc/ssl/certs/ca-certificates.crt"]).check()
     return served.url
 
 

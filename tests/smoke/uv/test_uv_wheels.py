@@ -11,7 +11,7 @@ import json
 import pytest
 from packaging.version import Version
 
-from platform_wheels import WHEEL_ARCHES, glibc_levels, manylinux_floor, only_project
+from platform_wheels import ONLY_MUSL, WHEEL_ARCHES, glibc_levels, manylinux_floor, native_platform, only_project
 
 pytestmark = pytest.mark.needs_python
 
@@ -19,8 +19,13 @@ pytestmark = pytest.mark.needs_python
 # from 0.1.22 on, the newest, as pip does.
 PREFERS_NEWEST_GLIBC_SINCE = Version("0.1.22")
 
-FACTS = ("import json, os, platform, struct, sys; print(json.dumps({'glibc': os.confstr('CS_GNU_LIBC_VERSION'), "
-         "'python': list(sys.version_info[:2]), 'byteorder': sys.byteorder, 'bits': 8 * struct.calcsize('P')}))")
+FACTS = """import json, os, struct, sys
+try:
+    glibc = os.confstr('CS_GNU_LIBC_VERSION')
+except (OSError, ValueError):  # musl has no such name
+    glibc = None
+print(json.dumps({'glibc': glibc, 'python': list(sys.version_info[:2]), 'byteorder': sys.byteorder,
+                  'bits': 8 * struct.calcsize('P')}))"""
 
 
 @pytest.fixture
@@ -69,8 +74,7 @@ def test_the_wheel_for_this_pythons_abi_is_chosen(run_uv, venv, package_index, a
     major, minor = facts["python"]
     result = _install(run_uv, venv, package_index, "archsmoke-abi")
     assert result.exit_code == 0, result.report()
-    floor = manylinux_floor(arch_target.wheel_arch)
-    expected = f"cp{major}{minor}-cp{major}{minor}-manylinux_2_{floor}_{arch_target.wheel_arch}"
+    expected = f"cp{major}{minor}-cp{major}{minor}-{native_platform(arch_target.wheel_arch, arch_target.libc)}"
     assert _landed(run_uv, venv, "archsmoke_abi") == (expected, "1.0")
 
 
@@ -89,6 +93,15 @@ def test_a_wheel_for_another_arch_offered_alone_is_refused(run_uv, venv, package
     said = result.stderr.lower()
     assert "platform" in said or "compatible" in said or "no wheels" in said, result.report()
     assert only_project(other) not in run_uv("pip", "freeze", env={"VIRTUAL_ENV": venv}).stdout
+
+
+def test_a_wheel_for_the_other_c_library_alone_is_refused(run_uv, venv, package_index, arch_target):
+    """musllinux wheels install on musl and are refused on glibc; a manylinux one for this very arch, the reverse."""
+    musl_only = _install(run_uv, venv, package_index, ONLY_MUSL)
+    glibc_only = _install(run_uv, venv, package_index, only_project(arch_target.wheel_arch))
+    installs, refused = (musl_only, glibc_only) if arch_target.libc == "musl" else (glibc_only, musl_only)
+    assert installs.exit_code == 0, installs.report()
+    assert refused.exit_code != 0, refused.report()
 
 
 @pytest.mark.uv_min("0.1.38", "--python-platform aarch64-manylinux_2_28")
@@ -114,9 +127,8 @@ def test_a_compiled_extension_wheel_loads_and_runs(run_uv, venv, package_index, 
     host: the one uv picks must be this arch's, import, and compute in the target's byte order and width."""
     result = _install(run_uv, venv, package_index, "archsmoke-native")
     assert result.exit_code == 0, result.report()
-    floor = manylinux_floor(arch_target.wheel_arch)
-    assert _landed(run_uv, venv, "archsmoke_native") == (f"cp38-abi3-manylinux_2_{floor}_{arch_target.wheel_arch}",
-                                                         "1.0")
+    platform = native_platform(arch_target.wheel_arch, arch_target.libc)
+    assert _landed(run_uv, venv, "archsmoke_native") == (f"cp38-abi3-{platform}", "1.0")
     probe = ("from archsmoke_native import _native as n; "
              "print(n.built_for(), n.byte_order(), n.pointer_bits(), n.triple(14))")
     assert run_uv.python(venv, probe).stdout.split() == [
