@@ -17,7 +17,6 @@ look for it: its ELF interpreter is musl's loader.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -31,6 +30,8 @@ from ..progress import Progress, Sink
 from ..targets import Target
 
 KIND = "musl-python"
+# Bump when the build steps change what is built (the sources, configure's answers, what is left out and the
+# per-arch flags are in the recipe themselves).
 FORMAT = 1
 VERSION = "3.11"
 # (file in Debian's pool, sha256, the directory it unpacks to): bookworm's own upstream tarballs.
@@ -58,10 +59,10 @@ CROSS_PACKAGES = {arch: f"gcc-{triplet}" for arch, triplet in
 
 
 def recipe(target: Target) -> dict:
-    script = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     return {"format": FORMAT, "debian_arch": target.debian_arch, "suite": target.rootfs.suite,
             "multiarch": target.multiarch, "sources": {name: sha for name, (_, sha, _) in SOURCES.items()},
-            "build": script}
+            "config_site": CONFIG_SITE, "pruned": list(PRUNED),
+            "cflags": list(EXTRA_CFLAGS.get(target.debian_arch, ()))}
 
 
 def cache_key(target: Target) -> str:
@@ -118,6 +119,13 @@ def _toolchain(target: Target, sdk_root: Path, work: Path) -> dict[str, str]:
             (headers / name).symlink_to(sdk_root / "usr/include" / name)
     (headers / "asm").symlink_to(sdk_root / "usr/include" / gnu / "asm")
     include, libraries = sdk_root / "usr/include" / musl, [sdk_root / "lib" / musl, sdk_root / "usr/lib" / musl]
+    # The start files without their debug sections: sid's (riscv64-musl's) carry relocations there that bookworm's
+    # linker crashes on (ld terminated with signal 11).
+    start_files = work / "start-files"
+    start_files.mkdir()
+    for name in ("Scrt1.o", "crt1.o", "crti.o", "crtn.o"):
+        subprocess.run([f"/usr/bin/{gnu}-objcopy", "--strip-debug", str(libraries[1] / name),
+                        str(start_files / name)], check=True)
     specs = work / "musl.specs"
     flags = " ".join(EXTRA_CFLAGS.get(target.debian_arch, ()))
     specs.write_text(
@@ -126,8 +134,8 @@ def _toolchain(target: Target, sdk_root: Path, work: Path) -> dict[str, str]:
         f"*cc1:\n%(cc1_cpu) {flags} -nostdinc -isystem {include} -isystem {headers} -isystem include%s\n\n"
         f"*link_libgcc:\n{' '.join(f'-L{d}' for d in libraries)} -L .%s\n\n"
         "*libgcc:\nlibgcc.a%s %:if-exists(libgcc_eh.a%s)\n\n"
-        f"*startfile:\n%{{!shared: {libraries[1]}/Scrt1.o}} {libraries[1]}/crti.o crtbeginS.o%s\n\n"
-        f"*endfile:\ncrtendS.o%s {libraries[1]}/crtn.o\n\n"
+        f"*startfile:\n%{{!shared: {start_files}/Scrt1.o}} {start_files}/crti.o crtbeginS.o%s\n\n"
+        f"*endfile:\ncrtendS.o%s {start_files}/crtn.o\n\n"
         f"*link:\n-dynamic-linker {arch.loader('musl')} -nostdlib %{{shared:-shared}} %{{static:-static}} "
         "%{rdynamic:-export-dynamic}\n\n*esp_link:\n\n\n*esp_options:\n\n\n*esp_cpp_options:\n\n\n")
     tools = work / "bin"
@@ -147,12 +155,31 @@ def _toolchain(target: Target, sdk_root: Path, work: Path) -> dict[str, str]:
             "PKG_CONFIG_SYSROOT_DIR": str(sysroot)}
 
 
-def _run(argv: list[str], cwd: Path, env: dict[str, str], log: Path, what: str, target: Target) -> None:
+def _run(argv: list[str], cwd: Path, env: dict[str, str], log: Path, what: str, target: Target,
+         progress: Progress | None = None) -> None:
+    """One build step, its output appended to the log; with progress, the log's last line every few seconds."""
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(argv)}\n".encode())
         out.flush()
-        done = subprocess.run(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=target.timeouts.build * 4)
+        from .build import die_with_parent  # build.py imports this module
+
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True, preexec_fn=die_with_parent)
+        deadline = time.monotonic() + target.timeouts.build * 4
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    raise ImageBuildError(f"building the {target.name} root's musl Python took longer than its "
+                                          f"{target.timeouts.build * 4:.0f} s budget at {what}",
+                                          fix=f"raise timeouts.build in {target.source.name}")
+                if progress is not None:
+                    progress.update(f"{what}: {_last_line(log)}")
+                time.sleep(2 if progress is not None else 0.2)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, 9)
+                process.wait()
+    done = process
     if done.returncode != 0:
         tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-20:])
         raise ImageBuildError(f"building the {target.name} root's musl Python failed at {what} "
@@ -190,7 +217,7 @@ def _build(target: Target, cache: Cache, sdk_root: Path, mirror: str, work: Path
     _run(["./configure", *python_host, "--with-build-python=" + _build_python(), "--with-ensurepip=no",
           "--disable-test-modules", f"CPPFLAGS=-I{sysroot}/usr/include", f"LDFLAGS=-L{sysroot}/usr/lib"],
          python, env, log, "CPython's configure", target)
-    _run(["make", jobs], python, env, log, "CPython", target)
+    _run(["make", jobs], python, env, log, "CPython", target, progress)
     tree = work / TREE
     _run(["make", "install", f"DESTDIR={tree}"], python, env, log, "CPython's install", target)
     for name in PRUNED:
@@ -226,6 +253,13 @@ def _install_pip(tree: Path) -> None:
         raise ImageBuildError("CPython's ensurepip bundles no pip wheel", fix="check the CPython source in SOURCES")
     with zipfile.ZipFile(bundled[-1]) as wheel:
         wheel.extractall(tree / "usr/lib/python3.11/site-packages")
+
+
+def _last_line(log: Path) -> str:
+    with log.open("rb") as handle:
+        handle.seek(max(0, log.stat().st_size - 400))
+        lines = [line for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip()[:90] if lines else ""
 
 
 def _build_python() -> str:
