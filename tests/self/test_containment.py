@@ -15,6 +15,7 @@ import pytest
 from archsmoke.errors import TargetError
 from archsmoke.tiers import TIERS, RunnerOptions
 from archsmoke.tiers.base import WORK_DIR
+from probes import PREAMBLE
 
 # (tier, its options, arch): qemu-user natively and emulated, each engine, the VM.
 PLACES = [("qemu-user", {}, "x86_64"), ("qemu-user", {}, "ppc64le"), ("container", {"engine": "podman"}, "ppc64le"),
@@ -122,22 +123,7 @@ def test_copies_through_planted_links_stay_in_the_target(runner, host_secret, tm
 
 
 # As root in the target: each privileged way out, reported by what it met, then the classic chroot escape.
-PRIVILEGED = r"""
-import ctypes, errno, json, os
-out = {}
-def attempt(name, action):
-    try:
-        action()
-        out[name] = "done"
-    except OSError as error:
-        out[name] = errno.errorcode.get(error.errno, str(error.errno))
-libc = ctypes.CDLL(None, use_errno=True)
-def call(result):
-    if result != 0:
-        raise OSError(ctypes.get_errno(), "call")
-def mount(source, target, fstype, flags=0):
-    os.makedirs(target, exist_ok=True)
-    call(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags, None))
+PRIVILEGED = PREAMBLE + r"""
 def device(name, major, minor):
     os.mknod(f"/tmp/{name}", 0o20600, os.makedev(major, minor))
     open(f"/tmp/{name}", "w").close()

@@ -11,6 +11,7 @@ import pytest
 from archsmoke.errors import TargetError
 from archsmoke.tiers import RunnerOptions
 from archsmoke.tiers.vm import VmRunner
+from probes import PREAMBLE
 
 # Every way a program might reach the console the results travel on, each written with frames for the next
 # commands, in the old form and the new (a guessed nonce).  Ends by dying of SIGSEGV.
@@ -36,20 +37,7 @@ kill -SEGV $$
 """
 
 # As root in the sandbox: every privileged way out, each reported by what it met.
-PROBE = r"""
-import ctypes, errno, json, os
-out = {}
-def attempt(name, action):
-    try:
-        action()
-        out[name] = "done"
-    except OSError as error:
-        out[name] = errno.errorcode.get(error.errno, str(error.errno))
-libc = ctypes.CDLL(None, use_errno=True)
-def mount(source, target, fstype):
-    os.makedirs(target, exist_ok=True)
-    if libc.mount(source.encode(), target.encode(), fstype.encode(), 0, None) != 0:
-        raise OSError(ctypes.get_errno(), "mount")
+PROBE = PREAMBLE + r"""
 attempt("mknod_console", lambda: os.mknod("/tmp/console", 0o20600, os.makedev(5, 1)))
 attempt("mount_devtmpfs", lambda: mount("devtmpfs", "/tmp/devtmpfs", "devtmpfs"))
 attempt("mount_9p_share", lambda: mount("archsmoke", "/tmp/share", "9p"))
@@ -57,11 +45,8 @@ attempt("mount_proc", lambda: mount("proc", "/tmp/proc", "proc"))
 attempt("write_printk", lambda: open("/proc/sys/kernel/printk", "w").write("7"))
 attempt("write_sysrq", lambda: open("/proc/sysrq-trigger", "w").write("h"))
 attempt("read_pid1_root", lambda: os.listdir("/proc/1/root"))
-attempt("remount_sys_rw", lambda: mount("sysfs", "/sys", "sysfs") if libc.mount(None, b"/sys", None, 0x20 | 0x1000, None) else None)
-def load_module():
-    if libc.init_module(None, 0, b"") != 0:
-        raise OSError(ctypes.get_errno(), "init_module")
-attempt("init_module", load_module)
+attempt("remount_sys_rw", lambda: mount(None, "/sys", None, 0x20))
+attempt("init_module", lambda: call(libc.init_module(None, 0, b"")))
 # The classic chroot escape: what lies beyond the target's root, and whether it can be changed.
 os.makedirs("/tmp/escape", exist_ok=True)
 os.chroot("/tmp/escape")
