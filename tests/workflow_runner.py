@@ -13,7 +13,6 @@ is an error, so a new one has to be taught here.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess

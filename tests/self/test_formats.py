@@ -110,7 +110,7 @@ def test_a_wheel_with_no_elf_at_all_is_refused(tmp_path, scratch_cache):
         prepare(wheel, scratch_cache)
 
 
-CONFTEST = f'''
+CONFTEST = '''
 import pytest
 from archsmoke import Product
 

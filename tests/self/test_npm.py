@@ -17,7 +17,6 @@ import pytest
 from archsmoke.binary import ESBUILD, prepare
 from archsmoke.binary.npm import fetch_release
 from archsmoke.cache import Cache
-from archsmoke.errors import BinaryError
 from npmregistry import NpmRegistry
 
 ESBUILD_RELEASE = "0.25.5"

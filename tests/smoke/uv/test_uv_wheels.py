@@ -11,7 +11,7 @@ import json
 import pytest
 from packaging.version import Version
 
-from platform_wheels import ONLY_MUSL, WHEEL_ARCHES, glibc_levels, manylinux_floor, native_platform, only_project
+from platform_wheels import ONLY_MUSL, WHEEL_ARCHES, glibc_levels, native_platform, only_project
 
 pytestmark = pytest.mark.needs_python
 
