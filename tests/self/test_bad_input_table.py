@@ -117,7 +117,7 @@ PYTEST_CASES = [
      "names an empty tier"),
     # A build of another product: every uv test skips, and a run that tested nothing must not pass.
     ("not-the-product", lambda t, r: ["--binary", _copy("/bin/true", t / "ruff")], 4,
-     "nothing was tested: every test on a target was skipped (31 of them)"),
+     "nothing was tested: every test on a target was skipped (32 of them)"),
     ("unknown-engine", lambda t, r: ["--arch", "x86_64", "--runner", "container", "--engine", "lxc"], 4,
      "unknown container engine 'lxc'"),
     ("unknown-image-source", lambda t, r: ["--arch", "x86_64", "--runner", "container", "--image-source", "hub"],
