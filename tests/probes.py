@@ -18,3 +18,14 @@ def mount(source, target, fstype, flags=0):
     os.makedirs(target, exist_ok=True)
     call(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags, None))
 """
+
+# The classic chroot escape, as root: a chroot below, then `..` past it, then a chroot there; what lies beyond the
+# target's root is then "/".
+ESCAPE = r"""
+os.makedirs("/tmp/escape", exist_ok=True)
+os.chroot("/tmp/escape")
+for _ in range(64):
+    os.chdir("..")
+os.chroot(".")
+out["beyond_root"] = sorted(os.listdir("/"))
+"""

@@ -15,7 +15,7 @@ import pytest
 from archsmoke.errors import TargetError
 from archsmoke.tiers import TIERS, RunnerOptions
 from archsmoke.tiers.base import WORK_DIR
-from probes import PREAMBLE
+from probes import ESCAPE, PREAMBLE
 
 # (tier, its options, arch): qemu-user natively and emulated, each engine, the VM.
 PLACES = [("qemu-user", {}, "x86_64"), ("qemu-user", {}, "ppc64le"), ("container", {"engine": "podman"}, "ppc64le"),
@@ -35,13 +35,17 @@ def runner(request, built, catalog, cache):
         yield started
 
 
-@pytest.fixture
-def host_shm_file():
-    """A file of the host's, in the place a program of the target reached before: /dev/shm."""
-    path = Path("/dev/shm") / f"archsmoke-host-{uuid.uuid4().hex}"
+def _host_file(directory: str):
+    path = Path(directory) / f"archsmoke-host-{uuid.uuid4().hex}"
     path.write_text("the host's")
     yield path
     path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def host_shm_file():
+    """A file of the host's, in the place a program of the target reached before: /dev/shm."""
+    yield from _host_file("/dev/shm")
 
 
 def test_the_working_directory_is_its_own_not_the_targets_root(runner):
@@ -98,10 +102,7 @@ def test_a_flood_of_output_is_counted_not_kept(runner):
 @pytest.fixture
 def host_secret():
     """A file of the host's that the target has no copy of, at a path a planted link can name."""
-    path = Path("/tmp") / f"archsmoke-host-{uuid.uuid4().hex}"
-    path.write_text("the host's")
-    yield path
-    path.unlink(missing_ok=True)
+    yield from _host_file("/tmp")
 
 
 def test_copies_through_planted_links_stay_in_the_target(runner, host_secret, tmp_path):
@@ -136,12 +137,7 @@ attempt("remount_sys_rw", lambda: mount(None, "/sys", None, 0x20))
 attempt("write_printk", lambda: open("/proc/sys/kernel/printk", "w").write("7"))
 attempt("init_module", lambda: call(libc.init_module(None, 0, b"")))
 out["own_root"] = sorted(os.listdir("/"))
-os.makedirs("/tmp/escape", exist_ok=True)
-os.chroot("/tmp/escape")
-for _ in range(64):
-    os.chdir("..")
-os.chroot(".")
-out["beyond_root"] = sorted(os.listdir("/"))
+""" + ESCAPE + r"""
 print(json.dumps(out))
 """
 

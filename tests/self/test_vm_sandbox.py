@@ -11,7 +11,7 @@ import pytest
 from archsmoke.errors import TargetError
 from archsmoke.tiers import RunnerOptions
 from archsmoke.tiers.vm import VmRunner
-from probes import PREAMBLE
+from probes import ESCAPE, PREAMBLE
 
 # Every way a program might reach the console the results travel on, each written with frames for the next
 # commands, in the old form and the new (a guessed nonce).  Ends by dying of SIGSEGV.
@@ -47,13 +47,8 @@ attempt("write_sysrq", lambda: open("/proc/sysrq-trigger", "w").write("h"))
 attempt("read_pid1_root", lambda: os.listdir("/proc/1/root"))
 attempt("remount_sys_rw", lambda: mount(None, "/sys", None, 0x20))
 attempt("init_module", lambda: call(libc.init_module(None, 0, b"")))
-# The classic chroot escape: what lies beyond the target's root, and whether it can be changed.
-os.makedirs("/tmp/escape", exist_ok=True)
-os.chroot("/tmp/escape")
-for _ in range(64):
-    os.chdir("..")
-os.chroot(".")
-out["beyond_root"] = sorted(os.listdir("/"))
+""" + ESCAPE + r"""
+# Beyond the target's root: whether it holds the share or the VM's devices, and whether it can be changed.
 out["share_beyond"] = sorted(os.listdir("/share")) if os.path.isdir("/share") else None
 out["dev_beyond"] = sorted(os.listdir("/dev")) if os.path.isdir("/dev") else None
 attempt("write_beyond", lambda: open("/agent", "a").write("echo owned\n"))
