@@ -54,8 +54,7 @@ PRUNED = ("usr/lib/python3.11/test", "usr/lib/python3.11/idlelib", "usr/lib/pyth
           "usr/lib/python3.11/turtledemo", "usr/lib/python3.11/lib2to3/tests", "usr/lib/libpython3.11.a",
           "usr/bin/idle3", "usr/bin/idle3.11", "usr/bin/2to3", "usr/bin/2to3-3.11")
 TREE = "tree"
-CROSS_PACKAGES = {arch: f"gcc-{triplet}" for arch, triplet in
-                  {a.debian: a.gnu_triplet for a in ARCHES.values()}.items()}
+CROSS_PACKAGES = {arch.debian: f"gcc-{arch.gnu_triplet}" for arch in ARCHES.values()}
 
 
 def recipe(target: Target) -> dict:
@@ -179,11 +178,10 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], log: Path, what: str, 
             if process.poll() is None:
                 os.killpg(process.pid, 9)
                 process.wait()
-    done = process
-    if done.returncode != 0:
+    if process.returncode != 0:
         tail = "\n    ".join(log.read_text(errors="replace").splitlines()[-20:])
         raise ImageBuildError(f"building the {target.name} root's musl Python failed at {what} "
-                              f"(exit {done.returncode}); the build log's last lines:\n    {tail}",
+                              f"(exit {process.returncode}); the build log's last lines:\n    {tail}",
                               fix="report it with the log; the cross compiler or a source may have changed")
 
 
@@ -279,5 +277,7 @@ def _strip(tree: Path, env: dict[str, str], log: Path, target: Target) -> None:
 
 
 def _is_elf(path: Path) -> bool:
+    from ..binary.formats.members import ELF_MAGIC
+
     with path.open("rb") as handle:
-        return handle.read(4) == b"\x7fELF"
+        return handle.read(len(ELF_MAGIC)) == ELF_MAGIC

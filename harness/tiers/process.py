@@ -39,11 +39,11 @@ def read_capped(path: Path, limit: int = OUTPUT_LIMIT) -> bytes:
     """A regular file's first `limit` bytes, and how many more there were (a link or anything else is refused)."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as stream:
-        size = os.fstat(fd).st_size
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
             raise OSError(f"{path} is not a regular file")
         data = stream.read(limit)
-    return data + not_kept(max(0, size - len(data)))
+    return data + not_kept(max(0, status.st_size - len(data)))
 
 
 def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,

@@ -152,17 +152,18 @@ class VmRunner(Runner):
         frame = re.escape(f"{guest.DONE} {number} ".encode()) + rb"(\S+) " + re.escape(f"{nonce}@@".encode())
         match = self.console.expect(frame, budget + ANSWER_GRACE, f"running `{shown}`")
         seconds = time.monotonic() - started
-        code = match.group(1).decode(errors="replace")
-        if code == "sandbox-gone":
+        said = match.group(1).decode(errors="replace")
+        if said == "sandbox-gone":
             raise TargetError(f"{self.where}: the sandbox the commands run in is gone after `{shown}` (its process "
                               "was killed: the build under test can do that, nothing else in the VM does)")
+        code = int(said)
         timed_out = (directory / "timed-out").exists()
-        if keep_stdout is not None and int(code) == 0:
+        if keep_stdout is not None and code == 0:
             shutil.move(directory / "stdout", keep_stdout)
             stdout = b""
         else:
             stdout = read_capped(directory / "stdout")
-        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else signal_exit_code(int(code)),
+        result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else signal_exit_code(code),
                                stdout_bytes=stdout, stderr_bytes=read_capped(directory / "stderr"),
                                duration=seconds, timeout=timeout, timed_out=timed_out)
         shutil.rmtree(directory, ignore_errors=True)
