@@ -167,7 +167,8 @@ while read -r verb id budget nonce; do
       wait "$pid"
       code=$?
       kill "$watchdog" 2>/dev/null
-      kill -0 "$sandbox" 2>/dev/null || code=sandbox-gone
+      # Killed, it may still be a zombie for a moment (kill -0 would say it lives): read its state.
+      grep -q '^State:[[:space:]]*[RSDTt]' "/proc/$sandbox/status" 2>/dev/null || code=sandbox-gone
       echo "{DONE} $id $code $nonce@@"
       ;;
     poweroff)
