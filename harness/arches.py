@@ -1,7 +1,7 @@
 """Every fact archsmoke knows about an architecture, in one table keyed by Debian's name for it.
 
 Targets (vms/*.yaml) name their Debian architecture; everything else (the ELF
-machine number, how container images record the platform, what ``uname -m``
+machine, class and byte order, how container images record the platform, what ``uname -m``
 says, whether this host runs it without an emulator) is looked up here.
 """
 
@@ -17,6 +17,8 @@ class Arch:
     debian: str  # Debian's name: ppc64el
     elf_machine: str  # elf.h's EM_ name without the prefix: PPC64
     elf_number: int  # e_machine
+    bits: int  # ELF class: 32 or 64
+    endian: str  # ELF data encoding: little or big
     oci: tuple[str, str | None]  # (architecture, variant) as container images record it
     uname: str  # what `uname -m` says on a real machine of this arch
     npm: str  # Node's process.arch: what npm's per-platform packages are named with (@esbuild/linux-ppc64)
@@ -40,15 +42,19 @@ class Arch:
 
 
 ARCHES: dict[str, Arch] = {a.debian: a for a in (
-    Arch("amd64", "X86_64", 62, ("amd64", None), "x86_64", "x64", "/lib64/ld-linux-x86-64.so.2", "x86_64"),
-    Arch("i386", "386", 3, ("386", None), "i686", "ia32", "/lib/ld-linux.so.2", "i386", compat_of="amd64"),
-    Arch("arm64", "AARCH64", 183, ("arm64", None), "aarch64", "arm64", "/lib/ld-linux-aarch64.so.1", "aarch64"),
+    Arch("amd64", "X86_64", 62, 64, "little", ("amd64", None), "x86_64", "x64", "/lib64/ld-linux-x86-64.so.2",
+         "x86_64"),
+    Arch("i386", "386", 3, 32, "little", ("386", None), "i686", "ia32", "/lib/ld-linux.so.2", "i386",
+         compat_of="amd64"),
+    Arch("arm64", "AARCH64", 183, 64, "little", ("arm64", None), "aarch64", "arm64", "/lib/ld-linux-aarch64.so.1",
+         "aarch64"),
     # many arm64 CPUs lack AArch32: always emulated
-    Arch("armhf", "ARM", 40, ("arm", "v7"), "armv7l", "arm", "/lib/ld-linux-armhf.so.3", "armhf"),
-    Arch("ppc64el", "PPC64", 21, ("ppc64le", None), "ppc64le", "ppc64", "/lib64/ld64.so.2", "powerpc64le"),
-    Arch("s390x", "S390", 22, ("s390x", None), "s390x", "s390x", "/lib/ld64.so.1", "s390x"),
-    Arch("riscv64", "RISCV", 243, ("riscv64", None), "riscv64", "riscv64", "/lib/ld-linux-riscv64-lp64d.so.1",
-         "riscv64"),
+    Arch("armhf", "ARM", 40, 32, "little", ("arm", "v7"), "armv7l", "arm", "/lib/ld-linux-armhf.so.3", "armhf"),
+    Arch("ppc64el", "PPC64", 21, 64, "little", ("ppc64le", None), "ppc64le", "ppc64", "/lib64/ld64.so.2",
+         "powerpc64le"),
+    Arch("s390x", "S390", 22, 64, "big", ("s390x", None), "s390x", "s390x", "/lib/ld64.so.1", "s390x"),
+    Arch("riscv64", "RISCV", 243, 64, "little", ("riscv64", None), "riscv64", "riscv64",
+         "/lib/ld-linux-riscv64-lp64d.so.1", "riscv64"),
 )}
 
 GNU_TRIPLETS = {"amd64": "x86_64-linux-gnu", "i386": "i686-linux-gnu", "arm64": "aarch64-linux-gnu",

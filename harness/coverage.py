@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .cpu_floor import at_floor, floor_model
 from .targets import Target
 from .tiers import DEFAULT_TIER, DEFAULT_TIERS, Tier
-from .tiers.base import floor_cpu, host_page_size
 
 PAGE_SIZE = "page size"
 CPU_FLOOR = "CPU floor"
@@ -65,7 +65,7 @@ class Plan:
 def needs(target: Target, cpu: str | None) -> dict[str, str]:
     """{class: what proving it means for this target}: its kernels' page size, and its CPU floor if it has one."""
     wanted = {PAGE_SIZE: f"{PAGE_SIZE} {target.page_size // 1024} KiB"}
-    floor = floor_cpu(target, cpu)
+    floor = floor_model(target, cpu)
     if floor:
         wanted[CPU_FLOOR] = f"{CPU_FLOOR} {floor}"
     return wanted
@@ -80,30 +80,17 @@ def proves(tier: type[Tier], target: Target, cpu: str | None, *, if_defined: boo
     found = []
     if tier.page_size(target) == target.page_size:
         found.append(wanted[PAGE_SIZE])
-    if CPU_FLOOR in wanted and tier.cpu_model(target, cpu) == floor_cpu(target, cpu) and _floor_applies(tier, target):
+    if CPU_FLOOR in wanted and at_floor(tier, target, cpu) is None:
         found.append(wanted[CPU_FLOOR])
     return found
-
-
-def _floor_applies(tier: type[Tier], target: Target) -> bool:
-    from .host import binfmt  # a natively run target needs its floor handler (registered here when root)
-
-    return not target.runs_natively or binfmt.floor_unavailable(target) is None
 
 
 def _why_not(tier: type[Tier], target: Target, cls: str, cpu: str | None) -> str:
     if not tier.defines(target):
         return f"{tier.name}: {tier.unavailable(target)}"
     if cls == PAGE_SIZE:
-        return f"{tier.name} runs on this host's {host_page_size() // 1024} KiB pages"
-    model = tier.cpu_model(target, cpu)
-    if model is None:
-        return f"{tier.name} runs it on this host's CPU"
-    if target.runs_natively and model == floor_cpu(target, cpu):
-        from .host import binfmt
-
-        return binfmt.floor_unavailable(target) or f"{tier.name} cannot apply it"
-    return f"{tier.name} runs it on {model}"
+        return f"{tier.name} runs on {tier.describe_pages(target)}"
+    return at_floor(tier, target, cpu) or f"{tier.name} cannot apply it"
 
 
 def plan(targets: list[Target], tiers: list[type[Tier]] | None, cpu: str | None) -> Plan:

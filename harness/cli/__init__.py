@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import rootfs
 from ..cache import Cache
 from ..errors import ConfigError, HarnessError
-from ..host import doctor
+from . import doctor
 from ..signals import terminate_as_interrupt
 from ..targets import TargetCatalog
 from . import bisect as bisect_command

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from .. import rootfs
 from ..cache import Cache, read_entry, remove_tree
-from ..host import engine
 from ..progress import stderr_sink
 from ..targets import TargetCatalog
-from ..tiers.container import images as container_images
+from ..tiers import TIERS
+from ..tiers.base import Artefact
 
 
 def _size(path: Path) -> str:
@@ -32,22 +32,23 @@ def images_list(cache: Cache, catalog: TargetCatalog) -> int:
             state += (f", built {meta.get('built_at', '?')} in {meta.get('build_seconds', '?')} s, "
                       f"{meta.get('entries', '?')} entries")
         print(f"{path.name}  {_size(path)}  {state}")
-    for chosen in _engines():
-        imported = container_images.list_imported(chosen)
-        if imported:
-            print(f"\n{CONTAINER_IMAGES_HEADING} ({chosen.name}, imported from root filesystems):")
-        for ref, key in imported:
-            state = "current" if key in current else "outdated (no target uses its root filesystem)"
-            print(f"{ref}  from {key}, {state}")
+    by_kind: dict[str, list[Artefact]] = {}
+    for artefact in _artefacts():
+        by_kind.setdefault(artefact.kind, []).append(artefact)
+    for kind, artefacts in by_kind.items():
+        print(f"\n{ARTEFACTS_HEADING} ({kind}s, made from root filesystems):")
+        for artefact in artefacts:
+            state = "current" if artefact.rootfs_key in current else "outdated (no target uses its root filesystem)"
+            print(f"{artefact.ref}  from {artefact.rootfs_key}, {state}")
     return 0
 
 
-CONTAINER_IMAGES_HEADING = "container images"
+ARTEFACTS_HEADING = "kept by tiers"
 
 
-def _engines() -> list[engine.Engine]:
-    """Every container engine that answers (none is needed by the qemu-user tier)."""
-    return [found for found in engine.survey().values() if isinstance(found, engine.Engine)]
+def _artefacts() -> list[Artefact]:
+    """What every tier keeps outside the cache (the container tier's imported images)."""
+    return [artefact for tier in TIERS.values() for artefact in tier.artefacts()]
 
 
 def images_build(cache: Cache, catalog: TargetCatalog, arches: list[str], mirror: str | None) -> int:
@@ -97,18 +98,18 @@ def images_prune(cache: Cache, catalog: TargetCatalog, everything: bool, dry_run
         if not dry_run:
             remove_tree(path)
     others = 0
-    for chosen, ref, key in [(e, r, k) for e in _engines() for r, k in container_images.list_imported(e)]:
-        if key not in ours:
+    for artefact in _artefacts():
+        if artefact.rootfs_key not in ours:
             others += 1
-        elif everything or key not in current:
-            doomed.append((Path(ref), "imported image"))
-            print(f"{'would remove' if dry_run else 'removing'} {chosen.name} image {ref} "
+        elif everything or artefact.rootfs_key not in current:
+            doomed.append((Path(artefact.ref), artefact.kind))
+            print(f"{'would remove' if dry_run else 'removing'} {artefact.kind} {artefact.ref} "
                   f"({'--all' if everything else 'its root filesystem is outdated'})")
             if not dry_run:
-                chosen.run("rmi", "--force", ref, check=False)
+                artefact.remove()
     if others:
-        print(f"left {others} archsmoke image{'s' if others > 1 else ''} made from root filesystems of another cache "
-              f"(not in {cache.root})")
+        print(f"left {others} archsmoke artefact{'s' if others > 1 else ''} made from root filesystems of another "
+              f"cache (not in {cache.root})")
     if not doomed:
         print("nothing to prune")
     return 0

@@ -17,12 +17,12 @@ from xml.etree.ElementTree import ParseError
 from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Properties, Skipped
 
 from ..errors import ConfigError
+from ..records import Property, gaps_in, identity_of
 from .markdown import block, code, html_text, inline
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKS = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭️"}
 HOST = "(host)"  # tests that ran on no target: archsmoke's own
-GAP_SEPARATOR = " | "  # between the gaps in archsmoke_not_covered (plugin/session.py writes it)
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Results:
         """What no tier of the runs proved, per target (each run says it for its own targets)."""
         found = []
         for identity in self.targets.values():
-            for gap in filter(None, identity.get("not_covered", "").split(GAP_SEPARATOR)):
+            for gap in gaps_in(identity.get("not_covered", "")):
                 if gap not in found:
                     found.append(gap)
         return found
@@ -100,7 +100,7 @@ def _split_id(name: str, classname: str, target: str | None, known: set[str],
 def _column(target: str, props: dict[str, str]) -> str:
     """One column per target and tier: the same arch on qemu-user and in a container are two results.
     Each tier names itself (archsmoke_tier_label); the default tier's column is the target alone."""
-    label = props.get("archsmoke_tier_label", "")
+    label = props.get(Property.TIER_LABEL, "")
     return f"{target} ({label})" if label else target
 
 
@@ -136,13 +136,12 @@ def load(files: list[Path], known_targets: set[str]) -> Results:
         for suite in suites:
             for case in suite:
                 props = _properties(case)
-                test, target = _split_id(case.name or "", case.classname or "", props.get("archsmoke_target"),
-                                         known_targets, props.get("archsmoke_placement"))
+                test, target = _split_id(case.name or "", case.classname or "", props.get(Property.TARGET),
+                                         known_targets, props.get(Property.PLACEMENT))
                 target = _column(target, props)
-                if props.get("archsmoke_target"):
-                    row = (target, props.get("archsmoke_product", ""))
-                    results.targets.setdefault(row, {}).update(
-                        {k.removeprefix("archsmoke_"): v for k, v in props.items() if k.startswith("archsmoke_")})
+                if props.get(Property.TARGET):
+                    row = (target, props.get(Property.PRODUCT, ""))
+                    results.targets.setdefault(row, {}).update(identity_of(props))
                 status, message, details = "passed", "", ""
                 for result in case.result:
                     if isinstance(result, Error):

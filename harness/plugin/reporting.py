@@ -32,7 +32,7 @@ def placement_lines(state) -> list[str]:
     """Where each target runs and what that proves, then plainly what no tier of this run proves."""
     lines = []
     for target in state.targets:
-        on = [f"{p.tier.name} ({p.tier.execution(target)}; proves {state.records[p.id].proves})"
+        on = [f"{p.tier.name} ({p.tier.execution(target)}; proves {state.records[p.id].proves_text})"
               for p in state.placements if p.target == target]
         lines.append(f"archsmoke: {target.name} on {', '.join(on) or 'no tier'}")
     for placement, why in state.plan.dropped:
@@ -113,6 +113,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
             f"{record.placement}: {record.runner}, {record.root or 'rootfs ' + str(record.rootfs_key)}, "
             f"{record.qemu or 'native'}, kernel {record.kernel.get('kernel_release', '?')} with "
             f"{int(record.kernel.get('page_size', 0)) // 1024} KiB pages" + (f", CPU {cpu}" if cpu else "")
-            + f"; proves {record.proves}; {built or 'no binary'}")
+            + f"; proves {record.proves_text}; {built or 'no binary'}")
     for gap in state.plan.gaps:
         terminalreporter.write_line(f"NOT COVERED: {gap.describe()}")

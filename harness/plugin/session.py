@@ -16,16 +16,15 @@ from .. import binary as binaries
 from .. import coverage
 from ..binary import BinaryUnderTest, InstalledBinary, Product, ReportedVersion
 from ..cache import Cache
-from ..cli.report import GAP_SEPARATOR
 from ..coverage import Placement
 from ..errors import BinaryError, ConfigError, TargetError
 from ..progress import Sink
 from ..rootfs import RootfsBuilder
 from ..signals import signal_name
-from ..targets import Target, TargetCatalog, require_libc
+from ..targets import ALL, Target, TargetCatalog, arch_words, require_libc
 from ..tiers import DEFAULT_TIERS, Runner, RunnerOptions, TIERS, tiers_named
-from ..tiers.base import floor_cpu
-from .records import TargetRecord
+from ..cpu_floor import check_models, floor_model
+from ..records import TargetRecord
 
 
 @dataclass
@@ -74,7 +73,7 @@ class Archsmoke:
         self.targets = self._choose_targets()
         for tier in self._tiers:
             tier.check(self.tier_settings[tier.name], self.catalog, self.targets)
-        self._check_cpu_models()
+        check_models(self.targets, self.options.cpu)
         self.plan = coverage.plan(self.targets, named, options.cpu)
         if self.plan.dropped and not self.plan.placements:
             left_out = "; ".join(f"{p.target.name} on {p.tier.name}: {why}" for p, why in self.plan.dropped)
@@ -92,24 +91,11 @@ class Archsmoke:
         self._records_by_runner: dict[Runner, TargetRecord] = {}
         self.failed_placements: set[str] = set()
 
-    def _check_cpu_models(self) -> None:
-        """A CPU model QEMU does not know would fail every command: refuse it before anything starts."""
-        from ..host.binfmt import qemu_cpu_models
-
-        for target in self.targets:
-            model = floor_cpu(target, self.options.cpu)
-            known = qemu_cpu_models(target.qemu_arch) if model else None
-            if known is not None and model not in known:
-                said = f"--cpu {model}" if self.options.cpu else f"{target.source.name}'s cpu: {model}"
-                raise ConfigError(f"{said}: qemu-{target.qemu_arch} knows no CPU model {model!r} (target {target.name})",
-                                  fix=f"choose one that `qemu-{target.qemu_arch}-static -cpu help` lists")
-
     def _record(self, placement: Placement) -> TargetRecord:
         gaps = self.plan.gaps_of(placement.target)
         return TargetRecord(placement.target.name, placement.tier.name, placement=placement.id,
-                            proves="; ".join(coverage.proves(placement.tier, placement.target, self.options.cpu))
-                            or NOTHING_PROVEN,
-                            not_covered=GAP_SEPARATOR.join(g.describe() for g in gaps))
+                            proves=coverage.proves(placement.tier, placement.target, self.options.cpu),
+                            gaps=[g.describe() for g in gaps])
 
     @property
     def placements(self) -> list[Placement]:
@@ -142,7 +128,7 @@ class Archsmoke:
         if libc is None:
             return chosen
         require_libc(libc)
-        named = [a for value in self.options.arches for a in value.split(",") if a.strip() not in ("", "all")]
+        named = [name for name in arch_words(self.options.arches) if name != ALL]
         if not named:  # no --arch, or 'all': every target of that libc
             every = self.catalog.select(self.options.arches or ["all"])
             return [t for t in every if t.libc == libc]
@@ -227,10 +213,10 @@ class Archsmoke:
         target, record = placement.target, self.records[placement.id]
         claimed = coverage.needs(target, self.options.cpu)[coverage.PAGE_SIZE]
         seen = int(runner.kernel_facts.get("page_size") or 0)
-        if claimed not in record.proves.split("; ") or seen == target.page_size:
+        if claimed not in record.proves or seen == target.page_size:
             return
-        record.proves = _without(record.proves, claimed)
-        others = [r for r in self.records.values() if r.target == target.name and claimed in r.proves.split("; ")]
+        record.take_back(claimed)
+        others = [r for r in self.records.values() if r.target == target.name and claimed in r.proves]
         if others:
             return  # another placement of this run proves it
         gap = coverage.Gap(target.name, claimed, f"{placement.tier.name}: {runner.where} runs with "
@@ -241,7 +227,7 @@ class Archsmoke:
         """A gap found while running (the plan could not know it): the run's gaps, the records, the progress."""
         self.plan.gaps.append(gap)
         for record in records:
-            record.not_covered = GAP_SEPARATOR.join(filter(None, (record.not_covered, gap.describe())))
+            record.gaps.append(gap.describe())
         if self.sink is not None:
             self.sink(f"[{gap.target}] NOT COVERED: {gap.describe()}")
 
@@ -303,13 +289,13 @@ class Archsmoke:
         if not native.ok:
             binaries.mark_for_cpu_floor(runner, paths)  # it fails natively too: the build itself
             return first
-        floor = floor_cpu(target, self.options.cpu)
+        floor = floor_model(target, self.options.cpu)
         gap = coverage.Gap(target.name, f"{coverage.CPU_FLOOR} {floor}",
                            f"qemu-{target.qemu_arch} cannot run this {product.name} build at any CPU model (its "
                            f"`{' '.join(product.version_args)}` failed at {floor} and at max: "
                            f"{_ending(first)}, {_ending(at_max)}), so it ran natively, at this host's CPU")
         record = self._records_by_runner[runner]
-        record.proves = _without(record.proves, coverage.CPU_FLOOR)
+        record.take_back(coverage.CPU_FLOOR)
         self._name_gap(gap, [record])
         return native
 
@@ -332,14 +318,6 @@ class Archsmoke:
                                   f"which does not match {product.version_pattern!r}",
                                   fix="check the binary, or the product's version_pattern")
         return self._reported[key]
-
-
-NOTHING_PROVEN = "nothing of either class"
-
-
-def _without(proves: str, what: str) -> str:
-    """A record's `proves` with one class taken back (what: "page size 64 KiB", or "CPU floor" for any floor)."""
-    return "; ".join(p for p in proves.split("; ") if not p.startswith(what)) or NOTHING_PROVEN
 
 
 def _ending(result) -> str:

@@ -12,7 +12,8 @@ everything that decides it, shared by every root built after it.
 The interpreter is installed under /usr (python3, python3.11, its standard
 library with ensurepip, venv and ctypes) and its two libraries beside musl's
 own in /usr/lib/<musl multiarch>.  It says musl the way pip, packaging and uv
-look for it: its ELF interpreter is musl's loader.
+look for it: its ELF interpreter is musl's loader.  The same build gives the
+root a /bin/sh linked against musl (dash), as a musl system's own shell is.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..targets import Target
 KIND = "musl-python"
 # Bump when the build steps change what is built (the sources, configure's answers, what is left out and the
 # per-arch flags are in the recipe themselves).
-FORMAT = 1
+FORMAT = 2
 VERSION = "3.11"
 # (file in Debian's pool, sha256, the directory it unpacks to): bookworm's own upstream tarballs.
 SOURCES = {
@@ -42,7 +43,14 @@ SOURCES = {
              "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1", "zlib-1.2.13.dfsg"),
     "libffi": ("pool/main/libf/libffi/libffi_3.4.4.orig.tar.gz",
                "d66c56ad259a82cf2a9dfc408b32bf5da52371500b84745f7fb8b645712df676", "libffi-3.4.4"),
+    "dash": ("pool/main/d/dash/dash_0.5.12.orig.tar.gz",
+             "6a474ac46e8b0b32916c4c60df694c82058d3297d8b385b74508030ca4a8f28a", "dash-0.5.12"),
 }
+# The root's /bin/sh: a shell linked against the root's musl, as on musl systems (Alpine's busybox, Void's dash).
+# busybox-static has no ELF interpreter, and programs that learn the system's libc from /bin/sh's (uv before
+# 0.6: "Could not read ELF interpreter from any of the following paths: /bin/sh, ...") fail on a root that no
+# real musl system resembles.
+SHELL = "usr/bin/dash"
 # What the target's musl and Linux headers come from (the arch's own Debian packages, unpacked natively).
 SDK_PACKAGES = ("musl-dev", "linux-libc-dev")
 # Per arch: what the GNU cross compiler needs to produce musl's ABI (musl on ppc64le has a 64-bit long double).
@@ -79,8 +87,13 @@ def ensure(target: Target, cache: Cache, sdk_root: Path, mirror: str, sink: Sink
 
 
 def install_into(tree: Path, root: Path) -> None:
-    """Copy the built tree into a root (its files are the root's from then on)."""
+    """Copy the built tree into a root (its files are the root's from then on); its shell becomes /bin/sh."""
     shutil.copytree(tree, root, symlinks=True, dirs_exist_ok=True)
+    bin_dir = root / "usr/bin" if (root / "bin").is_symlink() else root / "bin"  # merged /usr or not
+    sh = bin_dir / "sh"
+    if sh.is_symlink() or sh.exists():
+        sh.unlink()
+    sh.symlink_to(f"/{SHELL}")
 
 
 def cross_compiler(target: Target) -> str:
@@ -190,7 +203,7 @@ def _build(target: Target, cache: Cache, sdk_root: Path, mirror: str, work: Path
     cross_compiler(target)
     build = work / "build"
     build.mkdir()
-    progress.say(f"fetching CPython {SOURCES['python'][2].split('-')[1]}, zlib and libffi sources from {mirror}")
+    progress.say(f"fetching CPython {SOURCES['python'][2].split('-')[1]}, zlib, libffi and dash sources from {mirror}")
     sources = _fetch_sources(cache, mirror, build, progress)
     env = _toolchain(target, sdk_root, build)
     musl, sysroot, log = target.multiarch, build / "sysroot", work / "build.log"
@@ -206,6 +219,11 @@ def _build(target: Target, cache: Cache, sdk_root: Path, mirror: str, work: Path
          "libffi's configure", target)
     _run(["make", jobs], sources["libffi"], env, log, "libffi", target)
     _run(["make", "install", f"DESTDIR={sysroot}"], sources["libffi"], env, log, "libffi's install", target)
+    progress.say("building dash (the root's /bin/sh)")
+    _run(["./configure", *host, "CC_FOR_BUILD=gcc"], sources["dash"], env, log, "dash's configure", target)
+    _run(["make", jobs], sources["dash"], env, log, "dash", target)
+    shell = build / "dash-tree"
+    _run(["make", "install", f"DESTDIR={shell}"], sources["dash"], env, log, "dash's install", target)
     progress.say(f"building CPython for {musl} (a few minutes)")
     python = sources["python"]
     # CPython 3.11 names its platform triplet linux-musl (SOABI, sysconfig's MULTIARCH) only when the *build*
@@ -227,6 +245,7 @@ def _build(target: Target, cache: Cache, sdk_root: Path, mirror: str, work: Path
     for static in (tree / "usr/lib/python3.11").glob("config-*/libpython*.a"):
         static.unlink()
     _install_pip(tree)
+    shutil.copy2(shell / "usr/bin/dash", tree / SHELL)
     libraries = tree / "usr/lib" / musl
     libraries.mkdir(parents=True)
     for library in [*sysroot.glob("usr/lib/libz.so*"), *sysroot.glob("usr/lib/libffi.so*")]:
@@ -254,10 +273,20 @@ def _install_pip(tree: Path) -> None:
 
 
 def _last_line(log: Path) -> str:
+    """What the build is doing, from its log's last line: a compiler line says which file it compiles or links
+    (its flags would fill the line), anything else is shown as it is."""
     with log.open("rb") as handle:
-        handle.seek(max(0, log.stat().st_size - 400))
+        handle.seek(max(0, log.stat().st_size - 4096))
         lines = [line for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
-    return lines[-1].strip()[:90] if lines else ""
+    if not lines:
+        return ""
+    words = lines[-1].split()
+    sources = [word for word in words if word.endswith((".c", ".S"))]
+    if words and words[0].endswith("gcc") and sources:
+        return f"compiling {sources[-1]}"
+    if words and words[0].endswith("gcc") and "-o" in words[:-1]:
+        return f"linking {words[words.index('-o') + 1]}"
+    return lines[-1].strip()[:90]
 
 
 def _build_python() -> str:

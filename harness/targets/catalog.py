@@ -60,10 +60,6 @@ def parse_target(source: Path, text: str) -> Target:
     name = top.get("arch", str)
     if source.stem != name:
         raise top.error("field 'arch'", f"must match the file name '{source.stem}', got {name!r}")
-    elf = top.section("elf")
-    elf_identity = ElfIdentity(machine=elf.choice("machine", tuple(arches.ELF_MACHINES)),
-                               bits=elf.choice("class", ELF_CLASSES), endian=elf.choice("endian", ENDIANS))
-    elf.reject_unknown()
     libc = top.choice("libc", LIBCS)
     rootfs = top.section("rootfs")
     packages = rootfs.string_list("packages")
@@ -93,9 +89,7 @@ def parse_target(source: Path, text: str) -> Target:
     if page_size <= 0 or page_size & (page_size - 1):
         raise top.error("field 'page_size'", f"must be a power of two in bytes, got {page_size}")
     debian_arch = top.choice("debian_arch", tuple(arches.ARCHES))
-    if elf_identity.machine != arches.ARCHES[debian_arch].elf_machine:  # stated twice: both must agree
-        raise top.error("field 'elf.machine'", f"says {elf_identity.machine}, but debian_arch {debian_arch} is "
-                        f"{arches.ARCHES[debian_arch].elf_machine}")
+    elf_identity = _elf_identity(top, arches.ARCHES[debian_arch])
     target = Target(
         name=name,
         aliases=top.string_list("aliases", []),
@@ -210,10 +204,9 @@ class TargetCatalog:
     def select(self, names: list[str]) -> list[Target]:
         """Resolve --arch values (repeatable, comma-separated, or 'all') in a stable order."""
         wanted: list[Target] = []
-        for value in names:
-            for name in filter(None, (n.strip() for n in value.split(","))):
-                chosen = list(self.targets.values()) if name == "all" else [self.get(name)]
-                wanted.extend(t for t in chosen if t not in wanted)
+        for name in arch_words(names):
+            chosen = list(self.targets.values()) if name == ALL else [self.get(name)]
+            wanted.extend(t for t in chosen if t not in wanted)
         return wanted
 
     def default(self) -> list[Target]:
@@ -229,3 +222,28 @@ class TargetCatalog:
         having = sorted(t.name for t in self.targets.values() if t.libc == libc)
         raise ConfigError(f"no {libc} target for {target.name}; {libc} targets: {', '.join(having)}",
                           fix=f"drop --libc {libc}, or add a vms/{target.name}-{libc}.yaml")
+
+
+ALL = "all"
+
+
+def arch_words(values: list[str]) -> list[str]:
+    """The names in --arch values, as given: repeatable, comma-separated, blanks ignored, 'all' kept (the one
+    parser of --arch, for the catalog and the run's --libc)."""
+    return [name for value in values for name in (n.strip() for n in value.split(",")) if name]
+
+
+def _elf_identity(top: Fields, arch: arches.Arch) -> ElfIdentity:
+    """The ELF identity follows from debian_arch; an `elf` section may still state it, and must then agree."""
+    derived = ElfIdentity(machine=arch.elf_machine, bits=arch.bits, endian=arch.endian)
+    if "elf" not in top.data:
+        return derived
+    elf = top.section("elf")
+    allowed = {"machine": tuple(arches.ELF_MACHINES), "class": ELF_CLASSES, "endian": ENDIANS}
+    stated = {field: elf.choice(field, choices) if field in elf.data else None for field, choices in allowed.items()}
+    elf.reject_unknown()
+    for field, value in stated.items():
+        expected = {"machine": derived.machine, "class": derived.bits, "endian": derived.endian}[field]
+        if value is not None and value != expected:
+            raise top.error(f"field 'elf.{field}'", f"says {value}, but debian_arch {arch.debian} is {expected}")
+    return derived

@@ -1,24 +1,25 @@
-"""The interface every tier implements: start a target, run commands in it, copy files, stop it.
+"""The interface every tier implements: start a target, run commands in it, copy files, stop it, and say what
+it runs on (kernel, page size, CPU) and so what it proves.
 
 Tests talk only to this interface (or to the testinfra Host built on it), so
-the container and full-system tiers slot in beside qemu-user without any
-change to the tests.
+the tiers slot in beside each other without any change to the tests.  Nothing
+here assumes an emulator or this host's kernel: the tiers that run targets on
+this host's kernel under qemu-user (qemu-user, container) share host_kernel.py.
 """
 
 from __future__ import annotations
 
 import abc
-import functools
 import os
 import shlex
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 from ..cache import Cache
 from ..errors import TargetError
-from ..host import binfmt
+from ..host.checks import Check
 from ..progress import Sink
 from ..rootfs import RootFilesystem, resolve_in_root
 from ..targets import Target
@@ -50,6 +51,17 @@ class RunnerOptions:
 
 
 @dataclass(frozen=True)
+class Artefact:
+    """Something a tier made from one of archsmoke's root filesystems and keeps outside its cache (an engine's
+    image), for `images list` and `images prune`."""
+
+    kind: str  # how listings head it: "podman image"
+    ref: str
+    rootfs_key: str  # the root filesystem it was made from
+    remove: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class TierOption:
     """A command-line option that belongs to one tier (pytest adds it; other tiers refuse it)."""
 
@@ -65,17 +77,6 @@ class TierOption:
 def _require_absolute(path: str) -> None:
     if not path.startswith("/"):
         raise TargetError(f"paths inside the target must be absolute, got {path!r}")
-
-
-def floor_cpu(target: Target, override: str | None) -> str | None:
-    """The QEMU CPU model the binary under test runs at where qemu-user runs it: --cpu, else the target's floor.
-    None where it runs on this host's own CPU (a target without a qemu_arch, or --cpu '')."""
-    chosen = override if override is not None else target.cpu
-    return (chosen or None) if target.qemu_arch else None
-
-
-def host_page_size() -> int:
-    return os.sysconf("SC_PAGE_SIZE")
 
 
 class Tier:
@@ -108,38 +109,55 @@ class Tier:
     @classmethod
     def execution(cls, target: Target) -> str:
         """How the target's binaries run on this tier, for the run header."""
-        if not target.runs_natively:
-            return f"emulated by qemu-{target.qemu_arch}"
-        if target.qemu_arch and binfmt.floor_unavailable(target) is None:
-            return (f"natively, no emulator; the binary under test alone through qemu-{target.qemu_arch} "
-                    "at its CPU floor")
-        return "natively, no emulator"
+        raise NotImplementedError(f"tier {cls.name} does not say how it runs {target.name}")
 
     @classmethod
     def emulator_version(cls, target: Target) -> str | None:
-        """The emulator's version for reports (None: the target runs natively, with no CPU floor)."""
-        return binfmt.qemu_version(target)
+        """The emulator's version for reports (None: no emulator runs the target's binaries)."""
+        return None
 
     @classmethod
     def uses_rootfs(cls, settings: Any, target: Target) -> bool:
         """Whether a target on this tier needs archsmoke's root filesystem (else the tier brings its own root)."""
         return True
 
-    # What a target on this tier can prove (harness/coverage.py): the page size its commands see and the CPU
-    # model the binary under test runs on.  The defaults are those of tiers on this host's kernel under qemu-user.
+    # What a target on this tier can prove (harness/coverage.py, harness/cpu_floor.py): the page size its
+    # commands see and the CPU model the binary under test runs on.  Every tier answers both.
     @classmethod
     def page_size(cls, target: Target) -> int:
-        return host_page_size()
+        """The page size the target's commands see on this tier."""
+        raise NotImplementedError(f"tier {cls.name} does not say which page size {target.name} runs with")
+
+    @classmethod
+    def describe_pages(cls, target: Target) -> str:
+        """The page size, for a gap's reason ("this host's 4 KiB pages")."""
+        return f"{cls.page_size(target) // 1024} KiB pages"
 
     @classmethod
     def cpu_model(cls, target: Target, override: str | None) -> str | None:
         """The CPU model the binary under test runs at here (None: this host's own CPU)."""
-        return floor_cpu(target, override)
+        return None
+
+    @classmethod
+    def floor_unavailable(cls, target: Target) -> str | None:
+        """Why the binary under test does not run at the model cpu_model names, though the tier chose it (None:
+        it does)."""
+        return None
 
     @classmethod
     def defines(cls, target: Target) -> bool:
         """Whether the target's definition says how to run it on this tier at all."""
         return True
+
+    @classmethod
+    def artefacts(cls) -> list[Artefact]:
+        """What this tier keeps outside the cache, made from root filesystems (all of them, any cache's)."""
+        return []
+
+    @classmethod
+    def doctor_checks(cls, targets: list[Target]) -> list[Check]:
+        """What this tier needs of the host for these targets, for `python -m archsmoke doctor`."""
+        return []
 
     @classmethod
     def unavailable(cls, target: Target) -> str | None:
@@ -169,25 +187,24 @@ class Runner(abc.ABC):
 
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(DEFAULT_ENV)
-        if self.cpu and (self.emulated or self.marks_binary_under_test):
-            env["QEMU_CPU"] = self.cpu
         env.update(extra or {})
         return env
 
     @property
     def emulated(self) -> bool:
-        return not self.target.runs_natively
+        """Whether qemu-user runs the target's programs (QEMU_CPU applies to them)."""
+        return False
 
     @property
     def cpu(self) -> str | None:
-        """The QEMU CPU model the binary under test runs at (None: this host's own CPU)."""
-        return floor_cpu(self.target, self.options.cpu)
+        """The QEMU CPU model the binary under test runs at (None: the CPU its kernel runs on)."""
+        return None
 
-    @functools.cached_property
+    @property
     def marks_binary_under_test(self) -> bool:
-        """A natively run target with a CPU floor: the installed binary under test is marked, so that qemu-user
-        runs it at the floor (host/binfmt.py).  False where the handler cannot be had (the run header says so)."""
-        return self.target.runs_natively and self.cpu is not None and binfmt.floor_unavailable(self.target) is None
+        """Whether the installed binary under test is marked to run through qemu-user at the CPU floor
+        (host/binfmt.py): natively run targets on this host's kernel."""
+        return False
 
     @property
     def has_python(self) -> bool:
@@ -222,12 +239,10 @@ class Runner(abc.ABC):
         return self.name
 
     @property
+    @abc.abstractmethod
     def kernel_facts(self) -> dict[str, str]:
         """What the target's commands run on, for reports: kernel release, page size, the binary's CPU (and a VM's
-        machine)."""
-        cpu = self.cpu if (self.emulated or self.marks_binary_under_test) else None
-        return {"kernel_release": f"{os.uname().release} (this host's kernel)", "page_size": str(host_page_size()),
-                "cpu": cpu or "this host's CPU"}
+        or a real machine's name)."""
 
     def host_url(self, url: str) -> str:
         """A URL of a server on the host's loopback (127.0.0.1 or localhost) as this target reaches it."""

@@ -13,7 +13,7 @@ import pytest
 
 from hanging_run import as_in_a_terminal, processes_naming
 from archsmoke.cache import ENTRY_FILE, Cache, content_key, read_entry
-from archsmoke.cli.images import CONTAINER_IMAGES_HEADING
+from archsmoke.cli.images import ARTEFACTS_HEADING
 from archsmoke.rootfs import KIND, RootfsBuilder, cache_key, tree_digest, verify_tree
 
 
@@ -80,7 +80,7 @@ def test_an_interrupted_build_leaves_nothing_that_looks_finished(tmp_path, catal
     key = cache_key(catalog.get(ARCH))
     assert not (tmp_path / KIND / key).exists()
     listing = _cli(tmp_path, "images", "list").communicate(timeout=60)[0]
-    root_filesystems = listing.split(f"\n{CONTAINER_IMAGES_HEADING} (")[0]  # the engine's images are not the cache's
+    root_filesystems = listing.split(f"\n{ARTEFACTS_HEADING} (")[0]  # the engine's images are not the cache's
     assert key not in root_filesystems
     assert set(Path(tempfile.gettempdir()).glob("mmdebstrap.*")) <= gpg_homes, "mmdebstrap left its temporaries"
     leftovers = list((tmp_path / KIND).glob(".tmp-*"))

@@ -10,6 +10,8 @@ from archsmoke.targets import TargetCatalog, load_target, parse_target
 
 SHIPPED = sorted((Path(__file__).parents[2] / "vms").glob("*.yaml"))
 VALID = (Path(__file__).parents[2] / "vms" / "ppc64le.yaml").read_text()
+# The ELF identity follows from debian_arch; a file may still state it (then every field must agree).
+STATED_ELF = "elf:\n  machine: PPC64\n  class: 64\n  endian: little\n"
 
 
 def test_every_shipped_target_loads():
@@ -18,7 +20,7 @@ def test_every_shipped_target_loads():
                                   "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl", "riscv64-musl"}
     assert {t.name for t in catalog.targets.values() if t.libc == "musl"} == {
         "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl", "riscv64-musl"}
-    assert not catalog.get("ppc64le-musl").has_python and catalog.get("ppc64le").has_python
+    assert all(t.has_python for t in catalog.targets.values())  # the musl roots' own CPython (rootfs.python)
     ppc = catalog.get("ppc64le")
     assert (ppc.debian_arch, ppc.qemu_arch, ppc.elf.machine, ppc.elf.endian) == ("ppc64el", "ppc64le", "PPC64", "little")
     assert ppc.page_size == 65536 and ppc.cpu == "power8"
@@ -61,6 +63,7 @@ def _error(text: str, name: str = "ppc64le.yaml") -> str:
     ("old", "new", "expected"),
     [
         ("  endian: little\n", "  endian: middle\n", "field 'elf.endian' must be one of little, big, got 'middle'"),
+        ("  endian: little\n", "  endian: big\n", "field 'elf.endian' says big, but debian_arch ppc64el is little"),
         ("page_size: 65536", "page_size: 65535", "field 'page_size' must be a power of two in bytes, got 65535"),
         ("page_size: 65536", "page_size: big", "field 'page_size' must be a number, got a string 'big'"),
         ("debian_arch: ppc64el\n", "", "field 'debian_arch' is missing"),
@@ -75,13 +78,16 @@ def _error(text: str, name: str = "ppc64le.yaml") -> str:
         ("  packages:\n", "  apt_options: Acquire::Check-Valid-Until false\n  packages:\n",
          "field 'rootfs.apt_options' must be a list, got a string"),
         ("  machine: PPC64", "  machine: S390", "field 'elf.machine' says S390, but debian_arch ppc64el is PPC64"),
+        ("  class: 64", "  class: 32", "field 'elf.class' says 32, but debian_arch ppc64el is 64"),
+        ("  class: 64", "  bits: 64", "field 'elf.bits' is not a known field"),
     ],
-    ids=["enum", "page-size", "type", "missing", "libc", "elf-class", "machine", "negative", "bool", "list", "unknown",
-         "name", "apt-options", "machine-of-another-arch"],
+    ids=["enum", "endian-of-another-arch", "page-size", "type", "missing", "libc", "elf-class", "machine", "negative", "bool", "list", "unknown",
+         "name", "apt-options", "machine-of-another-arch", "class-of-another-arch", "unknown-elf-field"],
 )
 def test_each_mistake_names_file_field_and_allowed_values(old, new, expected):
-    assert old in VALID
-    message = _error(VALID.replace(old, new))
+    text = VALID + STATED_ELF
+    assert old in text
+    message = _error(text.replace(old, new))
     assert message.startswith("vms/ppc64le.yaml: ")
     assert expected in message
     assert "fix:" in message
@@ -173,3 +179,13 @@ def test_glibc_roots_hold_what_manylinux_wheels_may_assume(catalog):
     for target in catalog.targets.values():
         held = set(MANYLINUX_PACKAGES) <= set(target.rootfs.packages)
         assert held == (target.libc == "glibc"), target.name
+
+
+def test_the_elf_identity_follows_from_the_arch_stated_or_not():
+    stated, derived = parse_target(Path("vms/ppc64le.yaml"), VALID + STATED_ELF), parse_target(Path("vms/ppc64le.yaml"),
+                                                                                                   VALID)
+    assert stated.elf == derived.elf and (derived.elf.machine, derived.elf.bits, derived.elf.endian) == \
+        ("PPC64", 64, "little")
+    catalog = TargetCatalog.load()
+    assert (catalog.get("s390x").elf.endian, catalog.get("armv7").elf.bits, catalog.get("i386").elf.bits) == \
+        ("big", 32, 32)

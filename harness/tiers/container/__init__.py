@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from ...errors import ConfigError
+from ...host import engine as engines
 from ...host.engine import ENGINES, require_known
-from ..base import Tier, TierOption
+from ..base import Artefact, TierOption
+from ..host_kernel import HostKernelTier
+from . import images
+from .checks import container_checks
 from .runner import ContainerRunner
 from .settings import IMAGE_SOURCES, ContainerSettings
 
 
-class ContainerTier(Tier):
+class ContainerTier(HostKernelTier):
     name = "container"
     runner = ContainerRunner
     options = (
@@ -33,6 +37,20 @@ class ContainerTier(Tier):
     @classmethod
     def describe(cls, settings: ContainerSettings) -> str:
         return f"container (engine {settings.engine or 'podman, else docker'}; images: {settings.image_source})"
+
+    @classmethod
+    def artefacts(cls) -> list[Artefact]:
+        """The images imported from root filesystems, in every engine that answers."""
+        found = []
+        for engine in (e for e in engines.survey().values() if isinstance(e, engines.Engine)):
+            for ref, key in images.list_imported(engine):
+                found.append(Artefact(f"{engine.name} image", ref, key,
+                                      lambda engine=engine, ref=ref: engine.run("rmi", "--force", ref, check=False)))
+        return found
+
+    @classmethod
+    def doctor_checks(cls, targets) -> list:
+        return super().doctor_checks(targets) + container_checks()  # qemu-user's handlers run its foreign images
 
     @classmethod
     def uses_rootfs(cls, settings: ContainerSettings, target) -> bool:

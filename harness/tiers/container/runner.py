@@ -22,7 +22,8 @@ from ...host import binfmt
 from ...host import engine as engines
 from ...host.tools import host_tool
 from ...progress import Progress
-from ..base import WORK_DIR, Runner
+from ..base import WORK_DIR
+from ..host_kernel import HostKernelRunner
 from ..results import CommandResult, signal_exit_code
 from ..process import OUTPUT_LIMIT, owner_gone, owner_token, read_line, run_with_deadline
 from . import images
@@ -46,7 +47,7 @@ except OSError as error:  # as the engine itself would: 127 not found, 126 not e
 """
 
 
-class ContainerRunner(Runner):
+class ContainerRunner(HostKernelRunner):
     name = "container"
 
     def __init__(self, *args, **kwargs):

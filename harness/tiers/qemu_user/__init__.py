@@ -1,10 +1,10 @@
 """The qemu-user tier: foreign-arch root filesystems entered through binfmt_misc (the fast everyday tier)."""
 
-from ..base import Tier
+from ..host_kernel import HostKernelTier
 from .runner import QemuUserRunner
 
 
-class QemuUserTier(Tier):
+class QemuUserTier(HostKernelTier):
     name = "qemu-user"
     runner = QemuUserRunner
 

@@ -23,7 +23,8 @@ from ...host import binfmt
 from ...host.tools import host_tool
 from ...progress import Progress
 from .. import rooted
-from ..base import WORK_DIR, Runner
+from ..base import WORK_DIR
+from ..host_kernel import HostKernelRunner
 from ..results import CommandResult
 from ..process import OUTPUT_LIMIT, new_session_dir, read_line, remove_session_dir, run_with_deadline
 
@@ -32,7 +33,7 @@ _OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' an
 HOLDER = Path(__file__).with_name("holder.py")  # what the target sees, and why: its docstring
 
 
-class QemuUserRunner(Runner):
+class QemuUserRunner(HostKernelRunner):
     name = "qemu-user"
 
     def __init__(self, *args, **kwargs):

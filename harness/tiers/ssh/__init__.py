@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ...host.checks import Check
+from ...host.tools import find_tool
 from ..base import Tier, TierOption
 from .runner import SshRunner
 from .settings import SshSettings
@@ -40,12 +42,16 @@ class SshTier(Tier):
         return f"ssh (real machines, no emulator: {settings.describe()})"
 
     @classmethod
-    def emulator_version(cls, target) -> str | None:
-        return None
-
-    @classmethod
     def execution(cls, target) -> str:
         return "a real machine, no emulator"
+
+    @classmethod
+    def doctor_checks(cls, targets) -> list[Check]:
+        """OpenSSH's client here; what each machine needs is checked when it connects (arch, libc, setsid,
+        python3 for wheels)."""
+        found = find_tool("ssh")
+        return [Check("ssh (for --runner ssh)", found is not None, found or "not found",
+                      None if found else "apt-get install openssh-client")]
 
     @classmethod
     def uses_rootfs(cls, settings, target) -> bool:

@@ -50,18 +50,7 @@ class SshRunner(Runner):
         machine = self.machine.describe() if self.machine else "no machine"
         return f"{self.target.name} (ssh machine {machine})"
 
-    # The machine runs the binary on its own CPU: no emulator, no CPU-floor mark.
-    @property
-    def emulated(self) -> bool:
-        return False
-
-    @property
-    def cpu(self) -> str | None:
-        return None
-
-    @property
-    def marks_binary_under_test(self) -> bool:
-        return False
+    # The machine runs the binary on its own CPU: no emulator, no CPU-floor mark (the base's defaults).
 
     @property
     def has_python(self) -> bool:

@@ -3,6 +3,7 @@
 from ...errors import HarnessError
 from ..base import Tier
 from . import machine
+from .checks import vm_checks
 from .runner import VmRunner
 
 
@@ -33,6 +34,10 @@ class VmTier(Tier):
         if target.vm is None:
             return None
         return "host" if machine.kvm_usable(target) else target.vm.cpu
+
+    @classmethod
+    def doctor_checks(cls, targets) -> list:
+        return vm_checks(targets)
 
     @classmethod
     def defines(cls, target) -> bool:

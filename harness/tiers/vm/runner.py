@@ -60,15 +60,8 @@ class VmRunner(Runner):
     def where(self) -> str:
         return f"{self.target.name} (vm runner, {self.target.vm.qemu if self.target.vm else 'no VM defined'})"
 
-    @property
-    def emulated(self) -> bool:
-        return False  # the guest's own kernel runs the binaries: no QEMU_CPU, the VM's -cpu applies
-
-    @property
-    def cpu(self) -> str | None:
-        return None  # no qemu-user inside the guest; the VM's -cpu is in kernel_facts
-
-    marks_binary_under_test = False
+    # The guest's own kernel runs the binaries: no qemu-user inside it (the base's emulated, cpu and
+    # marks_binary_under_test), the VM's -cpu applies and is in kernel_facts.
 
     @property
     def report_label(self) -> str:

@@ -1,0 +1,28 @@
+"""The VM tier's lines of `doctor`: each target's qemu-system, machine type and firmware, mke2fs, and KVM."""
+
+from __future__ import annotations
+
+import os
+
+from ...errors import HarnessError
+from ...host.checks import Check, tool_check
+from ...targets import Target
+from . import machine
+
+
+def vm_checks(targets: list[Target]) -> list[Check]:
+    checks = [tool_check("mke2fs", "e2fsprogs")]
+    for target in targets:
+        if target.vm is None:
+            continue
+        try:
+            binary = machine.require_runnable(target)
+            checks.append(Check(f"{target.name} VM", True, f"{binary} -M {target.vm.machine} -cpu {target.vm.cpu}"
+                                + (f", firmware {', '.join(target.vm.firmware)}" if target.vm.firmware else "")))
+        except HarnessError as error:
+            checks.append(Check(f"{target.name} VM (for --runner vm)", False, error.problem, error.fix))
+    kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    checks.append(Check("KVM", True, "/dev/kvm usable: VMs of this host's own arch use it" if kvm else
+                        "no usable /dev/kvm: VMs of this host's arch would be emulated too (every other arch is, "
+                        "always)"))
+    return checks
