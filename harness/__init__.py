@@ -11,7 +11,7 @@ Names are imported on first use, so the runners and the CLI work without pytest 
 from importlib import import_module
 
 _EXPORTS = {
-    "Product": "binary", "ReportedVersion": "binary", "BinaryUnderTest": "binary", "InstalledBinary": "binary",
+    "Product": "binary", "ReportedVersion": "binary", "BinaryUnderTest": "binary", "InstalledBinary": "install",
     "UV": "binary", "RUFF": "binary", "ESBUILD": "binary",
     "HarnessError": "errors", "ConfigError": "errors", "HostSetupError": "errors", "BinaryError": "errors",
     "DownloadError": "errors", "TargetError": "errors",

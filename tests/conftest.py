@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from archsmoke.binary import UV, BinaryUnderTest, download_release
+from archsmoke.binary import UV, BinaryUnderTest
+from archsmoke.origins import download_release
 from archsmoke.cache import Cache
 from pkgindex import PackageIndex
 from archsmoke.rootfs import RootFilesystem, RootfsBuilder
 from archsmoke.targets import TargetCatalog
+from archsmoke.tiers import load_catalog
 
 # A pinned release, so the self-tests do not move when uv publishes.
 UV_VERSION = "0.13.9"
@@ -25,7 +27,7 @@ def cache(archsmoke) -> Cache:
 
 @pytest.fixture(scope="session")
 def catalog() -> TargetCatalog:
-    return TargetCatalog.load()
+    return load_catalog()
 
 
 @pytest.fixture(scope="session")

@@ -279,13 +279,13 @@ def main(argv: list[str]) -> int:
     import tempfile
 
     from archsmoke.cache import Cache
-    from archsmoke.targets import TargetCatalog
+    from archsmoke.tiers import load_catalog
 
     if "--" not in argv or argv.index("--") != 1 or len(argv) < 3:
         print("usage: python tests/sshd.py ARCH[,ARCH...] -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
     arches, command = argv[0].split(","), argv[2:]
-    catalog = TargetCatalog.load()
+    catalog = load_catalog()
     builder = RootfsBuilder(Cache(None), sink=lambda line: print(line, file=sys.stderr, flush=True))
     with tempfile.TemporaryDirectory(prefix="archsmoke-machines-") as work:
         machines = Machines(builder, catalog, Path(work))

@@ -31,6 +31,9 @@ class Product:
     # Its per-platform npm package, {arch} being Node's word for the arch ("@esbuild/linux-{arch}"): --release
     # then downloads from the npm registry instead of the package index.
     npm: str | None = None
+    # Where --release downloads it from: an origin's name (harness/origins); default "npm" for a product with an
+    # npm package, else "index" (the package index).
+    origin: str | None = None
     version_args: tuple[str, ...] = ("--version",)
     # Commands of the main executable whose exit code and output every arch's build must share with the
     # reference build (the build for this host's arch), beside --version and --help: ("--selftest",), ...
@@ -54,6 +57,10 @@ class Product:
     @property
     def index_project(self) -> str:
         return self.project or self.name
+
+    @property
+    def origin_name(self) -> str:
+        return self.origin or ("npm" if self.npm is not None else "index")
 
     def parse_version(self, output: str) -> ReportedVersion | None:
         """The version (and triple) from the output of `main --version`, None if it does not match."""

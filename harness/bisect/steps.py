@@ -50,16 +50,15 @@ class StepSpec:
     target: Target
     tiers: str | None  # --runner, or None for the default tiers
     selection: tuple[str, ...]  # pytest arguments: paths, -k, ...
-    index_url: str | None
+    origins: tuple[str, ...]  # the origins' options, as a step passes them on (--index-url URL ...)
     cwd: Path
-    npm_registry: str | None = None
 
     def key(self, version: str) -> str:
         definition = hashlib.sha256(self.target.source.read_bytes()).hexdigest()
         return content_key({"project": self.project, "product": self.product, "version": version, "target": self.target.name,
                             "rootfs": rootfs.cache_key(self.target), "definition": definition,
                             "tiers": self.tiers or "default", "selection": list(self.selection),
-                            "index": self.index_url or "default", "npm": self.npm_registry or "default",
+                            "origins": list(self.origins),
                             "archsmoke": archsmoke_digest(),
                             "cwd": str(self.cwd)})
 
@@ -71,8 +70,7 @@ class StepSpec:
                 "--arch", self.target.name, *(["--product", self.product] if known else []),
                 "--release", f"{self.product}={version}" if known else version, "--cache-dir", str(cache.root),
                 *(["--runner", self.tiers] if self.tiers else []),
-                *(["--index-url", self.index_url] if self.index_url else []),
-                *(["--npm-registry", self.npm_registry] if self.npm_registry else []), f"--junitxml={junit}"]
+                *self.origins, f"--junitxml={junit}"]
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from ..errors import ConfigError, HarnessError
 from . import doctor
 from ..signals import terminate_as_interrupt
 from ..targets import TargetCatalog
+from ..tiers import load_catalog
 from . import bisect as bisect_command
 from . import report
 from .images import images_build, images_list, images_prune, images_verify
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     terminate_as_interrupt()
     try:
-        catalog = TargetCatalog.load(args.targets_dir)
+        catalog = load_catalog(args.targets_dir)
         cache = Cache(args.cache_dir)
         if args.command == "doctor":
             targets = catalog.select(args.arches or ["all"])

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from .. import bisect as bisecting
-from ..binary import npm
-from ..binary.index import require_http_option
 from ..binary.product import PRODUCTS, Product
 from ..cache import Cache
 from ..errors import ConfigError
+from ..origins import Origins
+from ..origins import options as origin_options
 from ..targets import TargetCatalog
 from .markdown import code, inline
 
@@ -31,9 +31,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--good", required=True, metavar="VERSION", help="a release that passes")
     parser.add_argument("--bad", required=True, metavar="VERSION", help="a release that fails")
     parser.add_argument("--runner", help="tiers, as pytest's --runner (default: the target's default tiers)")
-    parser.add_argument("--index-url", help="package index (default: $ARCHSMOKE_INDEX_URL, else pip's)")
-    parser.add_argument("--npm-registry", help="npm registry, for a product published there (default: "
-                                               "$ARCHSMOKE_NPM_REGISTRY, else https://registry.npmjs.org)")
+    for option in origin_options():
+        parser.add_argument(option.flag, dest=option.dest, metavar=option.metavar, help=option.help)
     parser.add_argument("--logs", type=Path, default=DEFAULT_LOGS,
                         help=f"where each step's pytest output is kept (default: ./{DEFAULT_LOGS})")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="-- PYTEST ARGS",
@@ -77,16 +76,16 @@ def _version_key(text: str):
 
 def run(args: argparse.Namespace, catalog: TargetCatalog, cache: Cache) -> int:
     target = catalog.get(args.arch)
-    require_http_option(args.index_url, "--index-url")
-    require_http_option(args.npm_registry, "--npm-registry")
+    origins = Origins({option.dest: getattr(args, option.dest) for option in origin_options()})
     product = PRODUCTS.get(args.product) or Product(args.product, executables=(args.product,))
-    releases = bisecting.between(product, target, args.good, args.bad, args.index_url, args.npm_registry)
-    project = npm.package_for(product, target) if product.npm else product.index_project
+    origin = origins.for_product(product)
+    releases = bisecting.between(product, target, args.good, args.bad, origin)
+    project = origin.project(product, target)
     for version, why in releases.skipped:
         _say(f"skipping {project} {version}: {why}")
     good_older = _version_key(args.good) < _version_key(args.bad)
-    spec = bisecting.StepSpec(project, product.name, target, args.runner, _selection(args), args.index_url, Path.cwd(),
-                              args.npm_registry)
+    spec = bisecting.StepSpec(project, product.name, target, args.runner, _selection(args), tuple(origins.argv()),
+                              Path.cwd())
     _say(f"{len(releases.versions)} releases of {project} from {releases.versions[0]} to {releases.versions[-1]} "
          f"on {target.name} ({args.runner or 'default tiers'}; tests: {' '.join(spec.selection) or 'pytest default'}); "
          f"looking for the first {'bad' if good_older else 'good'} one")

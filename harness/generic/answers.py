@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from archsmoke.arches import words_for
-from archsmoke.binary import InstalledBinary
+from archsmoke.install import InstalledBinary
 from archsmoke.binary.product import TRIPLE
 from archsmoke.signals import signal_name
 

@@ -14,6 +14,7 @@ import pytest
 from archsmoke import binary as binaries
 from archsmoke.arches import host_arch, runs_natively
 from archsmoke.binary import BinaryUnderTest, Product
+from archsmoke.install import install
 from archsmoke.errors import HarnessError, NoBinaryForTarget
 from archsmoke.plugin.session import Archsmoke
 from archsmoke.progress import Progress
@@ -86,7 +87,7 @@ def gather(archsmoke: Archsmoke, product: Product) -> Reference:
     rootfs = archsmoke.builder.ensure(target)
     options = RunnerOptions(cpu="", sink=archsmoke.sink, cache=archsmoke.cache, settings=QemuUserTier.settings({}))
     with QemuUserTier.runner(target, rootfs, options) as runner:
-        installed = binaries.install(build, product, runner)
+        installed = install(build, product, runner)
         side = Side(f"{target.name} (reference)", target.debian_arch, installed.install_dirs)
         answers = {}
         for name, args in commands(build, product):

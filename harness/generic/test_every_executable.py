@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from archsmoke.binary.install import as_the_loader_sees_it
+from archsmoke.install import as_the_loader_sees_it
 from archsmoke.binary.versions import names_release, printed_numbers
 
 from .answers import Side, ask, differences, problems

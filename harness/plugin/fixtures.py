@@ -8,7 +8,8 @@ import shlex
 
 import pytest
 
-from ..binary import InstalledBinary, Product, ReportedVersion
+from ..binary import Product, ReportedVersion
+from ..install import InstalledBinary
 from ..coverage import Placement
 from .hooks import harness_errors
 from .reporting import logs_dir

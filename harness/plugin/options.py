@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ..origins import options as origin_options
 from ..tiers import DEFAULT_TIERS, TIERS
 from .session import Options
 
@@ -62,11 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     _add(group, "--archsmoke-logs", type=Path, default=None, metavar="DIR",
          help="where to keep each failing target's log (every command it ran, with its output); "
               "default: beside the --junitxml file, if any")
-    _add(group, "--index-url", default=None, metavar="URL",
-         help="package index (PEP 503) to download releases from (default: $ARCHSMOKE_INDEX_URL, else pip's)")
-    _add(group, "--npm-registry", default=None, metavar="URL",
-         help="npm registry to download releases of products published on npm from (default: "
-              "$ARCHSMOKE_NPM_REGISTRY, else https://registry.npmjs.org)")
+    for option in origin_options():
+        _add(group, option.flag, dest=option.dest, default=None, metavar=option.metavar, help=option.help)
 
 
 def given(config: pytest.Config) -> bool:
@@ -88,8 +86,7 @@ def options_from(config: pytest.Config) -> Options:
         cache_dir=config.getoption("archsmoke_cache_dir"),
         targets_dir=config.getoption("targets_dir"),
         debian_mirror=config.getoption("debian_mirror"),
-        index_url=config.getoption("index_url"),
-        npm_registry=config.getoption("npm_registry"),
+        origin_values={option.dest: config.getoption(option.dest) for option in origin_options()},
     )
 
 

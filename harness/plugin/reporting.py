@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ..binary import InstalledBinary, Product
+from ..binary import Product
+from ..install import InstalledBinary
 from .hooks import placement_of
 from .verdict import NOTHING_TESTED, check_something_was_tested
 from .state import active

@@ -14,16 +14,19 @@ from typing import Any, Iterator
 
 from .. import binary as binaries
 from .. import coverage
-from ..binary import BinaryUnderTest, InstalledBinary, Product, ReportedVersion
+from ..binary import BinaryUnderTest, Product, ReportedVersion
+from ..install import InstalledBinary, install, mark_for_cpu_floor, unmark
 from ..cache import Cache
 from ..coverage import Placement
 from ..errors import BinaryError, ConfigError, TargetError
 from ..progress import Sink
 from ..rootfs import RootfsBuilder
 from ..signals import signal_name
-from ..targets import ALL, Target, TargetCatalog, arch_words, require_libc
-from ..tiers import DEFAULT_TIERS, Runner, RunnerOptions, TIERS, tiers_named
+from ..targets import ALL, Target, arch_words, require_libc
+from ..tiers import DEFAULT_TIERS, Runner, RunnerOptions, TIERS, load_catalog, tiers_named
 from ..cpu_floor import check_models, floor_model
+from ..origins import Origins
+from ..origins.package_index import PackageIndex
 from ..records import TargetRecord
 
 
@@ -40,15 +43,19 @@ class Options:
     cache_dir: Path | None = None
     targets_dir: Path | None = None
     debian_mirror: str | None = None
-    index_url: str | None = None
-    npm_registry: str | None = None
+    origin_values: dict[str, str | None] = field(default_factory=dict)  # origin option dest -> where (--index-url)
+
+    @property
+    def index_url(self) -> str | None:
+        """The package index this run uses (suites fetch their own build dependencies from it)."""
+        return self.origin_values.get(PackageIndex.option.dest)
 
 
 class Archsmoke:
     def __init__(self, options: Options, sink: Sink | None = None):
         self.options = options
         self.sink = sink
-        self.catalog = TargetCatalog.load(options.targets_dir)
+        self.catalog = load_catalog(options.targets_dir)
         named = tiers_named(options.runner) if options.runner is not None else None
         self._tiers = named or list(DEFAULT_TIERS)
         self.tier_settings = {tier.name: tier.settings(options.tier_values.get(tier.name, {}))
@@ -59,8 +66,7 @@ class Archsmoke:
                 raise ConfigError(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to the "
                                   f"{other.name} tier only",
                                   fix=f"add --runner {other.name}, or drop them")
-        binaries.require_http_option(options.index_url, "--index-url")
-        binaries.require_http_option(options.npm_registry, "--npm-registry")
+        self.origins = Origins(options.origin_values)
         self.releases = self._parse_releases(options.releases)
         if options.product is not None:
             binaries.product_named(options.product)
@@ -249,8 +255,7 @@ class Archsmoke:
 
     def download(self, product: Product, version: str, target: Target) -> BinaryUnderTest:
         """The release's build for the target, from this run's index or npm registry (cached)."""
-        return binaries.download_release(product, version, target, self.cache, self.options.index_url, self.sink,
-                                         self.options.npm_registry)
+        return self.origins.for_product(product).fetch(product, version, target, self.cache, self.sink)
 
     def installed(self, runner: Runner, product: Product) -> InstalledBinary:
         """The product installed in the started target, once; a binary that cannot run there at all (its first
@@ -260,7 +265,7 @@ class Archsmoke:
         if key in self._cannot_run:
             raise TargetError(self._cannot_run[key])
         if key not in self._installed:
-            installed = binaries.install(self.binary_for(runner.target, product), product, runner)
+            installed = install(self.binary_for(runner.target, product), product, runner)
             first = runner.run([installed.path, *product.version_args], env=installed.env)
             if not first.ok and not first.timed_out and runner.marks_binary_under_test:
                 first = self._floor_or_emulator(runner, installed, product, first)
@@ -284,10 +289,10 @@ class Archsmoke:
         if at_max.ok:
             return first  # it runs above the floor and fails at it: the build needs a newer CPU
         paths = [installed.real_executable(name) for name in installed.binary.names_for(product)]
-        binaries.unmark(runner, paths)
+        unmark(runner, paths)
         native = runner.run([installed.path, *product.version_args], env=installed.env)
         if not native.ok:
-            binaries.mark_for_cpu_floor(runner, paths)  # it fails natively too: the build itself
+            mark_for_cpu_floor(runner, paths)  # it fails natively too: the build itself
             return first
         floor = floor_model(target, self.options.cpu)
         gap = coverage.Gap(target.name, f"{coverage.CPU_FLOOR} {floor}",

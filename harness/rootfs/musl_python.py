@@ -108,12 +108,12 @@ def cross_compiler(target: Target) -> str:
 
 
 def _fetch_sources(cache: Cache, mirror: str, work: Path, progress: Progress) -> dict[str, Path]:
-    from ..binary.index import IndexFile, fetch
+    from ..download import RemoteFile, fetch
 
     unpacked = {}
     for name, (pool_path, sha256, directory) in SOURCES.items():
         url = f"{mirror.rstrip('/')}/{pool_path}"
-        tarball = fetch(cache, IndexFile(Path(pool_path).name, url, sha256, False), progress.sink)
+        tarball = fetch(cache, RemoteFile(Path(pool_path).name, url, sha256), progress.sink)
         subprocess.run(["tar", "-xf", str(tarball), "-C", str(work)], check=True)
         unpacked[name] = work / directory
     return unpacked

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
@@ -10,10 +9,8 @@ import yaml
 from .. import arches
 from ..errors import ConfigError
 from .fields import Fields
-from .model import ELF_CLASSES, ENDIANS, LIBCS, ElfIdentity, KernelSource, PinnedImage, RootfsRecipe, Target, TimeBudgets, \
-    VmSpec, require_libc
-
-_DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$")
+from .model import ELF_CLASSES, ENDIANS, LIBCS, ElfIdentity, RootfsRecipe, Target, TimeBudgets, require_libc
+from .sections import Section
 
 
 def default_targets_dir() -> Path:
@@ -48,7 +45,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def parse_target(source: Path, text: str) -> Target:
+def parse_target(source: Path, text: str, sections: tuple[Section, ...] = ()) -> Target:
+    """A target from its YAML; `sections` are the tiers' own parts it may hold (each parsed by its tier)."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -75,16 +73,8 @@ def parse_target(source: Path, text: str) -> Target:
     timeouts = TimeBudgets(build=budgets.positive("build"), start=budgets.positive("start"),
                            command=budgets.positive("command"), install=budgets.positive("install"))
     budgets.reject_unknown()
-    image = None
-    if "image" in top.data:
-        pinned = top.section("image")
-        ref = pinned.get("ref", str)
-        if not _DIGEST_REF.match(ref):
-            raise pinned.error("field 'image.ref'",
-                               f"must be pinned by digest (name@sha256:<64 hex digits>), got {ref!r}")
-        image = PinnedImage(ref=ref, has_python=pinned.get("python", bool))
-        pinned.reject_unknown()
-    vm = _vm_spec(top.section("vm")) if "vm" in top.data else None
+    owned = tuple((section.key, section.parse(top.section(section.key))) for section in sections
+                  if section.key in top.data)
     page_size = top.get("page_size", int)
     if page_size <= 0 or page_size & (page_size - 1):
         raise top.error("field 'page_size'", f"must be a power of two in bytes, got {page_size}")
@@ -105,8 +95,7 @@ def parse_target(source: Path, text: str) -> Target:
         wheel_platforms=top.string_list("wheel_platforms"),
         rootfs=recipe,
         timeouts=timeouts,
-        image=image,
-        vm=vm,
+        sections=owned,
     )
     top.reject_unknown()
     if target.cpu and not target.qemu_arch:
@@ -121,42 +110,7 @@ MANYLINUX_PACKAGES = ("libgcc-s1", "libstdc++6", "libcrypt1", "libglib2.0-0", "l
                       "libxrender1", "libice6", "libsm6")
 
 
-_MACHINE = re.compile(r"^[a-z0-9][a-z0-9._-]*(,[a-z0-9._-]+(=[A-Za-z0-9._-]+)?)*$")
-_CONSOLE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*$")
-_MODULE = re.compile(r"^[a-z0-9_-]+$")
-
-
-def _vm_spec(vm: Fields) -> VmSpec:
-    qemu = vm.get("qemu", str)
-    if not re.match(r"^qemu-system-[a-z0-9_]+$", qemu):
-        raise vm.error("field 'vm.qemu'", f"must name a qemu-system binary (qemu-system-ARCH), got {qemu!r}")
-    machine = vm.get("machine", str)
-    if not _MACHINE.match(machine):
-        raise vm.error("field 'vm.machine'", f"must be a QEMU machine type with options (pseries,x-vof=on), got {machine!r}")
-    console = vm.get("console", str)
-    if not _CONSOLE.match(console):
-        raise vm.error("field 'vm.console'", f"must be a kernel console device name (hvc0, ttyAMA0), got {console!r}")
-    kernel = vm.section("kernel")
-    source = KernelSource(suite=kernel.get("suite", str), package=kernel.get("package", str),
-                          apt_options=kernel.string_list("apt_options", []))
-    kernel.reject_unknown()
-    modules = vm.string_list("modules")
-    bad = [m for m in modules if not _MODULE.match(m)]
-    if bad:
-        raise vm.error("field 'vm.modules'", f"must list kernel module names (virtio_blk), got {bad[0]!r}")
-    memory = vm.get("memory", int, 1024)
-    if memory < 128:
-        raise vm.error("field 'vm.memory'", f"must be at least 128 (MiB), got {memory}")
-    cpus = vm.get("cpus", int, 2)
-    if not 1 <= cpus <= 8:
-        raise vm.error("field 'vm.cpus'", f"must be 1 to 8, got {cpus}")
-    spec = VmSpec(qemu=qemu, machine=machine, cpu=vm.get("cpu", str), console=console, kernel=source,
-                  modules=modules, firmware=vm.string_list("firmware", []), memory=memory, cpus=cpus)
-    vm.reject_unknown()
-    return spec
-
-
-def load_target(path: Path) -> Target:
+def load_target(path: Path, sections: tuple[Section, ...] = ()) -> Target:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -164,7 +118,7 @@ def load_target(path: Path) -> Target:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
                           fix=f"save {path.name} as UTF-8") from None
-    return parse_target(path, text)
+    return parse_target(path, text, sections)
 
 
 class TargetCatalog:
@@ -182,13 +136,13 @@ class TargetCatalog:
                 self._by_alias[alias] = target
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> TargetCatalog:
+    def load(cls, directory: Path | None = None, sections: tuple[Section, ...] = ()) -> TargetCatalog:
         directory = directory or default_targets_dir()
         files = sorted(directory.glob("*.yaml"))
         if not files:
             raise ConfigError(f"no target definitions (*.yaml) in {directory}",
                               fix="point --targets-dir at a directory of target definitions like archsmoke's vms/")
-        return cls([load_target(f) for f in files])
+        return cls([load_target(f, sections) for f in files])
 
     @property
     def names(self) -> list[str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from .. import arches
 from ..errors import ConfigError
@@ -44,46 +45,6 @@ class RootfsRecipe:
 
 
 @dataclass(frozen=True)
-class PinnedImage:
-    """A published container image for the container tier, pinned by digest (``--image-source pinned``)."""
-
-    ref: str  # registry/name@sha256:<64 hex>
-    has_python: bool
-
-    @property
-    def digest(self) -> str:
-        return self.ref.rsplit("@", 1)[1]
-
-
-@dataclass(frozen=True)
-class KernelSource:
-    """The Debian package a full-system VM boots, and the suite it comes from."""
-
-    suite: str
-    package: str
-    apt_options: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class VmSpec:
-    """How the full-system tier boots this target (the YAML's ``vm`` section)."""
-
-    qemu: str  # the qemu-system binary, e.g. qemu-system-ppc64
-    machine: str  # -M, with its options: pseries,x-vof=on
-    cpu: str  # -cpu: the oldest CPU the binary must run on that the kernel accepts
-    console: str  # the kernel's name for the serial console: hvc0, ttysclp0, ttyAMA0
-    kernel: KernelSource
-    modules: tuple[str, ...]  # what the initramfs loads (with their dependencies) to mount the disk and share
-    firmware: tuple[str, ...] = ()  # files QEMU loads from its data directory, checked before booting
-    memory: int = 1024  # MiB
-    cpus: int = 2  # -smp: QEMU translates each vCPU on its own host thread (MTTCG), as qemu-user runs threads
-
-    @property
-    def machine_type(self) -> str:
-        return self.machine.split(",", 1)[0]
-
-
-@dataclass(frozen=True)
 class TimeBudgets:
     """Seconds allowed for each kind of work on this target (emulation is slow)."""
 
@@ -109,8 +70,16 @@ class Target:
     wheel_platforms: tuple[str, ...]
     rootfs: RootfsRecipe
     timeouts: TimeBudgets
-    image: PinnedImage | None = None
-    vm: VmSpec | None = None
+    # The parts of the YAML that tiers own, as each tier parsed them ((key, spec) pairs: see sections.py).
+    sections: tuple[tuple[str, Any], ...] = ()
+
+    def section(self, key: str) -> Any:
+        """A tier's section of this target (None where the YAML has none)."""
+        return dict(self.sections).get(key)
+
+    def with_section(self, key: str, spec: Any) -> Target:
+        """This target with one tier's section replaced (a variant for tests and experiments)."""
+        return replace(self, sections=tuple({**dict(self.sections), key: spec}.items()))
 
     @property
     def arch(self) -> arches.Arch:

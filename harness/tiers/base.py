@@ -23,6 +23,7 @@ from ..host.checks import Check
 from ..progress import Sink
 from ..rootfs import RootFilesystem, resolve_in_root
 from ..targets import Target
+from ..targets.sections import Section
 from .results import CommandResult
 
 DEFAULT_ENV = {
@@ -86,6 +87,7 @@ class Tier:
     name: ClassVar[str]
     runner: ClassVar[type[Runner]]
     options: ClassVar[tuple[TierOption, ...]] = ()
+    section: ClassVar[Section | None] = None  # the tier's own part of a target's YAML, parsed by the tier
 
     @classmethod
     def settings(cls, values: dict[str, Any]) -> Any:

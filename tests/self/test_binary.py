@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from archsmoke.binary import UV, install, matching, prepare
-from archsmoke.binary.install import check_loader, wheel_glibc_floor
+from archsmoke.binary import UV, matching, prepare
+from archsmoke.install import check_loader, install, wheel_glibc_floor
 from archsmoke.rootfs import resolve_in_root
 from archsmoke.cache import Cache
 from archsmoke.errors import BinaryError, TargetError
@@ -161,7 +161,8 @@ RUFF_VERSION = "0.15.11"
 
 def test_any_products_builds_install_under_their_own_names(catalog, cache, tmp_path, built):
     """ruff's wheel, bare executable and release archive: unpacked, matched and installed as ruff, never as uv."""
-    from archsmoke.binary import RUFF, download_release
+    from archsmoke.binary import RUFF
+    from archsmoke.origins import download_release
     from archsmoke.errors import NoBinaryForTarget
 
     target = catalog.get("x86_64")

@@ -22,6 +22,7 @@ from archsmoke.tiers import RunnerOptions
 from archsmoke.tiers.container import ContainerRunner, ContainerSettings
 from archsmoke.tiers.container.runner import OWNER_LABEL, remove_orphans
 from archsmoke.targets import TargetCatalog, load_target
+from archsmoke.tiers import sections
 
 UV_VERSION = "0.13.9"  # as tests/conftest.py pins it
 
@@ -270,7 +271,7 @@ def _catalog_pinning(tmp_path: Path, arch: str, ref: str, python: bool) -> Targe
     directory = tmp_path / "vms"
     directory.mkdir(exist_ok=True)
     (directory / f"{arch}.yaml").write_text(yaml.safe_dump(data))
-    return TargetCatalog([load_target(directory / f"{arch}.yaml")])
+    return TargetCatalog([load_target(directory / f"{arch}.yaml", sections())])
 
 
 def _publish(engine, registry, rootfs, cache, name: str, arch: str | None = None) -> str:

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from archsmoke.binary import index as download
-from archsmoke.binary import UV, download_release
+from archsmoke.binary import UV
+from archsmoke.origins import download_release
 from archsmoke.cache import Cache
 from archsmoke.errors import DownloadError
 

@@ -14,7 +14,7 @@ from archsmoke.arches import ARCHES
 from archsmoke.binary import read_elf
 from archsmoke.rootfs import RootfsBuilder
 from archsmoke.rootfs.build import sdk_target
-from archsmoke.targets import TargetCatalog
+from archsmoke.tiers import load_catalog
 from archsmoke.tiers.qemu_user import QemuUserRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "smoke" / "uv"))
@@ -31,7 +31,7 @@ SDK = {"glibc": "libc6-dev", "musl": "musl-dev"}
 # LLVM 14's lld cannot link s390x, nor riscv64 objects that need linker relaxation (Debian's crt1.o).
 GNU_LD = {"s390x": "/usr/bin/s390x-linux-gnu-ld", "riscv64": "/usr/bin/riscv64-linux-gnu-ld"}
 PROGRAM = 'int puts(const char *);\nint main(void) { puts("a dynamic program runs"); return 0; }\n'
-TARGETS = TargetCatalog.load().names
+TARGETS = load_catalog().names
 
 
 def loader(target) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from archsmoke.binary import UV, prepare
 from archsmoke.binary.product import Product
-from archsmoke.binary.release import download_release
+from archsmoke.origins import download_release
 from archsmoke.cache import Cache
 from archsmoke.errors import BinaryError
 
@@ -151,7 +151,7 @@ def test_a_package_data_wheel_without_a_launcher_for_it_is_refused_at_install(re
                                                                               scratch_cache):
     from toolwheels import make_wheel
 
-    from archsmoke.binary import install
+    from archsmoke.install import install
     from archsmoke.tiers.qemu_user import QemuUserRunner
 
     elf = release("x86_64").main_for(UV).read_bytes()

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from archsmoke.binary import UV, install
+from archsmoke.binary import UV
+from archsmoke.install import install
 from archsmoke.errors import BinaryError
 from archsmoke.tiers.qemu_user import QemuUserRunner
 

@@ -11,10 +11,10 @@ import os
 import pytest
 
 from archsmoke.binary import read_elf
-from archsmoke.targets import TargetCatalog
+from archsmoke.tiers import load_catalog
 from archsmoke.tiers.qemu_user import QemuUserRunner
 
-MUSL_WITH_PYTHON = [t.name for t in TargetCatalog.load().targets.values() if t.rootfs.python == "musl"]
+MUSL_WITH_PYTHON = [t.name for t in load_catalog().targets.values() if t.rootfs.python == "musl"]
 
 REPORT = """import json, sys, sysconfig
 from pip._vendor.packaging import tags

@@ -17,8 +17,8 @@ import json, sys
 from archsmoke.cache import Cache
 from archsmoke.rootfs import RootfsBuilder
 from archsmoke.tiers.qemu_user import QemuUserRunner
-from archsmoke.targets import TargetCatalog
-target = TargetCatalog.load().get("s390x")
+from archsmoke.tiers import load_catalog
+target = load_catalog().get("s390x")
 rootfs = RootfsBuilder(Cache(sys.argv[1])).ensure(target)
 with QemuUserRunner(target, rootfs) as runner:
     assert runner.rootless
@@ -84,11 +84,11 @@ import json, sys
 from archsmoke.cache import Cache
 from archsmoke.host.engine import detect
 from archsmoke.rootfs import RootfsBuilder
-from archsmoke.targets import TargetCatalog
+from archsmoke.tiers import load_catalog
 from archsmoke.tiers import RunnerOptions
 from archsmoke.tiers.container import ContainerRunner, ContainerSettings
 cache = Cache(sys.argv[1])
-target = TargetCatalog.load().get("s390x-musl")
+target = load_catalog().get("s390x-musl")
 rootfs = RootfsBuilder(cache).ensure(target)
 engine = detect("podman")
 with ContainerRunner(target, rootfs, RunnerOptions(cache=cache, settings=ContainerSettings(engine="podman"))) as runner:

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from archsmoke.errors import ConfigError
-from archsmoke.targets import TargetCatalog, load_target, parse_target
+from archsmoke.targets import load_target, parse_target
+from archsmoke.tiers import load_catalog, sections
+from archsmoke.tiers.container.spec import pinned_image
 
 SHIPPED = sorted((Path(__file__).parents[2] / "vms").glob("*.yaml"))
 VALID = (Path(__file__).parents[2] / "vms" / "ppc64le.yaml").read_text()
@@ -15,7 +17,7 @@ STATED_ELF = "elf:\n  machine: PPC64\n  class: 64\n  endian: little\n"
 
 
 def test_every_shipped_target_loads():
-    catalog = TargetCatalog.load()
+    catalog = load_catalog()
     assert set(catalog.names) == {"ppc64le", "s390x", "aarch64", "armv7", "riscv64", "i386", "x86_64",
                                   "ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl", "riscv64-musl"}
     assert {t.name for t in catalog.targets.values() if t.libc == "musl"} == {
@@ -33,11 +35,11 @@ def test_every_shipped_target_loads():
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_shipped_files_name_their_arch(path):
-    assert load_target(path).name == path.stem
+    assert load_target(path, sections()).name == path.stem
 
 
 def test_aliases_and_selection():
-    catalog = TargetCatalog.load()
+    catalog = load_catalog()
     assert catalog.get("ppc64el").name == "ppc64le"
     assert catalog.get("arm64").name == "aarch64"
     assert [t.name for t in catalog.select(["s390x,ppc64el", "s390x"])] == ["s390x", "ppc64le"]
@@ -46,7 +48,7 @@ def test_aliases_and_selection():
 
 def test_unknown_arch_lists_the_known_ones():
     with pytest.raises(ConfigError) as caught:
-        TargetCatalog.load().get("mips")
+        load_catalog().get("mips")
     message = str(caught.value)
     assert "unknown arch 'mips'" in message
     for name in ("aarch64", "armv7", "i386", "ppc64le", "s390x", "x86_64"):
@@ -55,7 +57,7 @@ def test_unknown_arch_lists_the_known_ones():
 
 def _error(text: str, name: str = "ppc64le.yaml") -> str:
     with pytest.raises(ConfigError) as caught:
-        parse_target(Path("vms") / name, text)
+        parse_target(Path("vms") / name, text, sections())
     return str(caught.value)
 
 
@@ -104,14 +106,14 @@ def test_a_file_that_is_not_a_mapping():
 
 def test_empty_targets_dir(tmp_path):
     with pytest.raises(ConfigError, match="no target definitions"):
-        TargetCatalog.load(tmp_path)
+        load_catalog(tmp_path)
 
 
 def test_duplicate_alias(tmp_path):
     (tmp_path / "ppc64le.yaml").write_text(VALID)
     (tmp_path / "other.yaml").write_text(VALID.replace("arch: ppc64le", "arch: other"))
     with pytest.raises(ConfigError, match="alias 'ppc64el' is also used by"):
-        TargetCatalog.load(tmp_path)
+        load_catalog(tmp_path)
 
 
 def test_container_platforms_and_pinned_images(catalog):
@@ -119,10 +121,10 @@ def test_container_platforms_and_pinned_images(catalog):
         "ppc64le": "linux/ppc64le", "s390x": "linux/s390x", "aarch64": "linux/arm64", "armv7": "linux/arm/v7",
         "riscv64": "linux/riscv64", "i386": "linux/386", "x86_64": "linux/amd64"}
     for name in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl"):
-        image = catalog.get(name).image
+        image = pinned_image(catalog.get(name))
         assert image is not None and image.has_python
         assert image.ref.startswith("docker.io/library/python@sha256:") and len(image.digest) == len("sha256:") + 64
-    digests = [catalog.get(n).image.digest for n in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl")]
+    digests = [pinned_image(catalog.get(n)).digest for n in ("ppc64le-musl", "s390x-musl", "aarch64-musl", "armv7-musl")]
     assert len(set(digests)) == 4, "each platform pins its own manifest, not one shared index"
 
 
@@ -182,10 +184,9 @@ def test_glibc_roots_hold_what_manylinux_wheels_may_assume(catalog):
 
 
 def test_the_elf_identity_follows_from_the_arch_stated_or_not():
-    stated, derived = parse_target(Path("vms/ppc64le.yaml"), VALID + STATED_ELF), parse_target(Path("vms/ppc64le.yaml"),
-                                                                                                   VALID)
+    stated, derived = (parse_target(Path("vms/ppc64le.yaml"), text, sections()) for text in (VALID + STATED_ELF, VALID))
     assert stated.elf == derived.elf and (derived.elf.machine, derived.elf.bits, derived.elf.endian) == \
         ("PPC64", 64, "little")
-    catalog = TargetCatalog.load()
+    catalog = load_catalog()
     assert (catalog.get("s390x").elf.endian, catalog.get("armv7").elf.bits, catalog.get("i386").elf.bits) == \
         ("big", 32, 32)

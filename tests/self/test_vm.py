@@ -16,7 +16,9 @@ import pytest
 from archsmoke.errors import ConfigError, HostSetupError, ImageBuildError, TargetError
 from archsmoke.targets.catalog import parse_target
 from archsmoke.tiers import RunnerOptions
+from archsmoke.tiers import sections
 from archsmoke.tiers.vm import VmRunner, boot
+from archsmoke.tiers.vm.spec import vm_spec
 from archsmoke.tiers.vm.initramfs import Cpio
 from hanging_run import interrupt_hanging_run, processes_naming
 
@@ -117,7 +119,7 @@ def test_an_interrupted_run_leaves_no_vm_or_overlay(built, cache, tmp_path, how)
 
 def _variant(catalog, arch: str, **vm_changes):
     target = catalog.get(arch)
-    return dataclasses.replace(target, vm=dataclasses.replace(target.vm, **vm_changes))
+    return target.with_section("vm", dataclasses.replace(vm_spec(target), **vm_changes))
 
 
 def test_a_machine_qemu_lacks_is_refused_before_booting(built, catalog, cache):
@@ -147,7 +149,7 @@ def test_a_missing_qemu_system_binary_names_its_package(built, catalog, cache):
 def test_a_kernel_package_that_does_not_exist_fails_the_build(built, catalog, tmp_path):
     from archsmoke.cache import Cache
 
-    target = _variant(catalog, "s390x", kernel=dataclasses.replace(catalog.get("s390x").vm.kernel,
+    target = _variant(catalog, "s390x", kernel=dataclasses.replace(vm_spec(catalog.get("s390x")).kernel,
                                                                    package="linux-image-nonesuch"))
     with pytest.raises(ImageBuildError, match="(?s)mmdebstrap failed for the s390x VM kernel.*linux-image-nonesuch"):
         boot.ensure(target, Cache(tmp_path / "cache"))
@@ -231,10 +233,10 @@ def test_the_vm_section_is_validated(catalog, change, message):
         section = [line for line in section if not line.startswith("    ")]
     text = "".join(lines[:start] + [change] + section + lines[end:])
     if message is None:
-        assert parse_target(source, text).vm.machine == "pseries,x-vof=on"
+        assert vm_spec(parse_target(source, text, sections())).machine == "pseries,x-vof=on"
     else:
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-            parse_target(source, text)
+            parse_target(source, text, sections())
 
 
 def test_the_cli_says_no_vm_section_without_a_traceback(tmp_path, cache):

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from archsmoke.tiers.vm.spec import vm_spec
+
 WORKFLOWS = sorted((Path(__file__).parents[2] / ".github/workflows").glob("*.yml"))
 TOOLS = Path(sys.executable).parent
 
@@ -83,7 +85,7 @@ def test_the_nightly_runs_every_vm_target_on_the_vm_tier(catalog):
     nightly = yaml.safe_load(next(p for p in WORKFLOWS if p.name == "nightly.yml").read_text())
     included = nightly["jobs"]["smoke"]["strategy"]["matrix"]["include"]
     assert {row["arch"] for row in included if row["runner"] == "vm"} == \
-        {t.name for t in catalog.targets.values() if t.vm is not None}
+        {t.name for t in catalog.targets.values() if vm_spec(t) is not None}
 
 
 def test_jobs_keep_their_reports():

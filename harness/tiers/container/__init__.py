@@ -11,11 +11,13 @@ from . import images
 from .checks import container_checks
 from .runner import ContainerRunner
 from .settings import IMAGE_SOURCES, ContainerSettings
+from .spec import SECTION, pinned_image
 
 
 class ContainerTier(HostKernelTier):
     name = "container"
     runner = ContainerRunner
+    section = SECTION
     options = (
         TierOption("--engine", "engine", metavar="NAME",
                    help=f"container tier: {' or '.join(ENGINES)} (default: podman if it answers, else docker)"),
@@ -54,7 +56,7 @@ class ContainerTier(HostKernelTier):
 
     @classmethod
     def uses_rootfs(cls, settings: ContainerSettings, target) -> bool:
-        return not (settings.image_source == "pinned" and target.image is not None)
+        return not (settings.image_source == "pinned" and pinned_image(target) is not None)
 
 
 __all__ = ["ContainerRunner", "ContainerSettings", "ContainerTier", "IMAGE_SOURCES"]

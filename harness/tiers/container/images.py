@@ -19,6 +19,7 @@ from ...progress import Progress, Sink
 from ...rootfs import RootFilesystem
 from ...targets import Target
 from .archive import load_tree
+from .spec import pinned_image
 
 REPOSITORY = "localhost/archsmoke"
 TREE_LABEL = "io.archsmoke.tree-digest"
@@ -92,10 +93,10 @@ def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink
 
 def pinned(engine: Engine, target: Target, sink: Sink | None = None) -> Image:
     """The target's digest-pinned image, pulled unless present, and checked against the target's platform."""
-    if target.image is None:
+    if pinned_image(target) is None:
         raise ConfigError(f"target {target.name} pins no image (no 'image' field in {target.source.name})",
                           fix="use --image-source rootfs, or add image.ref (name@sha256:...) to the target")
-    ref = target.image.ref
+    ref = pinned_image(target).ref
     details = inspect(engine, ref)
     if details is None:
         progress = Progress(f"image {target.name}", sink)
@@ -112,7 +113,7 @@ def pinned(engine: Engine, target: Target, sink: Sink | None = None) -> Image:
             raise DownloadError(f"{engine.name} pulled {ref} but cannot inspect it")
         progress.say(f"pulled {ref}")
     check_platform(details, target, ref)
-    return Image(ref, f"image {ref}", target.image.has_python)
+    return Image(ref, f"image {ref}", pinned_image(target).has_python)
 
 
 def list_imported(engine: Engine) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from ..results import CommandResult, signal_exit_code
 from ..process import OUTPUT_LIMIT, owner_gone, owner_token, read_line, run_with_deadline
 from . import images
 from .settings import ContainerSettings
+from .spec import pinned_image
 
 NAME_PREFIX = "archsmoke-"
 OWNER_LABEL = "io.archsmoke.owner"
@@ -77,7 +78,7 @@ class ContainerRunner(HostKernelRunner):
     @property
     def report_label(self) -> str:
         return "container, pinned image" if self.options.settings.image_source == "pinned" and \
-            self.target.image is not None else "container"
+            pinned_image(self.target) is not None else "container"
 
     @property
     def testinfra_url(self) -> str | None:
@@ -131,7 +132,7 @@ class ContainerRunner(HostKernelRunner):
         progress.say(f"{self.engine.name} container {self.container} on {self.image.ref} ready")
 
     def _image(self) -> images.Image:
-        if self.options.settings.image_source == "pinned" and self.target.image is not None:
+        if self.options.settings.image_source == "pinned" and pinned_image(self.target) is not None:
             return images.pinned(self.engine, self.target, self.options.sink)
         if self.rootfs is None or self.options.cache is None:
             raise TargetError(f"{self.where}: no root filesystem to import as an image")

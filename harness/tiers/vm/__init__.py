@@ -4,12 +4,14 @@ from ...errors import HarnessError
 from ..base import Tier
 from . import machine
 from .checks import vm_checks
+from .spec import SECTION, vm_spec
 from .runner import VmRunner
 
 
 class VmTier(Tier):
     name = "vm"
     runner = VmRunner
+    section = SECTION
 
     @classmethod
     def describe(cls, settings) -> str:
@@ -17,13 +19,13 @@ class VmTier(Tier):
 
     @classmethod
     def emulator_version(cls, target) -> str | None:
-        return machine.qemu_version(target) if target.vm is not None else None
+        return machine.qemu_version(target) if vm_spec(target) is not None else None
 
     @classmethod
     def execution(cls, target) -> str:
-        if target.vm is not None and machine.kvm_usable(target):
-            return f"its own kernel under {target.vm.qemu} with KVM, no CPU emulation"
-        return f"its own kernel under {target.vm.qemu if target.vm else 'qemu-system'} (TCG)"
+        if vm_spec(target) is not None and machine.kvm_usable(target):
+            return f"its own kernel under {vm_spec(target).qemu} with KVM, no CPU emulation"
+        return f"its own kernel under {vm_spec(target).qemu if vm_spec(target) else 'qemu-system'} (TCG)"
 
     @classmethod
     def page_size(cls, target) -> int:
@@ -31,9 +33,9 @@ class VmTier(Tier):
 
     @classmethod
     def cpu_model(cls, target, override) -> str | None:
-        if target.vm is None:
+        if vm_spec(target) is None:
             return None
-        return "host" if machine.kvm_usable(target) else target.vm.cpu
+        return "host" if machine.kvm_usable(target) else vm_spec(target).cpu
 
     @classmethod
     def doctor_checks(cls, targets) -> list:
@@ -41,11 +43,11 @@ class VmTier(Tier):
 
     @classmethod
     def defines(cls, target) -> bool:
-        return target.vm is not None
+        return vm_spec(target) is not None
 
     @classmethod
     def unavailable(cls, target) -> str | None:
-        if target.vm is None:
+        if vm_spec(target) is None:
             return f"{target.source.name} has no vm section"
         try:
             machine.require_runnable(target)

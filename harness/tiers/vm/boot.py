@@ -22,6 +22,7 @@ from ...progress import Progress, Sink
 from ...rootfs.build import mmdebstrap_extract
 from ...targets import Target
 from . import guest, initramfs
+from .spec import vm_spec
 
 KIND = "vm-boot"
 FORMAT = 1
@@ -55,11 +56,11 @@ class BootFiles:
 
 
 def recipe(target: Target) -> dict:
-    assert target.vm is not None
+    assert vm_spec(target) is not None
     scripts = hashlib.sha256("".join(guest.SCRIPTS.values()).encode()).hexdigest()[:16]
-    return {"format": FORMAT, "debian_arch": target.debian_arch, "suite": target.vm.kernel.suite,
-            "package": target.vm.kernel.package, "modules": list(target.vm.modules), "guest_scripts": scripts,
-            **({"apt_options": list(target.vm.kernel.apt_options)} if target.vm.kernel.apt_options else {})}
+    return {"format": FORMAT, "debian_arch": target.debian_arch, "suite": vm_spec(target).kernel.suite,
+            "package": vm_spec(target).kernel.package, "modules": list(vm_spec(target).modules), "guest_scripts": scripts,
+            **({"apt_options": list(vm_spec(target).kernel.apt_options)} if vm_spec(target).kernel.apt_options else {})}
 
 
 def cache_key(target: Target) -> str:
@@ -84,13 +85,13 @@ def _verify(path: Path, meta: dict) -> str:
 
 def _require_page_size(target: Target, page_size: int, release: str) -> None:
     if page_size != target.page_size:
-        raise ImageBuildError(f"{target.vm.kernel.package} ({release}) runs with {page_size}-byte pages, but "
+        raise ImageBuildError(f"{vm_spec(target).kernel.package} ({release}) runs with {page_size}-byte pages, but "
                               f"{target.source.name} says page_size: {target.page_size}",
                               fix="make page_size the kernel's page size, or choose the kernel package that has it")
 
 
 def _build(target: Target, work: Path, explicit_mirror: str | None, progress: Progress) -> dict:
-    vm = target.vm
+    vm = vm_spec(target)
     assert vm is not None
     if shutil.which("mmdebstrap") is None:
         raise HostSetupError("mmdebstrap is not installed; it fetches the VM kernels", fix="apt-get install mmdebstrap")

@@ -8,17 +8,18 @@ from ...errors import HarnessError
 from ...host.checks import Check, tool_check
 from ...targets import Target
 from . import machine
+from .spec import vm_spec
 
 
 def vm_checks(targets: list[Target]) -> list[Check]:
     checks = [tool_check("mke2fs", "e2fsprogs")]
     for target in targets:
-        if target.vm is None:
+        if vm_spec(target) is None:
             continue
         try:
             binary = machine.require_runnable(target)
-            checks.append(Check(f"{target.name} VM", True, f"{binary} -M {target.vm.machine} -cpu {target.vm.cpu}"
-                                + (f", firmware {', '.join(target.vm.firmware)}" if target.vm.firmware else "")))
+            checks.append(Check(f"{target.name} VM", True, f"{binary} -M {vm_spec(target).machine} -cpu {vm_spec(target).cpu}"
+                                + (f", firmware {', '.join(vm_spec(target).firmware)}" if vm_spec(target).firmware else "")))
         except HarnessError as error:
             checks.append(Check(f"{target.name} VM (for --runner vm)", False, error.problem, error.fix))
     kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)

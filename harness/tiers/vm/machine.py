@@ -12,6 +12,7 @@ from ...errors import ConfigError, HostSetupError
 from ...host.binfmt import cpu_models_of
 from ...targets import Target
 from . import guest
+from .spec import vm_spec
 
 # Debian's packages for each qemu-system binary (doctor and the errors name them).
 QEMU_PACKAGES = {
@@ -27,11 +28,11 @@ FIRMWARE_DIRS = (Path("/usr/share/qemu"), Path("/usr/share/qemu-efi-aarch64"), P
 
 
 def qemu_binary(target: Target) -> str:
-    assert target.vm is not None
-    found = shutil.which(target.vm.qemu)
+    assert vm_spec(target) is not None
+    found = shutil.which(vm_spec(target).qemu)
     if found is None:
-        package = QEMU_PACKAGES.get(target.vm.qemu, "the package that provides it")
-        raise HostSetupError(f"{target.vm.qemu} is not installed; the VM tier boots {target.name} with it",
+        package = QEMU_PACKAGES.get(vm_spec(target).qemu, "the package that provides it")
+        raise HostSetupError(f"{vm_spec(target).qemu} is not installed; the VM tier boots {target.name} with it",
                              fix=f"apt-get install {package} qemu-system-data (or run ./bootstrap)")
     return found
 
@@ -53,17 +54,17 @@ def _machines(binary: str) -> frozenset[str]:
 
 def require_runnable(target: Target) -> str:
     """The qemu-system binary, once the machine type and firmware the target names are known to be here."""
-    assert target.vm is not None
+    assert vm_spec(target) is not None
     binary = qemu_binary(target)
-    machine = target.vm.machine_type
+    machine = vm_spec(target).machine_type
     if machine not in _machines(binary):
-        raise ConfigError(f"{target.source.name}: vm.machine {machine!r} is not a machine {target.vm.qemu} knows",
-                          fix=f"choose one that `{target.vm.qemu} -machine help` lists")
+        raise ConfigError(f"{target.source.name}: vm.machine {machine!r} is not a machine {vm_spec(target).qemu} knows",
+                          fix=f"choose one that `{vm_spec(target).qemu} -machine help` lists")
     models = cpu_models_of(binary)
-    if models is not None and target.vm.cpu not in models:
-        raise ConfigError(f"{target.source.name}: vm.cpu {target.vm.cpu!r} is not a CPU model {target.vm.qemu} knows",
-                          fix=f"choose one that `{target.vm.qemu} -cpu help` lists")
-    for name in target.vm.firmware:
+    if models is not None and vm_spec(target).cpu not in models:
+        raise ConfigError(f"{target.source.name}: vm.cpu {vm_spec(target).cpu!r} is not a CPU model {vm_spec(target).qemu} knows",
+                          fix=f"choose one that `{vm_spec(target).qemu} -cpu help` lists")
+    for name in vm_spec(target).firmware:
         if not any((directory / name).is_file() for directory in FIRMWARE_DIRS):
             raise HostSetupError(f"firmware {name} for {target.name}'s {machine} machine is missing "
                                  f"(looked in {', '.join(map(str, FIRMWARE_DIRS))})",
@@ -77,7 +78,7 @@ def kvm_usable(target: Target) -> bool:
 
 
 def command_line(binary: str, target: Target, kernel: Path, initramfs: Path, disk: Path, share: Path) -> list[str]:
-    vm = target.vm
+    vm = vm_spec(target)
     assert vm is not None
     accelerator = ["-accel", "kvm", "-cpu", "host"] if kvm_usable(target) else ["-accel", "tcg", "-cpu", vm.cpu]
     return [

@@ -33,6 +33,7 @@ from ..results import CommandResult, signal_exit_code
 from ..process import new_session_dir, read_capped, remove_session_dir
 from . import boot, disk, guest, machine
 from .console import READY, Console
+from .spec import vm_spec
 
 SESSION_PREFIX = "archsmoke-vm-"
 CONSOLE_LOG = "console.log"
@@ -58,7 +59,7 @@ class VmRunner(Runner):
 
     @property
     def where(self) -> str:
-        return f"{self.target.name} (vm runner, {self.target.vm.qemu if self.target.vm else 'no VM defined'})"
+        return f"{self.target.name} (vm runner, {vm_spec(self.target).qemu if vm_spec(self.target) else 'no VM defined'})"
 
     # The guest's own kernel runs the binaries: no qemu-user inside it (the base's emulated, cpu and
     # marks_binary_under_test), the VM's -cpu applies and is in kernel_facts.
@@ -81,7 +82,7 @@ class VmRunner(Runner):
         return self._session / "share"
 
     def start(self) -> None:
-        if self.target.vm is None:
+        if vm_spec(self.target) is None:
             raise TargetError(f"{self.target.name} has no vm section in {self.target.source.name}, so the VM tier "
                               "cannot boot it", fix="run it on another tier, or add a vm section (see vms/README.md)")
         if self.rootfs is None or self.options.cache is None:
@@ -94,7 +95,7 @@ class VmRunner(Runner):
         argv = machine.command_line(binary, self.target, self.boot_files.kernel, self.boot_files.initramfs,
                                     root_disk.image, self.share)
         progress = Progress(f"boot {self.target.name}", self.options.sink)
-        progress.say(f"booting {self.boot_files.release} on {self.target.vm.machine} ({self.target.vm.cpu})")
+        progress.say(f"booting {self.boot_files.release} on {vm_spec(self.target).machine} ({vm_spec(self.target).cpu})")
         self.console = Console(argv, self._session / CONSOLE_LOG, {**os.environ, "TMPDIR": str(self._session)},
                                self.where)
         self._reaper = subprocess.Popen(["/bin/sh", "-c", _REAPER, "reaper", str(self.console.pid), str(self._session)],
@@ -106,8 +107,8 @@ class VmRunner(Runner):
             raise
         release, uname, page = (m.decode() for m in match.groups())
         self._facts = {"kernel_release": release, "page_size": str(int(page) * 1024),
-                      "machine": self.target.vm.machine,
-                       "cpu": "host" if machine.kvm_usable(self.target) else self.target.vm.cpu,
+                      "machine": vm_spec(self.target).machine,
+                       "cpu": "host" if machine.kvm_usable(self.target) else vm_spec(self.target).cpu,
                       "accelerator": "kvm" if machine.kvm_usable(self.target) else "tcg"}
         self.started = True
         if uname != self.target.arch.uname:

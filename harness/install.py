@@ -7,15 +7,15 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BinaryError, ReleaseDefect, TargetError
-from ..host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
-from ..tiers.base import Runner
-from ..rootfs import resolve_in_root
-from .elf import check_runs_on, glibc_provided
-from .index import wheel_platforms
-from .label import covers, manylinux_glibc
-from .product import Product
-from .unpack import BinaryUnderTest
+from .binary.elf import check_runs_on, glibc_provided
+from .binary.index import wheel_platforms
+from .binary.label import covers, manylinux_glibc
+from .binary.product import Product
+from .binary.unpack import BinaryUnderTest
+from .errors import BinaryError, ReleaseDefect, TargetError
+from .host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
+from .rootfs import resolve_in_root
+from .tiers.base import Runner
 
 INSTALL_PREFIX = "/opt/archsmoke"
 
