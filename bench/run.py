@@ -44,16 +44,19 @@ from pathlib import Path
 from archsmoke.binary import UV
 from archsmoke.host.engine import detect
 from archsmoke.tiers.container.images import imported_ref
-from archsmoke.plugin.session import Archsmoke, Options
+from archsmoke.plugin.installs import Installs
+from archsmoke.plugin.placements import Placements
+from archsmoke.plugin.run_config import Options, RunConfig
 from archsmoke.tiers import DEFAULT_TIER
 
 
 def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[float, float, int]:
     begun = time.monotonic()
-    session = Archsmoke(Options(arches=[arch], releases=[version], cache_dir=cache_dir, runner=runner),
-                        sink=lambda line: None)
-    with session.started(session.placements[0]) as runner:
-        installed = session.installed(runner, UV)
+    config = RunConfig(Options(arches=[arch], releases=[version], cache_dir=cache_dir, runner=runner),
+                       sink=lambda line: None)
+    placements = Placements(config)
+    with placements.started(config.placements[0]) as runner:
+        installed = Installs(config, placements).installed(runner, UV)
         runner.run(installed.command("--version"), env=installed.env).check()
         emulated = sum(result.duration for result in runner.history)
         commands = len(runner.history)
@@ -62,11 +65,11 @@ def one_pass(arch: str, cache_dir: Path, version: str, runner: str) -> tuple[flo
 
 def transport_pass(arch: str, cache_dir: Path | None, runner: str, count: int = 20) -> tuple[float, float]:
     """(seconds from asking for a started target until it answers, warm; median seconds of an emulated `true`)."""
-    session = Archsmoke(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
-    placement = session.placements[0]
-    session.builder.ensure(placement.target)  # built and checked outside the timing
+    config = RunConfig(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
+    placement = config.placements[0]
+    config.builder.ensure(placement.target)  # built and checked outside the timing
     begun = time.monotonic()
-    with session.started(placement) as started:
+    with Placements(config).started(placement) as started:
         ready = time.monotonic() - begun
         times = sorted(started.run(["true"]).check().duration for _ in range(count))
     return ready, times[len(times) // 2]
@@ -76,8 +79,8 @@ def cold_pass(arch: str, cache_dir: Path | None, version: str, runner: str) -> f
     if runner != "container":
         with tempfile.TemporaryDirectory(prefix="archsmoke-bench-") as empty:
             return one_pass(arch, Path(empty), version, runner)[0]
-    session = Archsmoke(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
-    rootfs = session.builder.ensure(session.targets[0])
+    config = RunConfig(Options(arches=[arch], cache_dir=cache_dir, runner=runner), sink=lambda line: None)
+    rootfs = config.builder.ensure(config.targets[0])
     engine = detect()
     engine.run("rmi", "--force", imported_ref(rootfs), check=False)
     return one_pass(arch, cache_dir, version, runner)[0]

@@ -16,7 +16,7 @@ _EXPORTS = {
     "HarnessError": "errors", "ConfigError": "errors", "HostSetupError": "errors", "BinaryError": "errors",
     "DownloadError": "errors", "TargetError": "errors",
     "Runner": "tiers", "CommandResult": "tiers", "CommandFailed": "tiers",
-    "Placement": "coverage", "harness_errors": "plugin",
+    "Placement": "placement", "harness_errors": "plugin",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -17,27 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .cpu_floor import at_floor, floor_model
+from .placement import Placement
 from .targets import Target
-from .tiers import DEFAULT_TIER, DEFAULT_TIERS, Tier
+from .tiers import DEFAULT_TIERS, Tier
 
 PAGE_SIZE = "page size"
 CPU_FLOOR = "CPU floor"
-
-
-@dataclass(frozen=True)
-class Placement:
-    """A target on a tier: what tests are parametrized on, and what records, logs and test ids are keyed by."""
-
-    target: Target
-    tier: type[Tier]
-
-    @property
-    def id(self) -> str:
-        """`ppc64le` on the default tier, `ppc64le-vm` elsewhere (test ids, log names, report columns)."""
-        return self.target.name if self.tier.name == DEFAULT_TIER else f"{self.target.name}-{self.tier.name}"
-
-    def __str__(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import tempfile
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from .binary.elf import check_runs_on, glibc_provided
@@ -104,7 +105,7 @@ def check_glibc(binary: BinaryUnderTest, runner: Runner, labelled: bool = False)
     needs = []
     if binary.elf.libc == "glibc" and binary.elf.glibc_needed is not None:
         needs.append((binary.elf.glibc_needed, "it references GLIBC_{}.{}".format(*binary.elf.glibc_needed)))
-    tag = wheel_glibc_floor(binary.file.name) if binary.kind == "wheel" else None
+    tag = INSTALLERS[binary.kind].glibc_floor(binary) if binary.kind in INSTALLERS else None
     floor = tag if runner.has_python else None  # without Python, no pip checks the tag
     if floor is not None:
         needs.append((floor[0], f"its wheel is tagged {floor[1]}"))
@@ -146,31 +147,63 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
                             fix="fix the release's build or its label (archsmoke cannot install it as published)") \
             from None
     check_glibc(binary, runner, labelled)
-    budget = target.timeouts.install
-    if binary.kind == "wheel" and runner.has_python:
-        venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")
-        staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
-        runner.put(binary.file, staged, mode=0o644)
-        runner.run(["python3", "-m", "venv", "--without-pip", venv], timeout=budget).check()
-        runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index", "--no-deps",
-                    "--disable-pip-version-check", "--no-warn-script-location", staged], timeout=budget).check()
-        bin_dir = f"{venv}/bin"
+    installer = INSTALLERS.get(binary.kind)
+    if installer is not None and installer.applies(runner):
+        bin_dir, real = installer.install(binary, product, runner)
     else:
-        bin_dir = runner.own_path("/usr/local/bin")
-        runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
-        for extra in binary.extras_for(product):
-            runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
+        bin_dir, real = _copy_onto_path(binary, product, runner)
     names = binary.names_for(product)
-    real: dict[str, str] = {}
-    if binary.kind == "wheel" and runner.has_python and binary.package_data:
-        _require_launcher(binary, product, runner, bin_dir)
-        site = _site_packages(runner, bin_dir)
-        real = {name: f"{site}/{inside}" for name, inside in binary.package_data if name in names}
     installed = InstalledBinary(binary=binary, product=product, bin_dir=bin_dir, real=real,
                                 env={"PATH": f"{bin_dir}:{runner.environment()['PATH']}"})
     if runner.marks_binary_under_test:
         mark_for_cpu_floor(runner, [installed.real_executable(name) for name in names])
     return installed
+
+
+def _copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner) -> tuple[str, dict[str, str]]:
+    """Executables (a bare one, an archive's, an npm package's) onto PATH under the product's names."""
+    bin_dir = runner.own_path("/usr/local/bin")
+    runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
+    for extra in binary.extras_for(product):
+        runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
+    return bin_dir, {}
+
+
+def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) -> tuple[str, dict[str, str]]:
+    """A wheel, by the target's own pip into a venv; executables kept as package data are run where pip put them,
+    through the launcher the wheel declares."""
+    budget = runner.target.timeouts.install
+    venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")
+    staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
+    runner.put(binary.file, staged, mode=0o644)
+    runner.run(["python3", "-m", "venv", "--without-pip", venv], timeout=budget).check()
+    runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index", "--no-deps",
+                "--disable-pip-version-check", "--no-warn-script-location", staged], timeout=budget).check()
+    bin_dir, real = f"{venv}/bin", {}
+    if binary.package_data:
+        _require_launcher(binary, product, runner, bin_dir)
+        site = _site_packages(runner, bin_dir)
+        names = binary.names_for(product)
+        real = {name: f"{site}/{inside}" for name, inside in binary.package_data if name in names}
+    return bin_dir, real
+
+
+@dataclass(frozen=True)
+class Installer:
+    """How a kind of build is installed where it is not by copying its executables onto PATH (as its users
+    install it), and the glibc its label admits."""
+
+    applies: Callable[[Runner], bool]  # on this started target (a wheel needs the target's Python)
+    install: Callable[[BinaryUnderTest, Product, Runner], tuple[str, dict[str, str]]]  # -> (bin dir, real paths)
+    glibc_floor: Callable[[BinaryUnderTest], tuple[tuple[int, int], str] | None] = lambda binary: None
+
+
+# By BinaryUnderTest.kind (a format's KIND); a target without Python (the musl roots' busybox-only ones) gets a
+# wheel's executables onto PATH instead.
+INSTALLERS: dict[str, Installer] = {
+    "wheel": Installer(applies=lambda runner: runner.has_python, install=_pip_into_venv,
+                       glibc_floor=lambda binary: wheel_glibc_floor(binary.file.name)),
+}
 
 
 _MARK_SCRIPT = (f'for f; do printf {FLOOR_MARK.decode()} | dd of="$f" bs=1 seek={FLOOR_MARK_OFFSET} '

@@ -98,13 +98,14 @@ def _npm_claims(build: BinaryUnderTest) -> list[Claim]:
             for arch in arches for libc in libcs]
 
 
+# What a format's label is, by kind: its tags, its manifest; any other build is labelled by its file name.
+LABELS = {"wheel": lambda build: _wheel_claims(build.file.name), "npm": lambda build: _npm_claims(build)}
+
+
 def claims_of(build: BinaryUnderTest) -> list[Claim]:
     """Every platform the build's label names; [] for a build that carries no label."""
-    if build.kind == "wheel":
-        return _wheel_claims(build.file.name)
-    if build.kind == "npm":
-        return _npm_claims(build)
-    return _named_claims(build.file.name, f"file name {build.file.name}")
+    label = LABELS.get(build.kind)
+    return label(build) if label else _named_claims(build.file.name, f"file name {build.file.name}")
 
 
 def covers(build: BinaryUnderTest, target: Target) -> bool:

@@ -10,7 +10,7 @@ import pytest
 
 from ..binary import Product, ReportedVersion
 from ..install import InstalledBinary
-from ..coverage import Placement
+from ..placement import Placement
 from .hooks import harness_errors
 from .reporting import logs_dir
 from .session import Archsmoke

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ..coverage import Placement
+from ..placement import Placement
 from ..errors import ConfigError, HarnessError, NoBinaryForTarget, ReleaseDefect, TargetError
 from .options import check_output_paths, given
 from .state import active, session_state

@@ -19,6 +19,7 @@ LAYERS = [
     ("rootfs",),
     ("cpu_floor",),
     ("tiers",),
+    ("placement",),
     ("coverage", "records", "install", "origins"),
     ("bisect",),
     ("plugin",),

@@ -133,7 +133,7 @@ def test_libc_picks_each_arch_of_that_libc(catalog):
     from archsmoke.plugin.session import Archsmoke, Options
 
     def chosen(**options):
-        return [t.name for t in Archsmoke(Options(**options))._choose_targets()]
+        return [t.name for t in Archsmoke(Options(**options)).targets]
 
     assert chosen(arches=["ppc64le,s390x"], libc="musl") == ["ppc64le-musl", "s390x-musl"]
     assert chosen(arches=["ppc64le-musl"], libc="glibc") == ["ppc64le"]

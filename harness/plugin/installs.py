@@ -1,0 +1,122 @@
+"""A run's builds: which build each target gets (a local one, or a release from its origin), installed once per
+started target, its first command telling whether it can run there at all, and the version it reports."""
+
+from __future__ import annotations
+
+from .. import binary as binaries
+from .. import coverage
+from ..binary import BinaryUnderTest, Product, ReportedVersion
+from ..cpu_floor import floor_model
+from ..errors import BinaryError, TargetError
+from ..install import InstalledBinary, install, mark_for_cpu_floor, unmark
+from ..signals import signal_name
+from ..targets import Target
+from ..tiers import Runner
+from .placements import Placements
+from .run_config import RunConfig
+
+
+class Installs:
+    def __init__(self, config: RunConfig, placements: Placements):
+        self.config = config
+        self.placements = placements
+        self._binaries: dict[tuple[str, str], BinaryUnderTest] = {}
+        # (target, product) each time a test asks for a product's build: which product a test tested, for its
+        # JUnit properties, whatever fixture of its suite it went through (the uv suite's `uv`, ruff's `ruff`).
+        self.touched: list[tuple[str, str]] = []
+        self._installed: dict[tuple[Runner, str], InstalledBinary] = {}  # per started target: a restart reinstalls
+        self._reported: dict[tuple[Runner, str], ReportedVersion] = {}
+        self._cannot_run: dict[tuple[Runner, str], str] = {}
+
+    def binary_for(self, target: Target, product: Product) -> BinaryUnderTest:
+        self.touched.append((target.name, product.name))
+        key = (target.name, product.name)
+        if key not in self._binaries:
+            version = self.config.releases.get(product.name) or self.config.releases.get("")
+            if self.config.local_binaries and version is None:
+                chosen = binaries.matching(self.config.local_binaries, product, target)
+            else:
+                chosen = self.download(product, version or "latest", target)
+            for record in self.placements.records.values():
+                if record.target == target.name:
+                    record.binaries[product.name] = {
+                        "origin": chosen.origin, "sha256": chosen.sha256, "version": chosen.version or ""}
+            self._binaries[key] = chosen
+        return self._binaries[key]
+
+    def download(self, product: Product, version: str, target: Target) -> BinaryUnderTest:
+        """The release's build for the target, from this run's index or npm registry (cached)."""
+        return self.config.origins.for_product(product).fetch(product, version, target, self.config.cache, self.config.sink)
+
+    def installed(self, runner: Runner, product: Product) -> InstalledBinary:
+        """The product installed in the started target, once; a binary that cannot run there at all (its first
+        command hit its budget or died by a signal) fails every later request at once, with that reason."""
+        self.touched.append((runner.target.name, product.name))
+        key = (runner, product.name)
+        if key in self._cannot_run:
+            raise TargetError(self._cannot_run[key])
+        if key not in self._installed:
+            installed = install(self.binary_for(runner.target, product), product, runner)
+            first = runner.run([installed.path, *product.version_args], env=installed.env)
+            if not first.ok and not first.timed_out and runner.marks_binary_under_test:
+                first = self._floor_or_emulator(runner, installed, product, first)
+            if first.timed_out or first.exit_code < 0:
+                how = (f"hit its {first.timeout:.0f} s budget" if first.timed_out
+                       else f"was killed by {signal_name(-first.exit_code)}")
+                self._cannot_run[key] = (f"{product.name} cannot run on {runner.where}: its first command "
+                                         f"`{first.command}` {how}; its other tests there fail at once\n"
+                                         f"{first.report()}")
+                raise TargetError(self._cannot_run[key])
+            self._installed[key] = installed
+            self._remember_version(runner, product, first)
+        return self._installed[key]
+
+    def _floor_or_emulator(self, runner: Runner, installed: InstalledBinary, product: Product, first):
+        """A natively run target's build died under qemu-user at the CPU floor: a floor violation only if the
+        emulator runs it at its best CPU model.  If it dies there too, the emulator cannot run this build at all
+        (qemu-i386 7.2 and Go's 386 runtime): the build runs natively, and the floor is named as not covered."""
+        target = runner.target
+        at_max = runner.run([installed.path, *product.version_args], env={**installed.env, "QEMU_CPU": "max"})
+        if at_max.ok:
+            return first  # it runs above the floor and fails at it: the build needs a newer CPU
+        paths = [installed.real_executable(name) for name in installed.binary.names_for(product)]
+        unmark(runner, paths)
+        native = runner.run([installed.path, *product.version_args], env=installed.env)
+        if not native.ok:
+            mark_for_cpu_floor(runner, paths)  # it fails natively too: the build itself
+            return first
+        floor = floor_model(target, self.config.options.cpu)
+        gap = coverage.Gap(target.name, f"{coverage.CPU_FLOOR} {floor}",
+                           f"qemu-{target.qemu_arch} cannot run this {product.name} build at any CPU model (its "
+                           f"`{' '.join(product.version_args)}` failed at {floor} and at max: "
+                           f"{_ending(first)}, {_ending(at_max)}), so it ran natively, at this host's CPU")
+        record = self.placements.record_of(runner)
+        record.take_back(coverage.CPU_FLOOR)
+        self.placements.name_gap(gap, [record])
+        return native
+
+    def _remember_version(self, runner: Runner, product: Product, result) -> ReportedVersion | None:
+        """The version from a successful run of the version command (the install already ran it once)."""
+        reported = product.parse_version(result.stdout) if result.ok else None
+        if reported is not None:
+            self.placements.record_of(runner).binaries[product.name]["reported_version"] = reported.version
+            self._reported[(runner, product.name)] = reported
+        return reported
+
+    def reported_version(self, runner: Runner, installed: InstalledBinary) -> ReportedVersion:
+        key = (runner, installed.product.name)
+        if key not in self._reported:
+            product = installed.product
+            result = runner.run([installed.path, *product.version_args], env=installed.env).check()
+            reported = self._remember_version(runner, product, result)
+            if reported is None:
+                raise BinaryError(f"`{product.main} {' '.join(product.version_args)}` printed {result.stdout!r}, "
+                                  f"which does not match {product.version_pattern!r}",
+                                  fix="check the binary, or the product's version_pattern")
+        return self._reported[key]
+
+
+def _ending(result) -> str:
+    if result.timed_out:
+        return f"past its {result.timeout:.0f} s budget"
+    return f"killed by {signal_name(-result.exit_code)}" if result.exit_code < 0 else f"exit {result.exit_code}"
