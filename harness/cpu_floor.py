@@ -16,7 +16,7 @@ from .errors import ConfigError
 from .targets import Target
 
 if TYPE_CHECKING:
-    from .tiers.base import Tier
+    from .tiers.tier import Tier
 
 
 def floor_model(target: Target, override: str | None) -> str | None:

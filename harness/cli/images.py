@@ -10,7 +10,7 @@ from ..cache import Cache, read_entry, remove_tree
 from ..progress import stderr_sink
 from ..targets import TargetCatalog
 from ..tiers import TIERS
-from ..tiers.base import Artefact
+from ..tiers.tier import Artefact
 
 
 def _size(path: Path) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..targets import TargetCatalog
 from ..targets.sections import Section
-from .base import Runner, RunnerOptions, Tier, TierOption
+from .base import Runner, RunnerOptions
+from .tier import Tier, TierOption
 from .results import CommandFailed, CommandResult
 from .container import ContainerTier
 from .qemu_user import QemuUserTier

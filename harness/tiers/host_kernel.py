@@ -13,7 +13,8 @@ from ..host import binfmt
 from ..host.checks import Check
 from ..host.tools import find_tool
 from ..targets import Target
-from .base import DEFAULT_ENV, Runner, Tier
+from .base import DEFAULT_ENV, Runner
+from .tier import Tier
 
 
 def host_page_size() -> int:

@@ -33,7 +33,8 @@ from pathlib import Path
 from archsmoke.host.checks import Check
 from archsmoke.targets.sections import Section
 from archsmoke.tiers import register
-from archsmoke.tiers.base import Runner, Tier
+from archsmoke.tiers.base import Runner
+from archsmoke.tiers.tier import Tier
 from archsmoke.tiers.results import CommandResult
 
 

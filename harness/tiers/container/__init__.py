@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...errors import ConfigError
 from ...host import engine as engines
 from ...host.engine import ENGINES, require_known
-from ..base import Artefact, TierOption
+from ..tier import Artefact, TierOption
 from ..host_kernel import HostKernelTier
 from . import images
 from .checks import container_checks

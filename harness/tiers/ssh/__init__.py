@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...host.checks import Check
 from ...host.tools import find_tool
-from ..base import Tier, TierOption
+from ..tier import Tier, TierOption
 from .runner import SshRunner
 from .settings import SshSettings
 

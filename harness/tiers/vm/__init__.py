@@ -1,7 +1,7 @@
 """The full-system tier: qemu-system boots each target's own kernel (real page sizes, real syscalls)."""
 
 from ...errors import HarnessError
-from ..base import Tier
+from ..tier import Tier
 from . import machine
 from .checks import vm_checks
 from .spec import SECTION, vm_spec
