@@ -15,7 +15,7 @@ from ..signals import terminate_as_interrupt
 from ..targets import TargetCatalog
 from ..tiers import load_catalog
 from . import bisect as bisect_command
-from . import report
+from . import junit, report
 from .images import images_build, images_list, images_prune, images_verify
 
 
@@ -69,9 +69,9 @@ def make_report(args: argparse.Namespace, catalog: TargetCatalog) -> int:
     if args.output is not None and (args.output.is_dir() or not args.output.parent.is_dir()):
         what = "is a directory" if args.output.is_dir() else f"is in {args.output.parent}, which is no directory"
         raise ConfigError(f"--output {args.output} {what}", fix="name the file the report is written to")
-    files = report.junit_files(args.files)
-    results = report.load(files, set(catalog.names))
-    results.missing = report.missing_runs(files, [label for label in args.expect.replace(" ", ",").split(",") if label])
+    files = junit.junit_files(args.files)
+    results = junit.load(files, set(catalog.names))
+    results.missing = junit.missing_runs(files, [label for label in args.expect.replace(" ", ",").split(",") if label])
     results.run_url = args.run_url
     text = report.render(results, limit=args.max_chars, title=args.title)
     if len(text) > args.max_chars:
