@@ -19,8 +19,7 @@ from archsmoke.errors import HarnessError, NoBinaryForTarget
 from archsmoke.plugin.session import Archsmoke
 from archsmoke.progress import Progress
 from archsmoke.targets import Target
-from archsmoke.tiers import RunnerOptions
-from archsmoke.tiers.qemu_user import QemuUserTier
+from archsmoke.tiers import DEFAULT_TIER, RunnerOptions, tier_named
 
 from .answers import Answer, Side, ask
 
@@ -85,8 +84,9 @@ def gather(archsmoke: Archsmoke, product: Product) -> Reference:
     target, build = found
     progress.say(f"every build is compared with {target.name}'s: {build.origin}")
     rootfs = archsmoke.builder.ensure(target)
-    options = RunnerOptions(cpu="", sink=archsmoke.sink, cache=archsmoke.cache, settings=QemuUserTier.settings({}))
-    with QemuUserTier.runner(target, rootfs, options) as runner:
+    tier = tier_named(DEFAULT_TIER)  # the reference runs on the default tier, at this host's own CPU (cpu "")
+    options = RunnerOptions(cpu="", sink=archsmoke.sink, cache=archsmoke.cache, settings=tier.settings({}))
+    with tier.runner(target, rootfs, options) as runner:
         installed = install(build, product, runner)
         side = Side(f"{target.name} (reference)", target.debian_arch, installed.install_dirs)
         answers = {}
