@@ -4,10 +4,7 @@ builds (the newest for 'latest'), and bisect's list of releases, with nothing ou
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -17,6 +14,7 @@ from archsmoke.binary import Product
 from archsmoke.bisect import between
 from archsmoke.errors import ConfigError
 from archsmoke.origins import ORIGINS, Origins
+from extensions import pytest_with, write_and_import
 
 ORIGIN_MODULE = '''
 """dir: releases as files in a directory, DIR/PRODUCT/VERSION/PRODUCT-ARCH (ARCH as `uname -m` says it)."""
@@ -102,12 +100,7 @@ TOOL = Product("hosttool", executables=("hosttool",), origin="dir")
 @pytest.fixture
 def origin_module(tmp_path):
     folder = tmp_path / "origin"
-    folder.mkdir()
-    (folder / "dir_origin.py").write_text(ORIGIN_MODULE)
-    spec = importlib.util.spec_from_file_location("dir_origin", folder / "dir_origin.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield folder, module
+    yield folder, write_and_import(folder, "dir_origin", ORIGIN_MODULE)
     ORIGINS.pop("dir", None)
 
 
@@ -128,12 +121,8 @@ def _suite(tmp_path: Path, origin_folder: Path, cache, *args: str) -> tuple[int,
     project.mkdir(exist_ok=True)
     (project / "conftest.py").write_text(CONFTEST)
     junit = tmp_path / f"junit-{len(list(tmp_path.glob('junit-*')))}.xml"
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join(filter(None, (str(origin_folder), os.environ.get("PYTHONPATH"))))}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "dir_origin", "-p", "no:cacheprovider", "-q", "-rA",
-                           "--pyargs", "archsmoke.generic", "--arch", "x86_64", "--cache-dir", str(cache.root),
-                           f"--junitxml={junit}", *args], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=900)
+    done = pytest_with(origin_folder, "dir_origin", ["--pyargs", "archsmoke.generic", "--arch", "x86_64", "--cache-dir",
+                                                     str(cache.root), f"--junitxml={junit}", *args], project)
     return done.returncode, done.stdout + done.stderr, junit
 
 

@@ -4,10 +4,7 @@ runs the no-code suite, and nothing outside its own code changes for it."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 
 from archsmoke.errors import ConfigError
 from archsmoke.tiers import TIERS, load_catalog
+from extensions import pytest_with, write_and_import
 
 VMS = Path(__file__).parents[2] / "vms"
 
@@ -154,12 +152,7 @@ int main(int argc, char **argv) {
 def tier_module(tmp_path):
     """The tier's whole code, as a module of its own; imported (and so registered) here, dropped afterwards."""
     folder = tmp_path / "tier"
-    folder.mkdir()
-    (folder / "hostdir_tier.py").write_text(TIER_MODULE)
-    spec = importlib.util.spec_from_file_location("hostdir_tier", folder / "hostdir_tier.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield folder, module
+    yield folder, write_and_import(folder, "hostdir_tier", TIER_MODULE)
     TIERS.pop("hostdir", None)
 
 
@@ -183,12 +176,10 @@ def _tool(tmp_path: Path, *flags: str) -> Path:
 
 def _suite(tmp_path: Path, tier_folder: Path, targets: Path, cache, binary: Path) -> tuple[int, str, Path, Path]:
     junit, log = tmp_path / f"junit-{binary.parent.name}.xml", tmp_path / f"commands-{binary.parent.name}.log"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(tier_folder), os.environ.get("PYTHONPATH")))),
-           "HOSTDIR_LOG": str(log)}
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "hostdir_tier", "-p", "no:cacheprovider", "-q", "-rA",
-                           "--pyargs", "archsmoke.generic", "--binary", str(binary), "--arch", "x86_64",
-                           "--runner", "hostdir", "--targets-dir", str(targets), "--cache-dir", str(cache.root),
-                           f"--junitxml={junit}"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    done = pytest_with(tier_folder, "hostdir_tier", ["--pyargs", "archsmoke.generic", "--binary", str(binary), "--arch",
+                                                     "x86_64", "--runner", "hostdir", "--targets-dir", str(targets),
+                                                     "--cache-dir", str(cache.root), f"--junitxml={junit}"],
+                       tmp_path, {"HOSTDIR_LOG": str(log)})
     return done.returncode, done.stdout + done.stderr, junit, log
 
 
