@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable
 from pathlib import Path
+from typing import Callable
 
 from .binary.elf import check_runs_on, glibc_provided
 from .binary.index import wheel_platforms

@@ -26,11 +26,6 @@ class Property:
     # and the kernel facts, each under its own name: kernel_release, page_size, cpu, machine
 
 
-def proofs_in(value: str) -> list[str]:
-    """archsmoke_proves back as its classes."""
-    return [] if value in ("", NOTHING_PROVEN) else value.split(PROOF_SEPARATOR)
-
-
 def gaps_in(value: str) -> list[str]:
     """archsmoke_not_covered back as its gaps."""
     return [gap for gap in value.split(GAP_SEPARATOR) if gap]

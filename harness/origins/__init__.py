@@ -57,14 +57,8 @@ class Origins:
         """The options that give a child run (a bisect step) the same origins."""
         return [arg for name, where in self._where.items() if where for arg in (ORIGINS[name].option.flag, where)]
 
-    def describe(self) -> dict[str, str]:
-        return {name: where or "default" for name, where in self._where.items()}
-
-
 def options() -> Iterable[OriginOption]:
     return [origin.option for origin in ORIGINS.values()]
-
-
 
 
 def download_release(product: Product, version: str, target: Target, cache: Cache, sink: Sink | None = None,

@@ -46,17 +46,11 @@ class Origin(abc.ABC):
     option: ClassVar[OriginOption]
 
     def __init__(self, where: str | None = None):
-        self.check(where)
-        self.where = where  # the option's value; None: the origin's default
+        self.where = where  # the option's value (checked by Origins before anything runs); None: its default
 
     @classmethod
     def check(cls, where: str | None) -> None:
         """Refuse a bad option value before anything runs (ConfigError naming the option)."""
-
-    @classmethod
-    def serves(cls, product: Product) -> bool:
-        """Whether this origin is where the product is published (Product.origin names it, else its default)."""
-        return product.origin_name == cls.name
 
     @abc.abstractmethod
     def project(self, product: Product, target: Target) -> str:

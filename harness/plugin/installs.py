@@ -45,8 +45,9 @@ class Installs:
         return self._binaries[key]
 
     def download(self, product: Product, version: str, target: Target) -> BinaryUnderTest:
-        """The release's build for the target, from this run's index or npm registry (cached)."""
-        return self.config.origins.for_product(product).fetch(product, version, target, self.config.cache, self.config.sink)
+        """The release's build for the target, from the product's origin (cached)."""
+        origin = self.config.origins.for_product(product)
+        return origin.fetch(product, version, target, self.config.cache, self.config.sink)
 
     def installed(self, runner: Runner, product: Product) -> InstalledBinary:
         """The product installed in the started target, once; a binary that cannot run there at all (its first

@@ -193,11 +193,13 @@ def _elf_identity(top: Fields, arch: arches.Arch) -> ElfIdentity:
     if "elf" not in top.data:
         return derived
     elf = top.section("elf")
-    allowed = {"machine": tuple(arches.ELF_MACHINES), "class": ELF_CLASSES, "endian": ENDIANS}
-    stated = {field: elf.choice(field, choices) if field in elf.data else None for field, choices in allowed.items()}
+    # field: (what it may say, what the arch says)
+    fields = {"machine": (tuple(arches.ELF_MACHINES), derived.machine), "class": (ELF_CLASSES, derived.bits),
+              "endian": (ENDIANS, derived.endian)}
+    stated = {field: elf.choice(field, choices) for field, (choices, _) in fields.items() if field in elf.data}
     elf.reject_unknown()
     for field, value in stated.items():
-        expected = {"machine": derived.machine, "class": derived.bits, "endian": derived.endian}[field]
-        if value is not None and value != expected:
+        expected = fields[field][1]
+        if value != expected:
             raise top.error(f"field 'elf.{field}'", f"says {value}, but debian_arch {arch.debian} is {expected}")
     return derived

@@ -13,7 +13,7 @@ from ..host import binfmt
 from ..host.checks import Check
 from ..host.tools import find_tool
 from ..targets import Target
-from .base import DEFAULT_ENV, Runner
+from .base import Runner
 from .tier import Tier
 
 
@@ -81,11 +81,9 @@ class HostKernelTier(Tier):
 
 class HostKernelRunner(Runner):
     def environment(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = dict(DEFAULT_ENV)
         if self.cpu and (self.emulated or self.marks_binary_under_test):
-            env["QEMU_CPU"] = self.cpu
-        env.update(extra or {})
-        return env
+            extra = {"QEMU_CPU": self.cpu, **(extra or {})}  # the caller's QEMU_CPU (max) still wins
+        return super().environment(extra)
 
     @property
     def emulated(self) -> bool:
