@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -13,7 +14,7 @@ from .binary.index import wheel_platforms
 from .binary.label import covers, manylinux_glibc
 from .binary.product import Product
 from .binary.unpack import BinaryUnderTest
-from .errors import BinaryError, ReleaseDefect, TargetError
+from .errors import BinaryError, NoBinaryForTarget, ReleaseDefect, TargetError
 from .host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
 from .rootfs import resolve_in_root
 from .tiers.base import Runner
@@ -28,10 +29,21 @@ class InstalledBinary:
     bin_dir: str  # inside the target
     env: dict[str, str] = field(default_factory=dict)  # PATH with bin_dir first
     real: dict[str, str] = field(default_factory=dict)  # name -> its ELF file, where PATH has a launcher for it
+    python: str | None = None  # the venv's interpreter a wheel went into (what loads its extension modules)
+    libraries: dict[str, str] = field(default_factory=dict)  # native library: path inside the build -> in the target
+    marked: tuple[str, ...] = ()  # the files marked to run at the CPU floor (on a natively run target)
 
     @property
     def path(self) -> str:
         return f"{self.bin_dir}/{self.product.main}"
+
+    @property
+    def first_command(self) -> list[str]:
+        """What tells whether the build can run in the target at all: its version, or (a library) that the
+        interpreter which loads it starts."""
+        if self.binary.is_library and self.python is not None:
+            return [self.python, "-c", "import sys"]
+        return [self.path, *self.product.version_args]
 
     def executable(self, name: str | None = None) -> str:
         return f"{self.bin_dir}/{name or self.product.main}"
@@ -149,43 +161,70 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     check_glibc(binary, runner, labelled)
     installer = INSTALLERS.get(binary.kind)
     if installer is not None and installer.applies(runner):
-        bin_dir, real = installer.install(binary, product, runner)
+        placed = installer.install(binary, product, runner)
+    elif binary.is_library:
+        raise NoBinaryForTarget(f"{binary.origin} holds native libraries only, and the {target.name} root has no "
+                                f"runtime to load them", fix=f"add the runtime to vms/{target.source.name}")
     else:
-        bin_dir, real = _copy_onto_path(binary, product, runner)
+        placed = _copy_onto_path(binary, product, runner)
     names = binary.names_for(product)
-    installed = InstalledBinary(binary=binary, product=product, bin_dir=bin_dir, real=real,
-                                env={"PATH": f"{bin_dir}:{runner.environment()['PATH']}"})
+    installed = InstalledBinary(binary=binary, product=product, bin_dir=placed.bin_dir, real=placed.real,
+                                env={"PATH": f"{placed.bin_dir}:{runner.environment()['PATH']}"},
+                                python=placed.python, libraries=placed.libraries)
     if runner.marks_binary_under_test:
-        mark_for_cpu_floor(runner, [installed.real_executable(name) for name in names])
+        # Executables run at the floor themselves; a library runs in the interpreter that loads it.
+        marked = [installed.real_executable(name) for name in names]
+        if binary.libraries and placed.python is not None:
+            marked.append(placed.python)
+        mark_for_cpu_floor(runner, marked)
+        installed = replace(installed, marked=tuple(marked))
     return installed
 
 
-def _copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner) -> tuple[str, dict[str, str]]:
+@dataclass(frozen=True)
+class Placed:
+    """Where an installer put a build in the target."""
+
+    bin_dir: str  # the directory put first on PATH
+    real: dict[str, str] = field(default_factory=dict)  # name -> its ELF file, where PATH has a launcher for it
+    python: str | None = None  # the interpreter of the venv it went into
+    libraries: dict[str, str] = field(default_factory=dict)  # native library: path inside the build -> in the target
+
+
+def _copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
     """Executables (a bare one, an archive's, an npm package's) onto PATH under the product's names."""
     bin_dir = runner.own_path("/usr/local/bin")
     runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
     for extra in binary.extras_for(product):
         runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
-    return bin_dir, {}
+    return Placed(bin_dir)
 
 
-def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) -> tuple[str, dict[str, str]]:
+def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
     """A wheel, by the target's own pip into a venv; executables kept as package data are run where pip put them,
-    through the launcher the wheel declares."""
+    through the launcher the wheel declares; extension modules are loaded by the venv's interpreter (its own
+    copy where it runs at the CPU floor: the mark goes on the file, so not on the system's python3)."""
     budget = runner.target.timeouts.install
     venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")
     staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
     runner.put(binary.file, staged, mode=0o644)
-    runner.run(["python3", "-m", "venv", "--without-pip", venv], timeout=budget).check()
+    copies = ["--copies"] if binary.libraries and runner.marks_binary_under_test else []
+    runner.run(["python3", "-m", "venv", "--without-pip", *copies, venv], timeout=budget).check()
     runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index", "--no-deps",
                 "--disable-pip-version-check", "--no-warn-script-location", staged], timeout=budget).check()
-    bin_dir, real = f"{venv}/bin", {}
+    bin_dir, real, libraries = f"{venv}/bin", {}, {}
+    site = _site_packages(runner, bin_dir) if binary.package_data or binary.libraries else ""
     if binary.package_data:
         _require_launcher(binary, product, runner, bin_dir)
-        site = _site_packages(runner, bin_dir)
         names = binary.names_for(product)
         real = {name: f"{site}/{inside}" for name, inside in binary.package_data if name in names}
-    return bin_dir, real
+    for _, inside in binary.libraries:
+        libraries[inside] = f"{site}/{_DATA_DIRS.sub('', inside)}"
+    return Placed(bin_dir, real, python=f"{bin_dir}/python", libraries=libraries)
+
+
+# A wheel's NAME-V.data/platlib/ and purelib/ land in site-packages itself.
+_DATA_DIRS = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
 
 
 @dataclass(frozen=True)
@@ -194,7 +233,7 @@ class Installer:
     install it), and the glibc its label admits."""
 
     applies: Callable[[Runner], bool]  # on this started target (a wheel needs the target's Python)
-    install: Callable[[BinaryUnderTest, Product, Runner], tuple[str, dict[str, str]]]  # -> (bin dir, real paths)
+    install: Callable[[BinaryUnderTest, Product, Runner], Placed]
     glibc_floor: Callable[[BinaryUnderTest], tuple[tuple[int, int], str] | None] = lambda binary: None
 
 

@@ -36,12 +36,30 @@ class ElfInfo:
     @property
     def libc(self) -> str:
         if self.interpreter is None:
-            return "static"
+            return _library_libc(self.needed)
         return "musl" if MUSL_LOADER_MARK in self.interpreter else "glibc"
+
+    @property
+    def loader_words(self) -> str:
+        """How it finds its C library, for messages: its loader, or (a shared library) the libc it needs."""
+        if self.interpreter is not None:
+            return f"loader {self.interpreter}"
+        libc = next((n for n in self.needed if n == "libc.so.6" or n.startswith("libc.")), None)
+        return f"needs {libc}" if libc else "no C library"
 
     def describe(self) -> str:
         linkage = "static" if self.interpreter is None else f"dynamic, loader {self.interpreter}"
         return f"{self.machine} {self.bits}-bit {self.endian}-endian ELF ({linkage})"
+
+
+def _library_libc(needed: tuple[str, ...]) -> str:
+    """A file without a loader: a static executable, or a shared library (an extension module, a Node.js addon),
+    whose C library is the one it names (musl's libc is libc.so or libc.musl-ARCH.so.1; glibc's libc.so.6)."""
+    if "libc.so.6" in needed:
+        return "glibc"
+    if "libc.so" in needed or any(n.startswith("libc.musl-") for n in needed):
+        return "musl"
+    return "static"
 
 
 def _glibc_versions(names) -> tuple[int, int] | None:
@@ -104,8 +122,10 @@ def read_elf(path: Path | str) -> ElfInfo:
                                       f"the file has {size}", **damaged)
                 if segment["p_type"] == "PT_INTERP":
                     interpreter = segment.get_interp_name()
-            needs = glibc_needed(elf) if interpreter else None
-            libraries = _needed_libraries(elf) if interpreter else ()
+            # A shared library (ET_DYN without a loader: an extension module) needs its libraries too.
+            linked = interpreter is not None or elf.header["e_type"] == "ET_DYN"
+            needs = glibc_needed(elf) if linked else None
+            libraries = _needed_libraries(elf) if linked else ()
     except BinaryError:
         raise
     except OSError as exc:
@@ -126,7 +146,7 @@ def check_runs_on(info: ElfInfo, target: Target) -> None:
         )
     if info.libc not in ("static", target.libc):
         raise BinaryError(
-            f"{info.path} is linked against {info.libc} (loader {info.interpreter}), "
+            f"{info.path} is linked against {info.libc} ({info.loader_words}), "
             f"but target {target.name} is a {target.libc} system",
             fix=f"pass a {target.libc} or static build for {target.name}",
         )

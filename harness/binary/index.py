@@ -132,20 +132,48 @@ def with_other_levels(platforms: tuple[str, ...], wheels: list[IndexFile]) -> tu
     return (*platforms, *(p for *_, p in sorted(others)))
 
 
-def preferred(wheels: list[IndexFile], platforms: tuple[str, ...]) -> IndexFile | None:
+def python_tags(python: tuple[int, int]) -> list[tuple[str, str]]:
+    """The (interpreter, ABI) pairs a CPython of this version installs, best first, as packaging (and pip) rank
+    them: cp311-cp311, then cp311-abi3 ... cp32-abi3, then cp311-none, then py3x-none."""
+    from packaging import tags
+
+    ranked = [*tags.cpython_tags(python, platforms=["any"]),
+              *tags.compatible_tags(python, f"cp{python[0]}{python[1]}", platforms=["any"])]
+    return list(dict.fromkeys((tag.interpreter, tag.abi) for tag in ranked))
+
+
+def _python_rank(wheel: IndexFile, ranked: list[tuple[str, str]]) -> int | None:
+    try:
+        found = [ranked.index((t.interpreter, t.abi)) for t in parse_wheel_filename(wheel.filename)[3]
+                 if (t.interpreter, t.abi) in ranked]
+    except InvalidWheelFilename:
+        return None
+    return min(found) if found else None
+
+
+def preferred(wheels: list[IndexFile], platforms: tuple[str, ...],
+              python: tuple[int, int] | None = None) -> IndexFile | None:
     """The wheel a target installs: by its platforms in order of preference (as its installer ranks them; other
     levels of its families after them), and among wheels carrying the same one, the build made for this target's
     platforms only (uv ships, for one arch, a manylinux-only glibc build beside a manylinux+musllinux static one:
-    a glibc root's installer takes the former, a musl root the latter)."""
+    a glibc root's installer takes the former, a musl root the latter).  Given the target's CPython, only wheels it
+    installs count (an extension wheel is built for one interpreter: cp311), and among them the best-ranked tag."""
+    if python is not None:
+        ranked = python_tags(python)
+        wheels = sorted((w for w in wheels if _python_rank(w, ranked) is not None),
+                        key=lambda w: _python_rank(w, ranked))
     platforms = with_other_levels(platforms, wheels)
     for platform in platforms:
-        carrying = sorted((f for f in wheels if platform in f.platforms), key=lambda f: f.filename)
+        carrying = [f for f in wheels if platform in f.platforms]
+        if python is None:
+            carrying.sort(key=lambda f: f.filename)
         if carrying:
             return min(carrying, key=lambda f: len(f.platforms - set(platforms)))
     return None
 
 
-def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...], project: str) -> IndexFile:
+def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...], project: str,
+                python: tuple[int, int] | None = None) -> IndexFile:
     wheels = [f for f in files if f.filename.endswith(".whl") and f.version is not None]
     if version == "latest":
         releases = [f.version for f in wheels if not f.yanked and not f.version.is_prerelease]
@@ -164,13 +192,16 @@ def choose_file(files: list[IndexFile], version: str, platforms: tuple[str, ...]
             f"{project} {version} does not exist on the index (newest there: {', '.join(map(str, newest))})",
             fix=f"pass an existing version of {project} to --release, or 'latest'",
         )
-    chosen = preferred(same_version, platforms)
+    chosen = preferred(same_version, platforms, python)
     if chosen is not None:
         return chosen
     offered = sorted({p for f in same_version for p in f.platforms if "linux" in p})
     listed = ", ".join(offered) if len(offered) <= 6 else f"{len(offered)} other Linux platforms"
+    for_python = f" and CPython {python[0]}.{python[1]}" if python is not None and preferred(same_version, platforms) \
+        else ""
     raise NoBinaryForTarget(
-        f"{project} {wanted} has no wheel for platforms {', '.join(platforms)} (it has {listed})",
+        f"no release ships for this target: {project} {wanted} has no wheel for platforms {', '.join(platforms)}"
+        f"{for_python} (it has {listed})",
         fix="choose another version or arch, or pass a local build with --binary",
     )
 

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from ..arches import ARCHES, Arch, named_in
 from ..targets import Target
+from .elf import read_elf
 from .index import wheel_platforms
 from .unpack import BinaryUnderTest
 
@@ -121,6 +122,10 @@ def _shipped_libraries(build: BinaryUnderTest) -> set[str]:
         return set()
 
 
+def _what(build: BinaryUnderTest) -> str:
+    return f"native library {build.libraries[0][1]} is a" if build.is_library else "executables are"
+
+
 def contradictions(build: BinaryUnderTest, target: Target) -> list[str]:
     """Where the build's executables contradict what its label says of this target's platform."""
     claims = claims_of(build)
@@ -136,7 +141,11 @@ def contradictions(build: BinaryUnderTest, target: Target) -> list[str]:
     found = []
     wanted = target.elf
     if (elf.machine_number, elf.bits, elf.endian) != (wanted.machine_number, wanted.bits, wanted.endian):
-        found.append(f"{claim.says} says {target.name}, but its executables are {elf.describe()}")
+        found.append(f"{claim.says} says {target.name}, but its {_what(build)} {elf.describe()}")
+    for host_file, inside in build.libraries[1:] if build.is_library else build.libraries:
+        other = read_elf(host_file)
+        if (other.machine_number, other.bits, other.endian) != (wanted.machine_number, wanted.bits, wanted.endian):
+            found.append(f"{claim.says} says {target.name}, but {inside} is a {other.describe()}")
     if claim.libc is not None and elf.libc not in ("static", claim.libc):
         found.append(f"{claim.says} says {claim.libc}, but its executables are linked against {elf.libc} "
                      f"(loader {elf.interpreter})")

@@ -26,7 +26,9 @@ class ReportedVersion:
 @dataclass(frozen=True)
 class Product:
     name: str  # as reports show it
-    executables: tuple[str, ...]  # the main one first, then the others its wheel or archive ships (uvx)
+    # The main one first, then the others its wheel or archive ships (uvx); none for a project whose native code
+    # a runtime loads (an extension wheel: Product.of_project), tested through what its build ships.
+    executables: tuple[str, ...]
     project: str | None = None  # its project on the package index, whose wheels carry the executables
     # Its per-platform npm package, {arch} being Node's word for the arch ("@esbuild/linux-{arch}"): --release
     # then downloads from the npm registry instead of the package index.
@@ -41,17 +43,27 @@ class Product:
     # Matched against the first line of the version output; must have a 'version' group.
     version_pattern: str = r"\S+ (?P<version>[0-9][^\s()]*)(?: \((?P<details>[^)]*)\))?"
 
+    library: bool = False  # its builds ship native libraries (extension modules) and maybe no executable
+
     def __post_init__(self) -> None:
-        if not self.executables:
-            raise ConfigError(f"product {self.name!r} names no executables", fix="give executables=('name', ...)")
+        if not self.executables and not self.library:
+            raise ConfigError(f"product {self.name!r} names no executables",
+                              fix="give executables=('name', ...), or library=True for extension modules")
         if "(?P<version>" not in self.version_pattern:
             raise ConfigError(f"product {self.name!r}: version_pattern has no (?P<version>...) group")
         if self.npm is not None and "{arch}" not in self.npm:
             raise ConfigError(f"product {self.name!r}: npm={self.npm!r} does not say where the arch goes",
                               fix='name the per-platform package with {arch}, as in npm="@esbuild/linux-{arch}"')
 
+    @classmethod
+    def of_project(cls, project: str) -> "Product":
+        """Any project on the package index that archsmoke does not know: whatever native code its build ships."""
+        return cls(project, executables=(), project=project, library=True)
+
     @property
     def main(self) -> str:
+        if not self.executables:
+            raise ConfigError(f"product {self.name!r} names no executable", fix="ask its build's executables")
         return self.executables[0]
 
     @property
@@ -87,6 +99,11 @@ def product_named(name: str) -> Product:
         raise ConfigError(f"unknown product {name!r}; built in: {', '.join(sorted(PRODUCTS))}",
                           fix="pass one of those to --product, or define the archsmoke_product fixture "
                               "in your conftest (see the README)") from None
+
+
+def product_for_release(name: str) -> Product:
+    """The product `--release NAME=VERSION` names: a built-in one, else that project on the package index."""
+    return PRODUCTS.get(name) or Product.of_project(name)
 
 
 def known_executables() -> set[str]:

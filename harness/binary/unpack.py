@@ -8,6 +8,7 @@ product's executables (uv and uvx, ruff, ...) come out the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .product import Product
 
 KIND = "binaries"
 # Bump when the formats find other members or record more of them (the key is the file's sha256 and this).
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,34 @@ class BinaryUnderTest:
     package_data: tuple[tuple[str, str], ...] = ()  # (name, path in the wheel) of executables kept as data
     defects: tuple[str, ...] = ()  # what is wrong with the file as published (an npm `bin` naming nothing)
     platform: tuple[tuple[str, tuple[str, ...]], ...] = ()  # its manifest's platform fields: (("cpu", ("arm64",)),)
+    # Native code a runtime loads: (the file on the host, its path inside the wheel or package), and what users
+    # load it as (a wheel's top-level packages and extension modules).
+    libraries: tuple[tuple[Path, str], ...] = ()
+    modules: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.executables)
 
+    @property
+    def is_library(self) -> bool:
+        """Native code a runtime loads, and no executable of its own (an extension wheel, an addon package)."""
+        return not self.executables and bool(self.libraries)
+
     def provides(self, product: Product) -> bool:
+        if not product.executables:
+            return self.project is not None and _normal(self.project) == _normal(product.index_project)
         return product.main in self.names
 
     def main_for(self, product: Product) -> Path:
         """The product's main executable in this build (a bare executable is it, whatever its file name)."""
         if self.kind == "executable":
             return self.executables[0]
+        if self.is_library:
+            raise BinaryError(f"{self.origin} ships no executable, only native libraries "
+                              f"({', '.join(inside for _, inside in self.libraries[:3])})",
+                              fix=f"test it as a library (pytest --pyargs archsmoke.generic --binary ...), not as "
+                                  f"{product.name}")
         found = next((p for p in self.executables if p.name == product.main), None)
         if found is None:
             raise BinaryError(f"{self.origin} holds {', '.join(self.names) or 'no executables'}, not {product.main}",
@@ -60,8 +77,16 @@ class BinaryUnderTest:
         return tuple(p for p in self.executables if p.name in product.executables[1:])
 
     def names_for(self, product: Product) -> tuple[str, ...]:
-        """The names of the product's executables in this build, the main one first (uv, uvx)."""
+        """The names of the product's executables in this build, the main one first (uv, uvx); for a product
+        that names none (a project's extension wheel), every executable the build ships."""
+        if not product.executables:
+            return self.names
         return (product.main, *(extra.name for extra in self.extras_for(product)))
+
+
+def _normal(project: str) -> str:
+    """A project's name as PEP 503 compares them (MarkupSafe, markupsafe; a_b, a-b)."""
+    return re.sub(r"[-_.]+", "-", project).lower()
 
 
 def _head(path: Path) -> bytes:
@@ -76,10 +101,11 @@ def _unpacked(path: Path, sha: str, cache: Cache, form):
     """(executables, package data, what the file says it is), unpacked once per file content."""
     def build(work: Path) -> dict:
         found = form.members(path, work)
-        return {"source": path.name, "order": found.names, "files": hash_listing(work, found.names),
+        return {"source": path.name, "order": found.names,
+                "files": hash_listing(work, [*found.names, *found.libraries]),
                 "package_data": found.inside if found.package_data else {},
                 "project": found.project, "version": found.version, "defects": found.defects,
-                "platform": found.platform}
+                "platform": found.platform, "libraries": found.libraries, "modules": found.modules}
 
     entry = cache.ensure(KIND, f"{sha}-{FORMAT}", build=build, verify=files_verifier(ordered=True))
     data = entry.meta.get("package_data")
@@ -89,6 +115,10 @@ def _unpacked(path: Path, sha: str, cache: Cache, form):
     platform = entry.meta.get("platform")
     said["platform"] = tuple((str(k), tuple(map(str, v))) for k, v in platform.items()) \
         if isinstance(platform, dict) else ()
+    libraries = entry.meta.get("libraries")
+    said["libraries"] = tuple((entry.path / str(k), str(v)) for k, v in libraries.items()) \
+        if isinstance(libraries, dict) else ()
+    said["modules"] = tuple(str(m) for m in entry.meta.get("modules") or ())
     return tuple(entry.path / name for name in entry.meta["order"]), data, said
 
 
@@ -103,7 +133,7 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
         raise BinaryError(f"{path} is none of {formats.described()} (it starts with {head[:4]!r})",
                           fix="pass the executable itself, a wheel or a release archive")
     sha = sha256_file(path)
-    project, named_version, data, defects, platform = None, None, (), (), ()
+    project, named_version, data, defects, platform, libraries, modules = None, None, (), (), (), (), ()
     if form is None:
         kind, executables = "executable", (path,)
     else:
@@ -111,10 +141,11 @@ def prepare(path: Path, cache: Cache, origin: str | None = None, version: str | 
         executables, data, said = _unpacked(path, sha, cache, form)
         project, named_version, defects, platform = said.get("project"), said.get("version"), said["defects"], \
             said["platform"]
+        libraries, modules = said["libraries"], said["modules"]
         if form is formats.wheel:
             project, named_version = formats.wheel.name_and_version(path)
-    elf = read_elf(executables[0])
+    elf = read_elf(executables[0] if executables else libraries[0][0])
     return BinaryUnderTest(kind=kind, origin=origin or str(path), file=path, sha256=sha, executables=executables,
                            elf=elf, version=version or named_version, project=project, package_data=data,
-                           defects=defects, platform=platform)
+                           defects=defects, platform=platform, libraries=libraries, modules=modules)
 

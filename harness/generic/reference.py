@@ -82,6 +82,9 @@ def gather(archsmoke: Archsmoke, product: Product) -> Reference:
         progress.say("none: every build is judged on its own (--help's exit code is then not compared)")
         return Reference(unavailable=f"the {product.name} builds under test have none for this host's arch")
     target, build = found
+    if not build.executables:
+        return Reference(unavailable=f"the {product.name} build ships no executable to compare (its modules' imports "
+                                     "are judged on their own)")
     progress.say(f"every build is compared with {target.name}'s: {build.origin}")
     rootfs = archsmoke.builder.ensure(target)
     tier = tier_named(DEFAULT_TIER)  # the reference runs on the default tier, at this host's own CPU (cpu "")

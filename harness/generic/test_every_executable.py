@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from archsmoke.binary.elf import read_elf
 from archsmoke.install import as_the_loader_sees_it
 from archsmoke.binary.versions import names_release, printed_numbers
 
@@ -14,7 +15,10 @@ from .reference import Reference, reference  # noqa: F401 - `reference` is a fix
 
 
 def _executables(installed_binary) -> tuple[str, ...]:
-    return installed_binary.binary.names_for(installed_binary.product)
+    names = installed_binary.binary.names_for(installed_binary.product)
+    if not names:
+        pytest.skip("the build ships no executable (its native libraries are tested by test_every_module)")
+    return names
 
 
 def _compared(reference: Reference, target, installed_binary) -> Reference | None:
@@ -63,14 +67,27 @@ MISSING_LIBRARY = re.compile(r"^\s*(\S+) => not found|error while loading shared
                              r"Error loading shared library ([^:\s]+)", re.MULTILINE)
 
 
+def _linked(target, installed_binary) -> list[tuple[str, str, str]]:
+    """(what, loader, path in the target) of each executable and native library that needs shared libraries."""
+    binary = installed_binary.binary
+    listed = []
+    if binary.elf.interpreter is not None and binary.executables:
+        listed += [(name, binary.elf.interpreter, as_the_loader_sees_it(target, installed_binary.real_executable(name)))
+                   for name in binary.names_for(installed_binary.product)]
+    for host_file, inside in binary.libraries:
+        if read_elf(host_file).needed and inside in installed_binary.libraries:
+            listed.append((inside, target.target.loader, installed_binary.libraries[inside]))
+    return listed
+
+
 def test_the_dynamic_loader_finds_every_library(target, installed_binary):
-    """The target's own loader lists each executable's libraries (`LOADER --list`, glibc's and musl's alike;
-    an environment variable would reach whatever wrapper a tier starts first)."""
-    elf = installed_binary.binary.elf
-    if elf.interpreter is None:
+    """The target's own loader lists the libraries of each executable and each native library (`LOADER --list`,
+    glibc's and musl's alike; an environment variable would reach whatever wrapper a tier starts first)."""
+    listed = _linked(target, installed_binary)
+    if not listed:
         pytest.skip("a static build: it needs no shared library")
-    for name in _executables(installed_binary):
-        result = target.run([elf.interpreter, "--list", as_the_loader_sees_it(target, installed_binary.real_executable(name))])
+    for name, loader, path in listed:
+        result = target.run([loader, "--list", path])
         missing = sorted({next(filter(None, m)) for m in MISSING_LIBRARY.findall(result.stdout + result.stderr)})
         assert not missing, (f"{name} needs {', '.join(missing)}, which the {target.target.name} target does not have"
                              f"\n{result.report()}")
@@ -83,6 +100,8 @@ def test_it_reports_the_version_under_test(target, installed_binary, reference):
     or `2.0.0.post1` of upstream 2.0.0, printed `2.0.0.build-7`).  The reference build's printed version, where
     there is one, is compared in full by test_every_executable_answers_its_version."""
     expected = installed_binary.binary.version
+    if not installed_binary.binary.executables:
+        pytest.skip("the build ships no executable to ask (test_it_is_the_release_under_test asks its metadata)")
     if expected is None:
         pytest.skip("a bare executable: the version under test is not known (a wheel's or release's is)")
     product = installed_binary.product

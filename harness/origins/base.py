@@ -58,9 +58,10 @@ class Origin(abc.ABC):
 
     @abc.abstractmethod
     def fetch(self, product: Product, version: str, target: Target, cache: Cache,
-              sink: Sink | None = None) -> BinaryUnderTest:
+              sink: Sink | None = None, python: tuple[int, int] | None = None) -> BinaryUnderTest:
         """The product's build for the target at that version (or the newest: 'latest'), downloaded once and
-        verified, then prepared (unpacked, its executables found)."""
+        verified, then prepared (unpacked, its executables found).  `python` is the target's CPython, given for
+        a product whose builds are made for one (extension wheels): the build its installer would take."""
 
     @abc.abstractmethod
     def published(self, product: Product, target: Target) -> Published:

@@ -28,7 +28,7 @@ class NpmRegistry(Origin):
         return npm.package_for(product, target)
 
     def fetch(self, product: Product, version: str, target: Target, cache: Cache,
-              sink: Sink | None = None) -> BinaryUnderTest:
+              sink: Sink | None = None, python: tuple[int, int] | None = None) -> BinaryUnderTest:
         try:
             return npm.fetch_release(product, version, target, cache, self.where, sink)
         except BinaryError as error:  # it arrived verified against its integrity: a build archsmoke cannot test

@@ -33,20 +33,20 @@ class PackageIndex(Origin):
         return product.index_project
 
     def fetch(self, product: Product, version: str, target: Target, cache: Cache,
-              sink: Sink | None = None) -> BinaryUnderTest:
+              sink: Sink | None = None, python: tuple[int, int] | None = None) -> BinaryUnderTest:
         project = product.index_project
         if version != "latest":
             # A pinned release is chosen offline by the same rule as on the index, among every wheel the index
             # listed for it (remembered at the first download): not among those cached, which may lack the one
             # this target's installer takes (uv's armv7 glibc build beside its static one).
             listed = _listing(cache, project, version)
-            chosen = index.preferred(listed, target.wheel_platforms) if listed else None
+            chosen = index.preferred(listed, target.wheel_platforms, python) if listed else None
             path = index.find_cached(cache, chosen.filename) if chosen is not None else None
             if path is not None:
                 return prepare(path, cache, origin=f"{project} {version} (cached wheel {path.name})", version=version)
         url = self.url
         files = index.list_files(url, project)
-        chosen = index.choose_file(files, version, target.wheel_platforms, project=project)
+        chosen = index.choose_file(files, version, target.wheel_platforms, project=project, python=python)
         _remember_listing(cache, project, str(chosen.version), [f for f in files if f.version == chosen.version])
         path = index.fetch(cache, chosen, sink)
         resolved = str(chosen.version)

@@ -7,8 +7,9 @@ from .. import binary as binaries
 from .. import coverage
 from ..binary import BinaryUnderTest, Product, ReportedVersion
 from ..cpu_floor import floor_model
-from ..errors import BinaryError, TargetError
+from ..errors import BinaryError, ConfigError, TargetError
 from ..install import InstalledBinary, install, mark_for_cpu_floor, unmark
+from ..rootfs.finish import target_python_version
 from ..signals import signal_name
 from ..targets import Target
 from ..tiers import Runner
@@ -29,6 +30,7 @@ class Installs:
         self._cannot_run: dict[tuple[Runner, str], str] = {}
 
     def binary_for(self, target: Target, product: Product) -> BinaryUnderTest:
+        self._check_projects(product)
         self.touched.append((target.name, product.name))
         key = (target.name, product.name)
         if key not in self._binaries:
@@ -44,9 +46,24 @@ class Installs:
             self._binaries[key] = chosen
         return self._binaries[key]
 
+    def _check_projects(self, product: Product) -> None:
+        """A --release for a name no built-in product has is for the project the tests test; given beside tests of
+        another product (a mistyped `--release ufv=1.0` for the uv suite), it would be silently unused."""
+        unused = [name for name in self.config.projects if name != product.name]
+        if unused:
+            given = ", ".join(f"--release {name}={self.config.releases[name]}" for name in unused)
+            raise ConfigError(f"{given} names {', '.join(unused)}: no built-in product, and not what these tests "
+                              f"test ({product.name})",
+                              fix=f"name a built-in product ({', '.join(binaries.PRODUCTS)}), or test that project "
+                                  f"alone with the no-code suite: pytest --pyargs archsmoke.generic --release "
+                                  f"{unused[0]}==VERSION")
+
     def download(self, product: Product, version: str, target: Target) -> BinaryUnderTest:
         """The release's build for the target, from the product's origin (cached)."""
         origin = self.config.origins.for_product(product)
+        if product.library and target.has_python:  # its wheels are built for one CPython: the target's
+            python = target_python_version(self.config.builder.ensure(target).root)
+            return origin.fetch(product, version, target, self.config.cache, self.config.sink, python=python)
         return origin.fetch(product, version, target, self.config.cache, self.config.sink)
 
     def installed(self, runner: Runner, product: Product) -> InstalledBinary:
@@ -58,7 +75,7 @@ class Installs:
             raise TargetError(self._cannot_run[key])
         if key not in self._installed:
             installed = install(self.binary_for(runner.target, product), product, runner)
-            first = runner.run([installed.path, *product.version_args], env=installed.env)
+            first = runner.run(installed.first_command, env=installed.env)
             if not first.ok and not first.timed_out and runner.marks_binary_under_test:
                 first = self._floor_or_emulator(runner, installed, product, first)
             if first.timed_out or first.exit_code < 0:
@@ -69,7 +86,8 @@ class Installs:
                                          f"{first.report()}")
                 raise TargetError(self._cannot_run[key])
             self._installed[key] = installed
-            self._remember_version(runner, product, first)
+            if product.executables:
+                self._remember_version(runner, product, first)
         return self._installed[key]
 
     def _floor_or_emulator(self, runner: Runner, installed: InstalledBinary, product: Product, first):
@@ -77,19 +95,19 @@ class Installs:
         emulator runs it at its best CPU model.  If it dies there too, the emulator cannot run this build at all
         (qemu-i386 7.2 and Go's 386 runtime): the build runs natively, and the floor is named as not covered."""
         target = runner.target
-        at_max = runner.run([installed.path, *product.version_args], env={**installed.env, "QEMU_CPU": "max"})
+        at_max = runner.run(installed.first_command, env={**installed.env, "QEMU_CPU": "max"})
         if at_max.ok:
             return first  # it runs above the floor and fails at it: the build needs a newer CPU
-        paths = [installed.real_executable(name) for name in installed.binary.names_for(product)]
+        paths = list(installed.marked)
         unmark(runner, paths)
-        native = runner.run([installed.path, *product.version_args], env=installed.env)
+        native = runner.run(installed.first_command, env=installed.env)
         if not native.ok:
             mark_for_cpu_floor(runner, paths)  # it fails natively too: the build itself
             return first
         floor = floor_model(target, self.config.options.cpu)
         gap = coverage.Gap(target.name, f"{coverage.CPU_FLOOR} {floor}",
                            f"qemu-{target.qemu_arch} cannot run this {product.name} build at any CPU model (its "
-                           f"`{' '.join(product.version_args)}` failed at {floor} and at max: "
+                           f"`{' '.join(installed.first_command[1:])}` failed at {floor} and at max: "
                            f"{_ending(first)}, {_ending(at_max)}), so it ran natively, at this host's CPU")
         record = self.placements.record_of(runner)
         record.take_back(coverage.CPU_FLOOR)

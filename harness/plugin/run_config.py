@@ -98,8 +98,6 @@ class RunConfig:
             # NAME=VERSION, or pip's NAME==VERSION
             name, _, version = value.partition("==") if "==" in value else value.rpartition("=")
             binaries.require_version(version, name or "the product")
-            if name:
-                binaries.product_named(name)
             if name in releases and releases[name] != version:
                 raise ConfigError(f"--release given twice for {name or 'every product'}: {releases[name]} and {version}")
             releases[name] = version
@@ -147,10 +145,23 @@ class RunConfig:
         return tuple(dict.fromkeys(("127.0.0.1", *(tier.runner.host_address for tier in TIERS.values()
                                                      if tier.name in self.tier_settings))))
 
+    @property
+    def projects(self) -> list[str]:
+        """The names --release gives that are no built-in product: projects on the package index (or products
+        a suite's conftest defines)."""
+        return [name for name in self.releases if name and name not in binaries.PRODUCTS]
+
     def default_product(self) -> Product:
-        """The product of tests that declare none: --product, else the one the --binary files are builds of."""
+        """The product of tests that declare none: --product, else the one the --binary files are builds of, else
+        the project `--release NAME==VERSION` names."""
         if self.options.product:
             return binaries.product_named(self.options.product)
+        if not self.local_binaries and len(self.projects) == 1:
+            return binaries.product_for_release(self.projects[0])
+        if self.local_binaries and all(b.is_library for b in self.local_binaries):
+            projects = {b.project for b in self.local_binaries}
+            if len(projects) == 1 and None not in projects:
+                return Product.of_project(projects.pop())
         names = {b.names[0] for b in self.local_binaries}
         known = [p for p in binaries.PRODUCTS.values() if any(b.provides(p) for b in self.local_binaries)]
         if len(known) == 1:

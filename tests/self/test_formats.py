@@ -106,7 +106,7 @@ def test_a_wheel_with_no_elf_at_all_is_refused(tmp_path, scratch_cache):
     from toolwheels import make_wheel
 
     wheel = make_wheel(tmp_path, "notatool", "1.0", {"notatool": b"#!/bin/sh\necho hi\n"}, "manylinux_2_17_x86_64")
-    with pytest.raises(BinaryError, match="is a wheel without executables"):
+    with pytest.raises(BinaryError, match="is a wheel without native code"):
         prepare(wheel, scratch_cache)
 
 

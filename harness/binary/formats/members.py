@@ -26,6 +26,10 @@ class Members:
     version: str | None = None
     defects: list[str] = field(default_factory=list)  # what is wrong with the file as published
     platform: dict[str, list[str]] = field(default_factory=dict)  # what its manifest says it runs on (npm's cpu, libc)
+    # Native code a runtime loads (a wheel's extension modules and bundled shared libraries, an npm package's
+    # .node addons): kept name -> member path inside the file; and what the runtime loads them as (import names).
+    libraries: dict[str, str] = field(default_factory=dict)
+    modules: list[str] = field(default_factory=list)
 
     def add(self, name: str, member: str) -> None:
         self.names.append(name)
@@ -60,6 +64,21 @@ def copy_executable(source, work: Path, name: str) -> str | None:
             out.write(chunk)
     target.chmod(0o755)
     return "sha256=" + base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def keep_libraries(work: Path, candidates, opener, members: Members, check=None) -> None:
+    """Every candidate that is an ELF file, copied out as a native library (named by its place in the file, as
+    two packages may each ship a `_speedups.so`); `check(member, sha)` may refuse one whose hash is wrong."""
+    for member in candidates:
+        name = "native-" + member.replace("/", "%")
+        with opener(member) as source:
+            digest = copy_executable(source, work, name)
+        if digest is None:
+            continue
+        if check is not None:
+            check(member, digest)
+        (work / name).chmod(0o644)
+        members.libraries[name] = member
 
 
 def keep_elf_members(path: Path, work: Path, candidates, opener) -> Members:

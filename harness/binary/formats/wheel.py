@@ -1,15 +1,16 @@
 """Wheels: executables as scripts (`NAME-V.data/scripts/uv`, uv's and ruff's way), or as package data behind
-a Python launcher (`clang_format/data/bin/clang-format`, many C and C++ tools' way), each checked against
-the wheel's RECORD."""
+a Python launcher (`clang_format/data/bin/clang-format`, many C and C++ tools' way), and native code Python
+loads (extension modules, the shared libraries bundled beside them), each checked against the wheel's RECORD."""
 
 from __future__ import annotations
 
+import re
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from ...errors import BinaryError
-from .members import Members, copy_executable, member_name
+from .members import Members, copy_executable, keep_libraries, member_name
 
 KIND = "wheel"  # what BinaryUnderTest.kind says
 DESCRIPTION = "a wheel (*.whl)"
@@ -45,6 +46,38 @@ def _may_be_package_data_executable(info: zipfile.ZipInfo) -> bool:
     return (bool(mode & 0o111) and not stat.S_ISDIR(mode) or name.parent.name == "bin") and ".so" not in name.name
 
 
+_LIBRARY = re.compile(r"\.so(\.\d+)*$")  # _speedups.cpython-311-x86_64-linux-gnu.so, libfoo-1a2b3c.so.1.2
+
+
+def _is_library(name: str) -> bool:
+    return bool(_LIBRARY.search(name)) and not name.endswith("/") and ".dist-info/" not in name
+
+
+def _packaged(name: str) -> bool:
+    """In the wheel's importable tree (not its metadata, scripts or headers, not auditwheel's NAME.libs)."""
+    top = name.split("/", 1)[0]
+    return not (top.endswith(".dist-info") or top.endswith(".data") or top.endswith(".libs"))
+
+
+def _import_names(names: list[str], libraries: list[str]) -> list[str]:
+    """What a user imports: each top-level package or module, then each extension module by its dotted name."""
+    tops = []
+    for name in names:
+        if not _packaged(name) or name.endswith("/"):
+            continue
+        parts = name.split("/")
+        top = parts[0] if len(parts) > 1 else parts[0].split(".", 1)[0]
+        if top.isidentifier() and (len(parts) > 1 or name.endswith(".py") or _is_library(name)):
+            tops.append(top)
+    extensions = []
+    for name in libraries:
+        *package, file = name.split("/")
+        module = file.split(".", 1)[0]
+        if _packaged(name) and all(p.isidentifier() for p in package) and module.isidentifier():
+            extensions.append(".".join([*package, module]))
+    return list(dict.fromkeys([*sorted(set(tops)), *sorted(extensions)]))
+
+
 def _kept(wheel: zipfile.ZipFile, path: Path, work: Path, candidates: list[str], hashes: dict[str, str]) -> Members:
     found: dict[str, str] = {}
     members = Members()
@@ -55,15 +88,19 @@ def _kept(wheel: zipfile.ZipFile, path: Path, work: Path, candidates: list[str],
         if actual is None:
             del found[name]
             continue
-        expected = hashes.get(member)
-        if not expected:
-            raise BinaryError(f"{path} is corrupt: {member} is not listed with a hash in its RECORD",
-                              fix="download or build the wheel again")
-        if expected != actual:
-            raise BinaryError(f"{path} is corrupt: {member} does not match the hash in its RECORD",
-                              fix="download or build the wheel again")
+        _check_hash(path, member, actual, hashes)
         members.add(name, member)
     return members
+
+
+def _check_hash(path: Path, member: str, actual: str, hashes: dict[str, str]) -> None:
+    expected = hashes.get(member)
+    if not expected:
+        raise BinaryError(f"{path} is corrupt: {member} is not listed with a hash in its RECORD",
+                          fix="download or build the wheel again")
+    if expected != actual:
+        raise BinaryError(f"{path} is corrupt: {member} does not match the hash in its RECORD",
+                          fix="download or build the wheel again")
 
 
 def members(path: Path, work: Path) -> Members:
@@ -75,13 +112,17 @@ def members(path: Path, work: Path) -> Members:
                 data = [i.filename for i in wheel.infolist() if _may_be_package_data_executable(i)]
                 found = _kept(wheel, path, work, data, hashes)
                 found.package_data = True
+            keep_libraries(work, [n for n in wheel.namelist() if _is_library(n)], wheel.open, found,
+                           check=lambda member, digest: _check_hash(path, member, digest, hashes))
+            found.modules = _import_names(wheel.namelist(), [n for n in found.libraries.values() if _packaged(n)])
     except RuntimeError as exc:  # zipfile's word for an encrypted member
         raise BinaryError(f"{path} cannot be read as a wheel: {exc}",
                           fix="publish it without a password, as users' tools unpack it") from None
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
         raise BinaryError(f"{path} is not a valid wheel: {exc}", fix="download or build the wheel again") from None
-    if not found.names:
-        raise BinaryError(f"{path} is a wheel without executables (no ELF file under *.data/scripts/, nor an "
-                          f"executable ELF file in its package data)",
-                          fix="pass a wheel that ships a compiled executable, like uv's, ruff's or clang-format's")
+    if not found.names and not found.libraries:
+        raise BinaryError(f"{path} is a wheel without native code (no ELF executable under *.data/scripts/ or in "
+                          f"its package data, and no extension module or shared library): a pure-Python wheel "
+                          f"runs the same on every arch",
+                          fix="pass a wheel that ships compiled code: an executable like uv's, or extension modules")
     return found

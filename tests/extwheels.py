@@ -1,0 +1,55 @@
+"""Extension-module wheels built by the tests: extdemo (tests/self/extmodules/ext.c) cross-compiled with clang for
+one arch, sound or with one of the defects real wheels ship, laid out as a real wheel (RECORD hashes, abi3 tag)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+from toolwheels import record_hash
+
+SOURCE = Path(__file__).parent / "self" / "extmodules" / "ext.c"
+# clang's target and the wheel's arch word for each arch archsmoke has.
+CLANG_TARGETS = {"x86_64": "x86_64-linux-gnu", "i386": "i686-linux-gnu", "aarch64": "aarch64-linux-gnu",
+                 "armv7": "armv7a-linux-gnueabihf", "ppc64le": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu",
+                 "riscv64": "riscv64-linux-gnu"}
+WHEEL_ARCH = {"i386": "i686", "armv7": "armv7l"}
+# What each defect needs of the compiler beside its macro.
+DEFECTS = {"sound": [], "lse": ["-DLSE", "-march=armv8.1-a"], "power9": ["-DPOWER9", "-mcpu=power9"],
+           "avx2": ["-DAVX2"], "4k-pages": ["-DASSUMES_4K_PAGES"]}
+
+
+def compile_module(arch: str, defect: str, out: Path) -> Path:
+    if shutil.which("clang") is None:
+        raise RuntimeError("clang is missing: run ./bootstrap")
+    linker = ["-fuse-ld=lld"] if arch != "s390x" else []  # LLVM 14's lld cannot link s390x: GNU ld by prefix
+    subprocess.run(["clang", f"--target={CLANG_TARGETS[arch]}", "-O2", "-fPIC", "-shared", "-nostdlib", *linker,
+                    *DEFECTS[defect], "-o", str(out), str(SOURCE)], check=True, capture_output=True, text=True)
+    return out
+
+
+def ext_wheel(directory: Path, arch: str, defect: str = "sound", libc: str = "glibc", version: str = "1.0",
+              library: Path | None = None) -> Path:
+    """extdemo-VERSION-cp38-abi3-PLATFORM.whl: a package with an empty __init__.py and the extension module
+    extdemo._fast (the one given, or compiled for `arch` with `defect`)."""
+    word = WHEEL_ARCH.get(arch, arch)
+    floor = "31" if arch == "riscv64" else "17"
+    platform = f"musllinux_1_2_{word}" if libc == "musl" else f"manylinux_{'2_' + floor}_{word}"
+    directory.mkdir(parents=True, exist_ok=True)
+    built = library or compile_module(arch, defect, directory / f"_fast-{arch}-{defect}.so")
+    info = f"extdemo-{version}.dist-info"
+    files = {"extdemo/__init__.py": b'"""A stand-in for a package with native code."""\n',
+             "extdemo/_fast.abi3.so": built.read_bytes(),
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: extdemo\nVersion: {version}\n".encode(),
+             f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: archsmoke-tests\nRoot-Is-Purelib: false\n"
+                               f"Tag: cp38-abi3-{platform}\n").encode()}
+    record = "".join(f"{member},{record_hash(data)},{len(data)}\n" for member, data in files.items())
+    path = directory / defect / f"extdemo-{version}-cp38-abi3-{platform}.whl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{info}/RECORD", record + f"{info}/RECORD,,\n")
+    return path
