@@ -24,6 +24,7 @@ def _python(installed_binary) -> str:
     return installed_binary.python
 
 
+@pytest.mark.native_libraries
 def test_every_module_imports(target, installed_binary):
     """Each top-level package and each extension module, imported in a process of its own, so a signal names
     the module that raised it: an instruction above the CPU floor in its init (SIGILL), an allocator built for
@@ -56,6 +57,7 @@ def test_every_module_imports(target, installed_binary):
                     "build alone (--no-deps), not its dependencies")
 
 
+@pytest.mark.native_libraries
 def test_it_is_the_release_under_test(target, installed_binary):
     """The distribution pip installed is the version under test, as its metadata says."""
     python = _python(installed_binary)

@@ -26,6 +26,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_arch(*names): run this test only on the named arches")
     config.addinivalue_line("markers", "skip_arch(*names, reason=...): skip this test on the named arches")
+    config.addinivalue_line("markers", "native_libraries: tests native libraries a runtime loads (deselected in a "
+                                       "run whose builds can hold none)")
     check_output_paths(config)
     if given(config):
         session_state(config, at_configure=True)  # bad options are a usage error before anything runs
@@ -55,6 +57,11 @@ def _arch_of(item: pytest.Item) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if given(config) and not session_state(config).may_test_libraries:
+        dropped = [item for item in items if item.get_closest_marker("native_libraries")]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
     for item in items:
         arch = _arch_of(item)
         marker = item.get_closest_marker("skip_arch") if arch else None

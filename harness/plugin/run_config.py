@@ -151,6 +151,16 @@ class RunConfig:
         a suite's conftest defines)."""
         return [name for name in self.releases if name and name not in binaries.PRODUCTS]
 
+    @property
+    def may_test_libraries(self) -> bool:
+        """Whether a build of this run can be native libraries (a project's extension wheel): not when every build
+        is a known product's, or a --binary holding none."""
+        if self.local_binaries:
+            return any(b.libraries for b in self.local_binaries)
+        if self.options.product:
+            return binaries.product_named(self.options.product).library
+        return bool(self.projects)
+
     def default_product(self) -> Product:
         """The product of tests that declare none: --product, else the one the --binary files are builds of, else
         the project `--release NAME==VERSION` names."""

@@ -17,7 +17,8 @@ class Archsmoke:
     # What each part answers, by name (fixtures and hooks ask the run as a whole).
     _PARTS = {
         "config": ("options", "sink", "catalog", "targets", "plan", "cache", "builder", "local_binaries", "releases",
-                   "origins", "tier_settings", "tiers", "placements", "host_addresses", "default_product"),
+                   "origins", "tier_settings", "tiers", "placements", "host_addresses", "default_product",
+                   "may_test_libraries"),
         "run": ("records", "started", "failed_placements", "record_of"),
         "installs": ("binary_for", "download", "installed", "reported_version", "touched"),
     }

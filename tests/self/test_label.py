@@ -91,7 +91,7 @@ def test_release_names_are_labels(catalog, name, kind, project, arch):
 
 
 def test_a_musl_triple_names_the_musl_target(catalog):
-    musl = build("tool-aarch64-unknown-linux-musl.tar.gz", kind="archive", loader=None)
+    musl = build("tool-aarch64-unknown-linux-musl.tar.gz", kind="archive", loader=None, needed=())
     assert [claim.libc for claim in claims_of(musl)] == ["musl"]
     assert [t.name for t in targets_for(musl, catalog.targets.values())] == ["aarch64-musl"]
 
@@ -115,5 +115,5 @@ def test_an_npm_package_says_its_platform_in_package_json(catalog):
 def test_a_label_silent_on_the_c_library_names_the_one_the_build_is_linked_against(catalog):
     glibc = build("tool_1.0_linux_arm64.tar.gz", kind="archive")
     assert [t.name for t in targets_for(glibc, catalog.targets.values())] == ["aarch64"]
-    static = build("tool_1.0_linux_arm64.tar.gz", kind="archive", loader=None)
+    static = build("tool_1.0_linux_arm64.tar.gz", kind="archive", loader=None, needed=())
     assert {t.name for t in targets_for(static, catalog.targets.values())} == {"aarch64", "aarch64-musl"}
