@@ -21,12 +21,23 @@ DEFECTS = {"sound": [], "lse": ["-DLSE", "-march=armv8.1-a"], "power9": ["-DPOWE
            "avx2": ["-DAVX2"], "4k-pages": ["-DASSUMES_4K_PAGES"]}
 
 
-def compile_module(arch: str, defect: str, out: Path) -> Path:
+def compile_module(arch: str, defect: str, out: Path, needs: str | None = None) -> Path:
+    """The module for `arch` with `defect`; `needs` names a shared library it is linked against (a stub made
+    beside it, which the wheel does not ship)."""
     if shutil.which("clang") is None:
         raise RuntimeError("clang is missing: run ./bootstrap")
-    linker = ["-fuse-ld=lld"] if arch != "s390x" else []  # LLVM 14's lld cannot link s390x: GNU ld by prefix
-    subprocess.run(["clang", f"--target={CLANG_TARGETS[arch]}", "-O2", "-fPIC", "-shared", "-nostdlib", *linker,
-                    *DEFECTS[defect], "-o", str(out), str(SOURCE)], check=True, capture_output=True, text=True)
+    base = ["clang", f"--target={CLANG_TARGETS[arch]}", "-O2", "-fPIC", "-shared", "-nostdlib"]
+    base += ["-fuse-ld=lld"] if arch != "s390x" else []  # LLVM 14's lld cannot link s390x: GNU ld by prefix
+    linked = []
+    if needs is not None:
+        stub = out.parent / needs
+        stub_source = out.parent / "stub.c"
+        stub_source.write_text("int archsmoke_stub(void) { return 1; }\n")
+        subprocess.run([*base, f"-Wl,-soname,{needs}", "-o", str(stub), str(stub_source)], check=True,
+                       capture_output=True, text=True)
+        linked = [str(stub)]
+    subprocess.run([*base, *DEFECTS[defect], "-o", str(out), str(SOURCE), *linked], check=True, capture_output=True,
+                   text=True)
     return out
 
 

@@ -91,7 +91,11 @@ def test_the_dynamic_loader_finds_every_library(target, installed_binary):
         missing = sorted({next(filter(None, m)) for m in MISSING_LIBRARY.findall(result.stdout + result.stderr)})
         assert not missing, (f"{name} needs {', '.join(missing)}, which the {target.target.name} target does not have"
                              f"\n{result.report()}")
-        assert result.exit_code == 0, f"the loader could not list {name}'s libraries\n{result.report()}"
+        # musl's loader also binds a library's symbols when listing it, and those an extension module takes from
+        # the interpreter that loads it are not there ("Error relocating ...: PyModule_Create2: symbol not found"):
+        # for a library only a missing one counts; its import binds the rest.
+        if path not in installed_binary.libraries.values():
+            assert result.exit_code == 0, f"the loader could not list {name}'s libraries\n{result.report()}"
 
 
 def test_it_reports_the_version_under_test(target, installed_binary, reference):

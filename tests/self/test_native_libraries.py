@@ -1,0 +1,133 @@
+"""Native code that a runtime loads: extension-module wheels, tested with the no-code suite as users install them.
+
+extdemo (tests/self/extmodules/ext.c) is cross-compiled here for each arch, sound and with the defects real wheels
+ship: an ARMv8.1 atomic and a POWER9 instruction in the module's init (SIGILL at the arch's floor), AVX2 on x86_64
+(whose Python runs natively: the venv's own interpreter runs at the floor), and an allocator that assumes 4 KiB
+pages (only the 64 KiB-page VM shows it).  Each defective wheel fails the default run on the tier that proves its
+class, with the module and the signal or the abort named; the sound ones pass on every target.  Then a real
+wheel from the package index, as published, and the wheel choice by the target's CPython on a loopback index.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from extwheels import ext_wheel
+
+MARKUPSAFE = "3.0.2"  # cp311 wheels for x86_64, aarch64 and i686, glibc and musl; none for ppc64le or s390x
+
+
+def _suite(tmp_path: Path, cache, *args: str) -> tuple[int, str]:
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--pyargs",
+                           "archsmoke.generic", *args, "--cache-dir", str(cache.root)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+    return done.returncode, done.stdout + done.stderr
+
+
+def _outcome(output: str, test: str, placement: str) -> str:
+    """What -rA's summary says of one test on one placement: PASSED, FAILED, ..., or absent."""
+    for line in output.splitlines():
+        word, _, rest = line.partition(" ")
+        if rest.split(" ", 1)[0].endswith(f"::{test}[{placement}]"):
+            return word
+    return "absent"
+
+
+def test_sound_extension_modules_pass_on_every_target(tmp_path, cache):
+    """One sound wheel per arch and C library (the module links no libc: one build is true to both tags)."""
+    arches = ("x86_64", "i386", "aarch64", "armv7", "ppc64le", "s390x", "riscv64")
+    wheels = [ext_wheel(tmp_path / "wheels", arch, libc=libc) for arch in arches for libc in ("glibc", "musl")]
+    code, output = _suite(tmp_path, cache, *(a for w in wheels for a in ("--binary", str(w))), "--arch", "all",
+                          "--runner", "qemu-user", "-n", "2")
+    assert code == 0, output[-6000:]
+    for target in ("x86_64", "i386", "aarch64", "armv7", "ppc64le", "s390x", "riscv64", "aarch64-musl",
+                   "armv7-musl", "ppc64le-musl", "riscv64-musl", "s390x-musl"):
+        assert _outcome(output, "test_every_module_imports", target) == "PASSED", (target, output[-6000:])
+        assert _outcome(output, "test_it_is_the_release_under_test", target) == "PASSED", (target, output[-6000:])
+
+
+@pytest.mark.parametrize(("arch", "defect", "failing", "passing", "cause"), [
+    ("aarch64", "lse", ["aarch64"], [], "was killed by signal 4 (SIGILL)"),
+    ("ppc64le", "power9", ["ppc64le"], [], "was killed by signal 4 (SIGILL)"),
+    ("x86_64", "avx2", ["x86_64"], [], "was killed by signal 4 (SIGILL)"),
+    # qemu-user runs on this host's 4 KiB pages and passes it; the default run's VM boots the 64 KiB kernel.
+    ("ppc64le", "4k-pages", ["ppc64le-vm"], ["ppc64le"], "printed an allocator's abort ('<jemalloc>')"),
+])
+def test_a_defective_extension_module_fails_the_default_run(tmp_path, cache, arch, defect, failing, passing, cause):
+    wheel = ext_wheel(tmp_path, arch, defect)
+    runner = [] if defect == "4k-pages" else ["--runner", "qemu-user"]  # the floor: qemu-user proves it
+    code, output = _suite(tmp_path, cache, "--binary", str(wheel), "--arch", arch, *runner)
+    assert code == 1, output[-6000:]
+    for placement in failing:
+        assert _outcome(output, "test_every_module_imports", placement) == "FAILED", output[-6000:]
+    for placement in passing:
+        assert _outcome(output, "test_every_module_imports", placement) == "PASSED", output[-6000:]
+    assert f"`import extdemo._fast` {cause}" in output, output[-6000:]
+    assert "`import extdemo` " not in output, output[-6000:]  # the package itself imports: the module is named
+
+
+def test_a_sound_one_passes_at_the_real_page_size(tmp_path, cache):
+    code, output = _suite(tmp_path, cache, "--binary", str(ext_wheel(tmp_path, "ppc64le")), "--arch", "ppc64le")
+    assert code == 0, output[-6000:]
+    assert _outcome(output, "test_every_module_imports", "ppc64le-vm") == "PASSED", output[-6000:]
+
+
+def test_an_extension_for_another_arch_in_a_wheel_tagged_for_this_one(tmp_path, cache):
+    """A ppc64le module packed into a wheel tagged aarch64: the label test names both, the install refuses it."""
+    from extwheels import compile_module
+
+    wrong = compile_module("ppc64le", "sound", tmp_path / "ppc64le.so")
+    wheel = ext_wheel(tmp_path, "aarch64", "mislabelled", library=wrong)
+    code, output = _suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
+    assert code == 1 and "Traceback" not in output, output[-6000:]
+    assert _outcome(output, "test_the_build_is_what_its_label_says", "aarch64") == "FAILED", output[-6000:]
+    assert "wheel tag manylinux_2_17_aarch64 says aarch64, but its native library extdemo/_fast.abi3.so is a PPC64" \
+        in output, output[-6000:]
+
+
+def test_a_library_the_module_needs_and_the_wheel_does_not_ship(tmp_path, cache):
+    from extwheels import compile_module
+
+    needy = compile_module("aarch64", "sound", tmp_path / "needy.so", needs="libarchsmoke-missing.so.1")
+    wheel = ext_wheel(tmp_path, "aarch64", "needy", library=needy)
+    code, output = _suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
+    assert code == 1, output[-6000:]
+    assert _outcome(output, "test_the_dynamic_loader_finds_every_library", "aarch64") == "FAILED", output[-6000:]
+    assert "extdemo/_fast.abi3.so needs libarchsmoke-missing.so.1, which the aarch64 target does not have" in output
+    assert _outcome(output, "test_every_module_imports", "aarch64") == "FAILED", output[-6000:]
+    assert "`import extdemo._fast` failed (exit 1): ImportError: libarchsmoke-missing.so.1" in output, output[-6000:]
+
+
+def test_a_release_is_chosen_for_the_targets_python_and_a_missing_one_is_named(tmp_path, cache, loopback_index):
+    """On a loopback index: extdemo 1.0 for aarch64 as cp38-abi3 beside a cp399-only build (no target's CPython
+    installs it) that would crash; ppc64le has none: exit 5, "no release ships"."""
+    served = tmp_path / "served"
+    sound = ext_wheel(served, "aarch64")
+    crashing = ext_wheel(tmp_path / "other", "aarch64", "lse")
+    other_python = served / sound.name.replace("cp38-abi3", "cp399-cp399")
+    other_python.write_bytes(crashing.read_bytes())
+    loopback_index.publish([sound, other_python])
+    index = ["--index-url", loopback_index.url, "--release", "extdemo==1.0", "--runner", "qemu-user"]
+    code, output = _suite(tmp_path, cache, *index, "--arch", "aarch64")
+    assert code == 0 and "extdemo-1.0-cp38-abi3-manylinux_2_17_aarch64.whl" in output, output[-6000:]
+    code, output = _suite(tmp_path, cache, *index, "--arch", "ppc64le")
+    assert code == 5 and "Traceback" not in output, output[-6000:]
+    assert "no release ships for this target: extdemo 1.0 has no wheel for platforms manylinux_2_17_ppc64le" in output
+
+
+def test_a_real_wheel_from_the_index_as_published(tmp_path, cache):
+    """MarkupSafe's speedups extension, the build pip takes on each target; none published for ppc64le."""
+    code, output = _suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch",
+                          "x86_64,aarch64,aarch64-musl", "--runner", "qemu-user")
+    assert code == 0, output[-6000:]
+    for target in ("x86_64", "aarch64", "aarch64-musl"):
+        assert _outcome(output, "test_every_module_imports", target) == "PASSED", output[-6000:]
+        assert _outcome(output, "test_the_dynamic_loader_finds_every_library", target) == "PASSED", output[-6000:]
+    assert "MarkupSafe-3.0.2-cp311-cp311-musllinux_1_2_aarch64.whl" in output, output[-6000:]
+    code, output = _suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch", "ppc64le",
+                          "--runner", "qemu-user")
+    assert code == 5 and "no release ships for this target: markupsafe 3.0.2 has no wheel" in output, output[-4000:]
