@@ -12,6 +12,7 @@ from ..binary import Product, ReportedVersion
 from ..install import InstalledBinary
 from ..placement import Placement
 from .hooks import harness_errors
+from .packages import InstalledPythonPackage
 from .reporting import logs_dir
 from .session import Archsmoke
 from .state import session_state
@@ -96,3 +97,13 @@ def reported_version(archsmoke: Archsmoke, target, installed_binary: InstalledBi
     """What `main --version` (the product's version_args) says in the target, checked to run and parse
     (asked once per target and product)."""
     return archsmoke.reported_version(target, installed_binary)
+
+
+@pytest.fixture
+def installed_python_package(target, installed_binary: InstalledBinary) -> InstalledPythonPackage:
+    """The wheel under test installed by the target's pip into a venv: `.python(*args)` runs its interpreter
+    there (`.venv`, `.interpreter`); a project tests its extension modules with it in a few lines."""
+    if installed_binary.python is None:
+        pytest.skip(f"the build under test ({installed_binary.binary.origin}) was not installed into a Python "
+                    f"venv on {target.where}: not a wheel, or a root without Python")
+    return InstalledPythonPackage(target, installed_binary)

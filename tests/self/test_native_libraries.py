@@ -76,6 +76,23 @@ def test_a_sound_one_passes_at_the_real_page_size(tmp_path, cache):
     assert _outcome(output, "test_every_module_imports", "ppc64le-vm") == "PASSED", output[-6000:]
 
 
+OWN_TEST = '''
+def test_the_module_sees_the_page_size_of_its_kernel(installed_python_package, target_placement):
+    result = installed_python_package.python("-c", "import extdemo._fast as f; print(f.page_size())").check()
+    assert int(result.stdout) == (65536 if target_placement.tier.name == "vm" else 4096)
+'''
+
+
+def test_a_projects_own_test_of_its_extension_in_a_few_lines(tmp_path, cache):
+    """The README's example: `installed_python_package.python(...)` in the target, on qemu-user and the VM."""
+    (tmp_path / "test_mine.py").write_text(OWN_TEST)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "test_mine.py",
+                           "--binary", str(ext_wheel(tmp_path, "ppc64le")), "--arch", "ppc64le", "--cache-dir",
+                           str(cache.root)], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "2 passed" in output, output[-4000:]
+
+
 def test_an_extension_for_another_arch_in_a_wheel_tagged_for_this_one(tmp_path, cache):
     """A ppc64le module packed into a wheel tagged aarch64: the label test names both, the install refuses it."""
     from extwheels import compile_module
