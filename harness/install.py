@@ -30,6 +30,8 @@ class InstalledBinary:
     env: dict[str, str] = field(default_factory=dict)  # PATH with bin_dir first
     real: dict[str, str] = field(default_factory=dict)  # name -> its ELF file, where PATH has a launcher for it
     python: str | None = None  # the venv's interpreter a wheel went into (what loads its extension modules)
+    node: str | None = None  # the Node.js that loads an npm package's addons
+    package_dir: str | None = None  # where an npm package was placed (node_modules/NAME): what require(NAME) finds
     libraries: dict[str, str] = field(default_factory=dict)  # native library: path inside the build -> in the target
     marked: tuple[str, ...] = ()  # the files marked to run at the CPU floor (on a natively run target)
 
@@ -43,6 +45,8 @@ class InstalledBinary:
         interpreter which loads it starts."""
         if self.binary.is_library and self.python is not None:
             return [self.python, "-c", "import sys"]
+        if self.binary.is_library and self.node is not None:
+            return [self.node, "-e", "0"]
         return [self.path, *self.product.version_args]
 
     def executable(self, name: str | None = None) -> str:
@@ -160,7 +164,7 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
             from None
     check_glibc(binary, runner, labelled)
     installer = INSTALLERS.get(binary.kind)
-    if installer is not None and installer.applies(runner):
+    if installer is not None and installer.applies(binary, runner):
         placed = installer.install(binary, product, runner)
     elif binary.is_library:
         raise NoBinaryForTarget(f"{binary.origin} holds native libraries only, and the {target.name} root has no "
@@ -170,12 +174,12 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     names = binary.names_for(product)
     installed = InstalledBinary(binary=binary, product=product, bin_dir=placed.bin_dir, real=placed.real,
                                 env={"PATH": f"{placed.bin_dir}:{runner.environment()['PATH']}"},
-                                python=placed.python, libraries=placed.libraries)
+                                python=placed.python, node=placed.node, package_dir=placed.package_dir,
+                                libraries=placed.libraries)
     if runner.marks_binary_under_test:
         # Executables run at the floor themselves; a library runs in the interpreter that loads it.
         marked = [installed.real_executable(name) for name in names]
-        if binary.libraries and placed.python is not None:
-            marked.append(placed.python)
+        marked += [runtime for runtime in (placed.python, placed.node) if binary.libraries and runtime]
         mark_for_cpu_floor(runner, marked)
         installed = replace(installed, marked=tuple(marked))
     return installed
@@ -188,6 +192,8 @@ class Placed:
     bin_dir: str  # the directory put first on PATH
     real: dict[str, str] = field(default_factory=dict)  # name -> its ELF file, where PATH has a launcher for it
     python: str | None = None  # the interpreter of the venv it went into
+    node: str | None = None  # the Node.js that loads its addons
+    package_dir: str | None = None  # an npm package's directory under node_modules
     libraries: dict[str, str] = field(default_factory=dict)  # native library: path inside the build -> in the target
 
 
@@ -227,12 +233,39 @@ def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) ->
 _DATA_DIRS = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
 
 
+NODE = "/usr/bin/node"  # Debian's nodejs, in the roots of a run that tests addons (targets.with_runtime)
+
+
+def _npm_into_node_modules(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
+    """An npm package holding addons, unpacked where `npm install` puts it (PREFIX/node_modules/NAME), loaded by
+    the target's Node.js (its own copy where it runs at the CPU floor, as for Python)."""
+    target = runner.target
+    if not runner.file_exists(NODE):
+        raise NoBinaryForTarget(f"{binary.origin} holds Node.js addons, and the {target.name} root has no Node.js "
+                                f"({NODE}: Debian's nodejs is built for glibc only)",
+                                fix="test it on a glibc target")
+    name = binary.project or product.name
+    prefix = runner.own_path(f"{INSTALL_PREFIX}/{product.name.replace('/', '%')}")
+    package_dir = f"{prefix}/node_modules/{name}"
+    staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
+    runner.put(binary.file, staged, mode=0o644)
+    node = NODE
+    script = 'mkdir -p "$1" "$3" && tar -xzf "$2" -C "$1" --strip-components=1'
+    if runner.marks_binary_under_test:
+        node = f"{prefix}/bin/node"
+        script += f' && cp {NODE} "$3/node"'
+    runner.run(["/bin/sh", "-c", script, "unpack", package_dir, staged, f"{prefix}/bin"],
+               timeout=target.timeouts.install).check()
+    libraries = {inside: f"{package_dir}/{inside.removeprefix('package/')}" for _, inside in binary.libraries}
+    return Placed(f"{prefix}/bin", node=node, package_dir=package_dir, libraries=libraries)
+
+
 @dataclass(frozen=True)
 class Installer:
     """How a kind of build is installed where it is not by copying its executables onto PATH (as its users
     install it), and the glibc its label admits."""
 
-    applies: Callable[[Runner], bool]  # on this started target (a wheel needs the target's Python)
+    applies: Callable[[BinaryUnderTest, Runner], bool]  # this build, on this started target
     install: Callable[[BinaryUnderTest, Product, Runner], Placed]
     glibc_floor: Callable[[BinaryUnderTest], tuple[tuple[int, int], str] | None] = lambda binary: None
 
@@ -240,8 +273,10 @@ class Installer:
 # By BinaryUnderTest.kind (a format's KIND); a target without Python (the musl roots' busybox-only ones) gets a
 # wheel's executables onto PATH instead.
 INSTALLERS: dict[str, Installer] = {
-    "wheel": Installer(applies=lambda runner: runner.has_python, install=_pip_into_venv,
+    "wheel": Installer(applies=lambda binary, runner: runner.has_python, install=_pip_into_venv,
                        glibc_floor=lambda binary: wheel_glibc_floor(binary.file.name)),
+    # Addons only: a per-platform package of executables (esbuild's) is copied onto PATH as before.
+    "npm": Installer(applies=lambda binary, runner: bool(binary.libraries), install=_npm_into_node_modules),
 }
 
 

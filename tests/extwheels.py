@@ -1,9 +1,13 @@
-"""Extension-module wheels built by the tests: extdemo (tests/self/extmodules/ext.c) cross-compiled with clang for
-one arch, sound or with one of the defects real wheels ship, laid out as a real wheel (RECORD hashes, abi3 tag)."""
+"""Native libraries built by the tests, sound or with one of the defects real builds ship, cross-compiled with clang
+for one arch: extdemo (tests/self/extmodules/ext.c) in a wheel laid out as a real one (RECORD hashes, abi3 tag),
+and an N-API addon (addon.c) in an npm package as `npm pack` writes it."""
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
+import tarfile
 import subprocess
 import zipfile
 from pathlib import Path
@@ -11,6 +15,9 @@ from pathlib import Path
 from toolwheels import record_hash
 
 SOURCE = Path(__file__).parent / "self" / "extmodules" / "ext.c"
+ADDON_SOURCE = SOURCE.with_name("addon.c")
+NPM_CPU = {"x86_64": "x64", "i386": "ia32", "aarch64": "arm64", "armv7": "arm", "ppc64le": "ppc64", "s390x": "s390x",
+           "riscv64": "riscv64"}
 # clang's target and the wheel's arch word for each arch archsmoke has.
 CLANG_TARGETS = {"x86_64": "x86_64-linux-gnu", "i386": "i686-linux-gnu", "aarch64": "aarch64-linux-gnu",
                  "armv7": "armv7a-linux-gnueabihf", "ppc64le": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu",
@@ -21,7 +28,7 @@ DEFECTS = {"sound": [], "lse": ["-DLSE", "-march=armv8.1-a"], "power9": ["-DPOWE
            "avx2": ["-DAVX2"], "4k-pages": ["-DASSUMES_4K_PAGES"]}
 
 
-def compile_module(arch: str, defect: str, out: Path, needs: str | None = None) -> Path:
+def compile_module(arch: str, defect: str, out: Path, needs: str | None = None, source: Path = SOURCE) -> Path:
     """The module for `arch` with `defect`; `needs` names a shared library it is linked against (a stub made
     beside it, which the wheel does not ship)."""
     if shutil.which("clang") is None:
@@ -36,7 +43,7 @@ def compile_module(arch: str, defect: str, out: Path, needs: str | None = None) 
         subprocess.run([*base, f"-Wl,-soname,{needs}", "-o", str(stub), str(stub_source)], check=True,
                        capture_output=True, text=True)
         linked = [str(stub)]
-    subprocess.run([*base, *DEFECTS[defect], "-o", str(out), str(SOURCE), *linked], check=True, capture_output=True,
+    subprocess.run([*base, *DEFECTS[defect], "-o", str(out), str(source), *linked], check=True, capture_output=True,
                    text=True)
     return out
 
@@ -63,4 +70,24 @@ def ext_wheel(directory: Path, arch: str, defect: str = "sound", libc: str = "gl
         for member, data in files.items():
             archive.writestr(member, data)
         archive.writestr(f"{info}/RECORD", record + f"{info}/RECORD,,\n")
+    return path
+
+
+def addon_package(directory: Path, arch: str, defect: str = "sound", version: str = "1.0.0",
+                  addon: Path | None = None, cpu: str | None = None) -> Path:
+    """@archsmoke-demo/addon-linux-CPU-gnu-VERSION.tgz: package.json (cpu, os, libc, main) and addon.node."""
+    cpu = cpu or NPM_CPU[arch]
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"@archsmoke-demo/addon-linux-{NPM_CPU[arch]}-gnu"
+    built = addon or compile_module(arch, defect, directory / f"addon-{arch}-{defect}.node", source=ADDON_SOURCE)
+    manifest = {"name": name, "version": version, "os": ["linux"], "cpu": [cpu], "libc": ["glibc"],
+                "main": "addon.node", "files": ["addon.node"]}
+    files = {"package/package.json": json.dumps(manifest, indent=2).encode(), "package/addon.node": built.read_bytes()}
+    path = directory / defect / f"archsmoke-demo-addon-linux-{NPM_CPU[arch]}-gnu-{version}.tgz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as archive:
+        for member, data in files.items():
+            info = tarfile.TarInfo(member)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
     return path

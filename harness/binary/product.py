@@ -57,8 +57,17 @@ class Product:
 
     @classmethod
     def of_project(cls, project: str) -> "Product":
-        """Any project on the package index that archsmoke does not know: whatever native code its build ships."""
+        """Any project archsmoke does not know, tested for whatever native code its build ships: on the package
+        index, or, named with `{arch}` where Node's word for the arch goes, an npm per-platform package
+        (`@rollup/rollup-linux-{arch}-gnu`)."""
+        if "{arch}" in project:
+            return cls(project, executables=(), npm=project, library=True)
         return cls(project, executables=(), project=project, library=True)
+
+    @property
+    def runtime_packages(self) -> tuple[str, ...]:
+        """The Debian packages a target's root needs to load this product's libraries (npm addons: nodejs)."""
+        return ("nodejs",) if self.library and self.npm is not None else ()
 
     @property
     def main(self) -> str:

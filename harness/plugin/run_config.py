@@ -69,7 +69,7 @@ class RunConfig:
         if self.local_binaries and "" in self.releases:
             raise ConfigError("--binary and --release VERSION both given",
                               fix="test either local builds or a release (NAME=VERSION names one product's release)")
-        self.targets = self._choose_targets()
+        self.targets = [self._with_runtimes(t) for t in self._choose_targets()]
         for tier in self._tiers:
             tier.check(self.tier_settings[tier.name], self.catalog, self.targets)
         check_models(self.targets, self.options.cpu)
@@ -153,13 +153,25 @@ class RunConfig:
 
     @property
     def may_test_libraries(self) -> bool:
-        """Whether a build of this run can be native libraries (a project's extension wheel): not when every build
-        is a known product's, or a --binary holding none."""
+        """Whether a build of this run can be native libraries (an extension wheel, an addon): not when every build
+        is a --binary holding none, or the product named is not a library (a suite's own product may be one)."""
         if self.local_binaries:
             return any(b.libraries for b in self.local_binaries)
         if self.options.product:
             return binaries.product_named(self.options.product).library
-        return bool(self.projects)
+        return True
+
+    def _with_runtimes(self, target: Target) -> Target:
+        """A glibc target's root gets the runtime that loads this run's addons (Debian's nodejs: glibc only)."""
+        wanted: tuple[str, ...] = ()
+        if any(b.kind == "npm" and b.libraries for b in self.local_binaries):
+            wanted = ("nodejs",)
+        elif not self.local_binaries:
+            named = [binaries.product_for_release(name) for name in self.projects]
+            if self.options.product:
+                named.append(binaries.product_named(self.options.product))
+            wanted = tuple(dict.fromkeys(p for product in named for p in product.runtime_packages))
+        return target.with_packages(*wanted) if wanted and target.libc == "glibc" else target
 
     def default_product(self) -> Product:
         """The product of tests that declare none: --product, else the one the --binary files are builds of, else

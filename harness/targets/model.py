@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,11 @@ class Target:
     @property
     def needs_32bit_personality(self) -> bool:
         return arches.needs_32bit_personality(self.debian_arch)
+
+    def with_packages(self, *packages: str) -> "Target":
+        """The same target, its root holding these Debian packages too (a runtime a run's builds need: nodejs)."""
+        wanted = tuple(dict.fromkeys((*self.rootfs.packages, *packages)))
+        return dataclasses.replace(self, rootfs=dataclasses.replace(self.rootfs, packages=wanted))
 
     @property
     def has_python(self) -> bool:

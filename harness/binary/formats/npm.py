@@ -13,12 +13,19 @@ import zlib
 from pathlib import Path
 
 from ...errors import BinaryError
-from .members import Members, copy_executable, keep_elf_members, member_name
+from .members import Members, copy_executable, keep_elf_members, keep_libraries, member_name
 
 KIND = "npm"
 DESCRIPTION = "an npm package (npm pack's *.tgz)"
 MANIFEST = "package/package.json"
 _LOOK_AT = 64  # members read to sniff: npm pack puts package.json among the first
+MAIN = "package/index.js"  # what require(package) loads where package.json names no `main`
+
+
+def _is_library(member: str) -> bool:
+    """An addon Node.js loads (`.node`), or a shared library shipped beside one."""
+    name = member.rsplit("/", 1)[-1]
+    return name.endswith(".node") or ".so" in name and (name.endswith(".so") or ".so." in name)
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -91,13 +98,18 @@ def members(path: Path, work: Path) -> Members:
                     del taken[name]  # a JavaScript launcher: the platform package has the executable
                 else:
                     found.add(name, member)
+            opener = lambda member: archive.extractfile(files[member])  # noqa: E731
+            keep_libraries(work, [m for m in files if _is_library(m)], opener, found)
+            if found.libraries and (isinstance(manifest.get("main"), str) or MAIN in files):
+                found.modules = [str(manifest.get("name") or "")]  # its entry point: require(name)
             if not found.names:  # a per-platform package: its ELF files, the one named for the package first
-                elf = keep_elf_members(path, work, list(files), lambda member: archive.extractfile(files[member]))
+                programs = [m for m in files if not _is_library(m)]
+                elf = keep_elf_members(path, work, programs, opener)
                 found.names = sorted(elf.names, key=lambda name: name != _main_name(found.project, elf.names))
                 found.inside = elf.inside
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise BinaryError(f"{path} is not a readable npm package: {exc}", fix="download the package again") from None
-    if not found.names:
-        raise BinaryError(f"{path} is an npm package without an ELF executable in it",
+    if not found.names and not found.libraries:
+        raise BinaryError(f"{path} is an npm package without native code (no ELF executable, no .node addon)",
                           fix="pass the package built for the target's platform (for example @esbuild/linux-ppc64)")
     return found
