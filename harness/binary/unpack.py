@@ -52,9 +52,20 @@ class BinaryUnderTest:
         """Native code a runtime loads, and no executable of its own (an extension wheel, an addon package)."""
         return not self.executables and bool(self.libraries)
 
+    @property
+    def library_project(self) -> str | None:
+        """The project a library build is of, as a product names it: a wheel's distribution; an npm per-platform
+        package with its `cpu` word as {arch} (`@scope/addon-linux-{arch}-gnu`), one name for every arch's."""
+        if self.project is None or self.kind != "npm":
+            return self.project
+        for word in dict(self.platform).get("cpu", ()):
+            if f"-{word}" in self.project:
+                return self.project.replace(f"-{word}", "-{arch}", 1)
+        return self.project
+
     def provides(self, product: Product) -> bool:
         if not product.executables:
-            return self.project is not None and _normal(self.project) == _normal(product.index_project)
+            return self.library_project is not None and _normal(self.library_project) == _normal(product.name)
         return product.main in self.names
 
     def main_for(self, product: Product) -> Path:

@@ -12,7 +12,7 @@ from ..binary import Product, ReportedVersion
 from ..install import InstalledBinary
 from ..placement import Placement
 from .hooks import harness_errors
-from .packages import InstalledPythonPackage
+from .packages import InstalledNodePackage, InstalledPythonPackage
 from .reporting import logs_dir
 from .session import Archsmoke
 from .state import session_state
@@ -107,3 +107,13 @@ def installed_python_package(target, installed_binary: InstalledBinary) -> Insta
         pytest.skip(f"the build under test ({installed_binary.binary.origin}) was not installed into a Python "
                     f"venv on {target.where}: not a wheel, or a root without Python")
     return InstalledPythonPackage(target, installed_binary)
+
+
+@pytest.fixture
+def installed_node_package(target, installed_binary: InstalledBinary) -> InstalledNodePackage:
+    """The npm package under test placed in the target's node_modules: `.node(*args)` runs Node.js there from the
+    project directory, so `require(NAME)` loads it as a user's code does."""
+    if installed_binary.node is None:
+        pytest.skip(f"the build under test ({installed_binary.binary.origin}) is no npm package of addons, or "
+                    f"{target.where} has no Node.js")
+    return InstalledNodePackage(target, installed_binary)

@@ -181,10 +181,10 @@ class RunConfig:
         if not self.local_binaries and len(self.projects) == 1:
             return binaries.product_for_release(self.projects[0])
         if self.local_binaries and all(b.is_library for b in self.local_binaries):
-            projects = {b.project for b in self.local_binaries}
+            projects = {b.library_project for b in self.local_binaries}
             if len(projects) == 1 and None not in projects:
                 return Product.of_project(projects.pop())
-        names = {b.names[0] for b in self.local_binaries}
+        names = {b.names[0] for b in self.local_binaries if b.names}
         known = [p for p in binaries.PRODUCTS.values() if any(b.provides(p) for b in self.local_binaries)]
         if len(known) == 1:
             return known[0]
