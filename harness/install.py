@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from .binary.elf import check_runs_on, glibc_provided
-from .binary.index import wheel_platforms
-from .binary.label import covers, manylinux_glibc
+from .binary.label import covers
 from .binary.product import Product
 from .binary.unpack import BinaryUnderTest
 from .errors import BinaryError, NoBinaryForTarget, ReleaseDefect, TargetError
 from .host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
+from .installers import INSTALL_PREFIX, INSTALLERS, copy_onto_path, wheel_glibc_floor
 from .rootfs import resolve_in_root
 from .tiers.base import Runner
 
-INSTALL_PREFIX = "/opt/archsmoke"
+__all__ = ["INSTALL_PREFIX", "InstalledBinary", "as_the_loader_sees_it", "check_glibc", "check_loader", "install",
+           "mark_for_cpu_floor", "unmark", "wheel_glibc_floor"]
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,6 @@ def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
     return None
 
 
-def wheel_glibc_floor(filename: str) -> tuple[tuple[int, int], str] | None:
-    """The oldest glibc a wheel's manylinux tags accept, and that tag (pip installs it where any tag fits)."""
-    floors = [(found[0], tag) for tag in wheel_platforms(filename) if (found := manylinux_glibc(tag))]
-    # Of two names for one level (manylinux_2_17 and manylinux2014), the PEP 600 one.
-    return min(floors, key=lambda floor: (floor[0], not floor[1].startswith("manylinux_"))) if floors else None
-
-
 def check_glibc(binary: BinaryUnderTest, runner: Runner, labelled: bool = False) -> None:
     """A glibc root must be new enough for the glibc symbol versions the binary references and, for a
     wheel, for its manylinux tag (the target's pip refuses a wheel whose tag the root does not reach)."""
@@ -170,7 +162,7 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
         raise NoBinaryForTarget(f"{binary.origin} holds native libraries only, and the {target.name} root has no "
                                 f"runtime to load them", fix=f"add the runtime to vms/{target.source.name}")
     else:
-        placed = _copy_onto_path(binary, product, runner)
+        placed = copy_onto_path(binary, product, runner)
     names = binary.names_for(product)
     installed = InstalledBinary(binary=binary, product=product, bin_dir=placed.bin_dir, real=placed.real,
                                 env={"PATH": f"{placed.bin_dir}:{runner.environment()['PATH']}"},
@@ -185,117 +177,9 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     return installed
 
 
-@dataclass(frozen=True)
-class Placed:
-    """Where an installer put a build in the target."""
-
-    bin_dir: str  # the directory put first on PATH
-    real: dict[str, str] = field(default_factory=dict)  # name -> its ELF file, where PATH has a launcher for it
-    python: str | None = None  # the interpreter of the venv it went into
-    node: str | None = None  # the Node.js that loads its addons
-    package_dir: str | None = None  # an npm package's directory under node_modules
-    libraries: dict[str, str] = field(default_factory=dict)  # native library: path inside the build -> in the target
-
-
-def _copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
-    """Executables (a bare one, an archive's, an npm package's) onto PATH under the product's names."""
-    bin_dir = runner.own_path("/usr/local/bin")
-    runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
-    for extra in binary.extras_for(product):
-        runner.put(extra, f"{bin_dir}/{extra.name}", mode=0o755)
-    return Placed(bin_dir)
-
-
-def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
-    """A wheel, by the target's own pip into a venv; executables kept as package data are run where pip put them,
-    through the launcher the wheel declares; extension modules are loaded by the venv's interpreter (its own
-    copy where it runs at the CPU floor: the mark goes on the file, so not on the system's python3)."""
-    budget = runner.target.timeouts.install
-    venv = runner.own_path(f"{INSTALL_PREFIX}/{product.name}/venv")
-    staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
-    runner.put(binary.file, staged, mode=0o644)
-    copies = ["--copies"] if binary.libraries and runner.marks_binary_under_test else []
-    runner.run(["python3", "-m", "venv", "--without-pip", *copies, venv], timeout=budget).check()
-    runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index", "--no-deps",
-                "--disable-pip-version-check", "--no-warn-script-location", staged], timeout=budget).check()
-    bin_dir, real, libraries = f"{venv}/bin", {}, {}
-    site = _site_packages(runner, bin_dir) if binary.package_data or binary.libraries else ""
-    if binary.package_data:
-        _require_launcher(binary, product, runner, bin_dir)
-        names = binary.names_for(product)
-        real = {name: f"{site}/{inside}" for name, inside in binary.package_data if name in names}
-    for _, inside in binary.libraries:
-        libraries[inside] = f"{site}/{_DATA_DIRS.sub('', inside)}"
-    return Placed(bin_dir, real, python=f"{bin_dir}/python", libraries=libraries)
-
-
-# A wheel's NAME-V.data/platlib/ and purelib/ land in site-packages itself.
-_DATA_DIRS = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
-
-
-NODE = "/usr/bin/node"  # Debian's nodejs, in the roots of a run that tests addons (targets.with_runtime)
-
-
-def _npm_into_node_modules(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
-    """An npm package holding addons, unpacked where `npm install` puts it (PREFIX/node_modules/NAME), loaded by
-    the target's Node.js (its own copy where it runs at the CPU floor, as for Python)."""
-    target = runner.target
-    if not runner.file_exists(NODE):
-        raise NoBinaryForTarget(f"{binary.origin} holds Node.js addons, and the {target.name} root has no Node.js "
-                                f"({NODE}: Debian's nodejs is built for glibc only)",
-                                fix="test it on a glibc target")
-    name = binary.project or product.name
-    prefix = runner.own_path(f"{INSTALL_PREFIX}/{product.name.replace('/', '%')}")
-    package_dir = f"{prefix}/node_modules/{name}"
-    staged = runner.own_path(f"/tmp/archsmoke-install/{binary.file.name}")
-    runner.put(binary.file, staged, mode=0o644)
-    node = NODE
-    script = 'mkdir -p "$1" "$3" && tar -xzf "$2" -C "$1" --strip-components=1'
-    if runner.marks_binary_under_test:
-        node = f"{prefix}/bin/node"
-        script += f' && cp {NODE} "$3/node"'
-    runner.run(["/bin/sh", "-c", script, "unpack", package_dir, staged, f"{prefix}/bin"],
-               timeout=target.timeouts.install).check()
-    libraries = {inside: f"{package_dir}/{inside.removeprefix('package/')}" for _, inside in binary.libraries}
-    return Placed(f"{prefix}/bin", node=node, package_dir=package_dir, libraries=libraries)
-
-
-@dataclass(frozen=True)
-class Installer:
-    """How a kind of build is installed where it is not by copying its executables onto PATH (as its users
-    install it), and the glibc its label admits."""
-
-    applies: Callable[[BinaryUnderTest, Runner], bool]  # this build, on this started target
-    install: Callable[[BinaryUnderTest, Product, Runner], Placed]
-    glibc_floor: Callable[[BinaryUnderTest], tuple[tuple[int, int], str] | None] = lambda binary: None
-
-
-# By BinaryUnderTest.kind (a format's KIND); a target without Python (the musl roots' busybox-only ones) gets a
-# wheel's executables onto PATH instead.
-INSTALLERS: dict[str, Installer] = {
-    "wheel": Installer(applies=lambda binary, runner: runner.has_python, install=_pip_into_venv,
-                       glibc_floor=lambda binary: wheel_glibc_floor(binary.file.name)),
-    # Addons only: a per-platform package of executables (esbuild's) is copied onto PATH as before.
-    "npm": Installer(applies=lambda binary, runner: bool(binary.libraries), install=_npm_into_node_modules),
-}
-
-
 _MARK_SCRIPT = (f'for f; do printf {FLOOR_MARK.decode()} | dd of="$f" bs=1 seek={FLOOR_MARK_OFFSET} '
                 f'count={len(FLOOR_MARK)} conv=notrunc 2>/dev/null && head -c {FLOOR_MARK_OFFSET + len(FLOOR_MARK)} "$f" '
                 f'| tail -c {len(FLOOR_MARK)} && echo; done')
-
-
-def _site_packages(runner: Runner, bin_dir: str) -> str:
-    result = runner.run([f"{bin_dir}/python", "-c", "import sysconfig; print(sysconfig.get_path('platlib'))"]).check()
-    return result.stdout.strip()
-
-
-def _require_launcher(binary: BinaryUnderTest, product: Product, runner: Runner, bin_dir: str) -> None:
-    if runner.run(["/bin/sh", "-c", 'test -e "$0"', f"{bin_dir}/{product.main}"]).exit_code != 0:
-        inside = dict(binary.package_data).get(product.main, "its package data")
-        raise BinaryError(f"{binary.origin} installs no `{product.main}` command (its executable is {inside}, and "
-                          f"the wheel declares no console script of that name)",
-                          fix=f"pass a wheel whose entry points include {product.main}, or its executable itself")
 
 
 def as_the_loader_sees_it(runner: Runner, path: str) -> str:

@@ -20,6 +20,7 @@ LAYERS = [
     ("cpu_floor",),
     ("tiers",),
     ("placement",),
+    ("installers",),
     ("coverage", "records", "install", "origins"),
     ("bisect",),
     ("plugin",),
