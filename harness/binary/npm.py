@@ -38,7 +38,8 @@ def document(registry: str, name: str) -> dict:
             body = b"".join(index.read_chunks(response, url, index.PAGE_DEADLINE))
     except DownloadError as error:
         if "HTTP 404" in error.problem:
-            raise NoBinaryForTarget(f"the npm registry {registry} has no package {name}",
+            raise NoBinaryForTarget(f"no release ships for this target: the npm registry {registry} has no package "
+                                    f"{name}",
                                     fix="check the product's npm name, or the arch: not every tool ships for every "
                                         "arch") from None
         raise

@@ -9,4 +9,7 @@ without one, `--version` with exit 0; nothing dies by a signal (behind a launche
 loader finds every library each one needs (the missing one is named), nothing prints an allocator's abort, the
 version the main executable reports is the release under test where that is known, and the build is what its
 label (wheel tags, npm package.json, release file name) says it is.
+
+A build of native code that a runtime loads (an extension wheel, an npm package of Node.js addons) has each
+module imported or each addon required in the target, one process each, at the CPU floor on every tier.
 """

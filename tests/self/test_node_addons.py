@@ -100,3 +100,4 @@ def test_a_real_addon_from_the_registry_as_published(tmp_path, cache):
     assert f"@rollup/rollup-linux-arm64-gnu {ROLLUP}" in output, output[-6000:]
     code, output = _suite(tmp_path, cache, release, "--arch", "i386", "--runner", "qemu-user")
     assert code == 5 and "Traceback" not in output, output[-4000:]
+    assert "no release ships for this target: the npm registry" in output and "rollup-linux-ia32-gnu" in output, output
