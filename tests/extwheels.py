@@ -49,18 +49,20 @@ def compile_module(arch: str, defect: str, out: Path, needs: str | None = None, 
 
 
 def ext_wheel(directory: Path, arch: str, defect: str = "sound", libc: str = "glibc", version: str = "1.0",
-              library: Path | None = None) -> Path:
-    """extdemo-VERSION-cp38-abi3-PLATFORM.whl: a package with an empty __init__.py and the extension module
-    extdemo._fast (the one given, or compiled for `arch` with `defect`)."""
+              library: Path | None = None, requires: tuple[str, ...] = ()) -> Path:
+    """extdemo-VERSION-cp38-abi3-PLATFORM.whl: a package with the extension module extdemo._fast (the one given,
+    or compiled for `arch` with `defect`); its __init__.py imports each project it `requires` (Requires-Dist)."""
     word = WHEEL_ARCH.get(arch, arch)
     floor = "31" if arch == "riscv64" else "17"
     platform = f"musllinux_1_2_{word}" if libc == "musl" else f"manylinux_{'2_' + floor}_{word}"
     directory.mkdir(parents=True, exist_ok=True)
     built = library or compile_module(arch, defect, directory / f"_fast-{arch}-{defect}.so")
     info = f"extdemo-{version}.dist-info"
-    files = {"extdemo/__init__.py": b'"""A stand-in for a package with native code."""\n',
+    imports = "".join(f"import {r.replace('-', '_')}\n" for r in requires)
+    needs = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    files = {"extdemo/__init__.py": f'"""A stand-in for a package with native code."""\n{imports}'.encode(),
              "extdemo/_fast.abi3.so": built.read_bytes(),
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: extdemo\nVersion: {version}\n".encode(),
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: extdemo\nVersion: {version}\n{needs}".encode(),
              f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: archsmoke-tests\nRoot-Is-Purelib: false\n"
                                f"Tag: cp38-abi3-{platform}\n").encode()}
     record = "".join(f"{member},{record_hash(data)},{len(data)}\n" for member, data in files.items())
@@ -90,4 +92,22 @@ def addon_package(directory: Path, arch: str, defect: str = "sound", version: st
             info = tarfile.TarInfo(member)
             info.size, info.mode = len(data), 0o644
             archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def pure_wheel(directory: Path, project: str, version: str = "1.0", platform: str = "any") -> Path:
+    """PROJECT-VERSION-py3-none-PLATFORM.whl holding the module PROJECT (dashes as underscores)."""
+    module = project.replace("-", "_")
+    info = f"{module}-{version}.dist-info"
+    files = {f"{module}/__init__.py": f"VERSION = {version!r}\n".encode(),
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n".encode(),
+             f"{info}/WHEEL": (f"Wheel-Version: 1.0\nGenerator: archsmoke-tests\n"
+                               f"Root-Is-Purelib: {str(platform == 'any').lower()}\nTag: py3-none-{platform}\n").encode()}
+    record = "".join(f"{member},{record_hash(data)},{len(data)}\n" for member, data in files.items())
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{module}-{version}-py3-none-{platform}.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+        archive.writestr(f"{info}/RECORD", record + f"{info}/RECORD,,\n")
     return path
