@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import shlex
-import tempfile
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-from .binary.elf import check_runs_on, glibc_provided
+from .binary.elf import check_runs_on
 from .binary.label import covers
 from .binary.product import Product
 from .binary.unpack import BinaryUnderTest
 from .errors import BinaryError, NoBinaryForTarget, ReleaseDefect, TargetError
 from .host.binfmt import FLOOR_MARK, FLOOR_MARK_OFFSET
-from .installers import INSTALL_PREFIX, INSTALLERS, copy_onto_path, wheel_glibc_floor
-from .rootfs import resolve_in_root
+from .installers import INSTALL_PREFIX, INSTALLERS, copy_onto_path, root_glibc, wheel_glibc_floor
 from .tiers.base import Runner
 
 __all__ = ["INSTALL_PREFIX", "InstalledBinary", "as_the_loader_sees_it", "check_glibc", "check_loader", "install",
@@ -83,28 +80,6 @@ def check_loader(binary: BinaryUnderTest, runner: Runner) -> None:
                       fix=f"link it with --dynamic-linker={target.loader} (the ABI's path)")
 
 
-def _root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
-    """The newest GLIBC_x.y the target root's libc.so.6 defines, and where it is.
-
-    Read from the cached tree when the target runs one (as file_exists does): copying it out of a
-    container costs a `podman cp` (0.11 s measured) on every install."""
-    target = runner.target
-    for path in (f"/lib/{target.multiarch}/libc.so.6", f"/usr/lib/{target.multiarch}/libc.so.6",
-                 "/lib64/libc.so.6", "/lib/libc.so.6"):
-        if not runner.file_exists(path):
-            continue
-        if runner.rootfs is not None:
-            provided = glibc_provided(resolve_in_root(runner.rootfs.root, path))
-        else:
-            with tempfile.TemporaryDirectory() as scratch:
-                copy = Path(scratch) / "libc.so.6"
-                runner.get(path, copy)
-                provided = glibc_provided(copy)
-        if provided:
-            return provided, path
-    return None
-
-
 def check_glibc(binary: BinaryUnderTest, runner: Runner, labelled: bool = False) -> None:
     """A glibc root must be new enough for the glibc symbol versions the binary references and, for a
     wheel, for its manylinux tag (the target's pip refuses a wheel whose tag the root does not reach)."""
@@ -119,7 +94,7 @@ def check_glibc(binary: BinaryUnderTest, runner: Runner, labelled: bool = False)
         needs.append((floor[0], f"its wheel is tagged {floor[1]}"))
     if not needs:
         return
-    found = _root_glibc(runner)
+    found = root_glibc(runner)
     if found is None:
         return  # check_loader already refused a root without the loader
     provided, where = found
@@ -137,7 +112,7 @@ def check_glibc(binary: BinaryUnderTest, runner: Runner, labelled: bool = False)
                 "or a target whose root has a newer glibc")
 
 
-def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> InstalledBinary:
+def install(binary: BinaryUnderTest, product: Product, runner: Runner, index_url: str | None = None) -> InstalledBinary:
     """A wheel into a venv by the target's own pip; executables onto PATH under the product's names.
 
     A target without Python (the musl roots) gets a wheel's executables onto PATH instead.
@@ -157,7 +132,7 @@ def install(binary: BinaryUnderTest, product: Product, runner: Runner) -> Instal
     check_glibc(binary, runner, labelled)
     installer = INSTALLERS.get(binary.kind)
     if installer is not None and installer.applies(binary, runner):
-        placed = installer.install(binary, product, runner)
+        placed = installer.install(binary, product, runner, index_url=index_url)
     elif binary.is_library:
         raise NoBinaryForTarget(f"{binary.origin} holds native libraries only, and the {target.name} root has no "
                                 f"runtime to load them", fix=f"add the runtime to vms/{target.source.name}")

@@ -5,14 +5,20 @@ function here and one line in INSTALLERS."""
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
+from . import wheel_dependencies
+from .binary.elf import glibc_provided
 from .binary.index import wheel_platforms
 from .binary.label import manylinux_glibc
 from .binary.product import Product
 from .binary.unpack import BinaryUnderTest
 from .errors import BinaryError, NoBinaryForTarget
+from .rootfs import resolve_in_root
 from .tiers.base import Runner
 
 INSTALL_PREFIX = "/opt/archsmoke"
@@ -36,7 +42,7 @@ class Placed:
     libraries: dict[str, str] = field(default_factory=dict)  # native library: path inside the build -> in the target
 
 
-def copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
+def copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner, index_url: str | None = None) -> Placed:
     """Executables (a bare one, an archive's, an npm package's) onto PATH under the product's names."""
     bin_dir = runner.own_path("/usr/local/bin")
     runner.put(binary.main_for(product), f"{bin_dir}/{product.main}", mode=0o755)
@@ -45,7 +51,50 @@ def copy_onto_path(binary: BinaryUnderTest, product: Product, runner: Runner) ->
     return Placed(bin_dir)
 
 
-def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
+def _dependencies(binary: BinaryUnderTest, runner: Runner, index_url: str | None) -> list[str]:
+    """pip's options for the wheel's dependencies: resolved on this host for the target and put there as a
+    directory of wheels (`--find-links`); `--no-deps` for a wheel that declares none."""
+    if not wheel_dependencies.requirements(binary.file):
+        return ["--no-deps"]
+    target = runner.target
+    said = runner.run(["python3", "-c", "import sys; print(*sys.version_info[:2])"]).check().stdout.split()
+    glibc = root_glibc(runner)
+    platforms = wheel_dependencies.pip_platforms(target.wheel_platforms, glibc[0] if glibc else None)
+    wheels = wheel_dependencies.download(binary, target.name, platforms, (int(said[0]), int(said[1])), index_url)
+    found = runner.own_path("/tmp/archsmoke-install/dependencies")
+    try:
+        runner.run(["mkdir", "-p", found]).check()
+        for wheel in wheels:
+            runner.put(wheel, f"{found}/{wheel.name}", mode=0o644)
+    finally:
+        if wheels:
+            shutil.rmtree(wheels[0].parent, ignore_errors=True)
+    return ["--find-links", found]
+
+
+def root_glibc(runner: Runner) -> tuple[tuple[int, int], str] | None:
+    """The newest GLIBC_x.y the target root's libc.so.6 defines, and where it is.
+
+    Read from the cached tree when the target runs one (as file_exists does): copying it out of a
+    container costs a `podman cp` (0.11 s measured) on every install."""
+    target = runner.target
+    for path in (f"/lib/{target.multiarch}/libc.so.6", f"/usr/lib/{target.multiarch}/libc.so.6",
+                 "/lib64/libc.so.6", "/lib/libc.so.6"):
+        if not runner.file_exists(path):
+            continue
+        if runner.rootfs is not None:
+            provided = glibc_provided(resolve_in_root(runner.rootfs.root, path))
+        else:
+            with tempfile.TemporaryDirectory() as scratch:
+                copy = Path(scratch) / "libc.so.6"
+                runner.get(path, copy)
+                provided = glibc_provided(copy)
+        if provided:
+            return provided, path
+    return None
+
+
+def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner, index_url: str | None = None) -> Placed:
     """A wheel, by the target's own pip into a venv; executables kept as package data are run where pip put them,
     through the launcher the wheel declares; extension modules are loaded by the venv's interpreter (its own
     copy where it runs at the CPU floor: the mark goes on the file, so not on the system's python3)."""
@@ -55,8 +104,9 @@ def _pip_into_venv(binary: BinaryUnderTest, product: Product, runner: Runner) ->
     runner.put(binary.file, staged, mode=0o644)
     copies = ["--copies"] if binary.libraries and runner.marks_binary_under_test else []
     runner.run(["python3", "-m", "venv", "--without-pip", *copies, venv], timeout=budget).check()
-    runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index", "--no-deps",
-                "--disable-pip-version-check", "--no-warn-script-location", staged], timeout=budget).check()
+    runner.run(["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", "--no-index",
+                *_dependencies(binary, runner, index_url), "--disable-pip-version-check", "--no-warn-script-location",
+                staged], timeout=budget).check()
     bin_dir, real, libraries = f"{venv}/bin", {}, {}
     site = _site_packages(runner, bin_dir) if binary.package_data or binary.libraries else ""
     if binary.package_data:
@@ -75,7 +125,8 @@ _DATA_DIRS = re.compile(r"^[^/]+\.data/(?:platlib|purelib)/")
 NODE = "/usr/bin/node"  # Debian's nodejs, in the roots of a run that tests addons (targets.with_runtime)
 
 
-def _npm_into_node_modules(binary: BinaryUnderTest, product: Product, runner: Runner) -> Placed:
+def _npm_into_node_modules(binary: BinaryUnderTest, product: Product, runner: Runner,
+                           index_url: str | None = None) -> Placed:
     """An npm package holding addons, unpacked where `npm install` puts it (PREFIX/node_modules/NAME), loaded by
     the target's Node.js (its own copy where it runs at the CPU floor, as for Python)."""
     target = runner.target
@@ -105,7 +156,7 @@ class Installer:
     install it), and the glibc its label admits."""
 
     applies: Callable[[BinaryUnderTest, Runner], bool]  # this build, on this started target
-    install: Callable[[BinaryUnderTest, Product, Runner], Placed]
+    install: Callable[..., Placed]  # (build, product, started target, index_url=) -> where it went
     glibc_floor: Callable[[BinaryUnderTest], tuple[tuple[int, int], str] | None] = lambda binary: None
 
 

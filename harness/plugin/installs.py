@@ -74,7 +74,8 @@ class Installs:
         if key in self._cannot_run:
             raise TargetError(self._cannot_run[key])
         if key not in self._installed:
-            installed = install(self.binary_for(runner.target, product), product, runner)
+            installed = install(self.binary_for(runner.target, product), product, runner,
+                                index_url=self.config.options.index_url)
             first = runner.run(installed.first_command, env=installed.env)
             if not first.ok and not first.timed_out and runner.marks_binary_under_test:
                 first = self._floor_or_emulator(runner, installed, product, first)

@@ -20,6 +20,7 @@ LAYERS = [
     ("cpu_floor",),
     ("tiers",),
     ("placement",),
+    ("wheel_dependencies",),
     ("installers",),
     ("coverage", "records", "install", "origins"),
     ("bisect",),

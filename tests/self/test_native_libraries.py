@@ -145,3 +145,26 @@ def test_a_real_wheel_from_the_index_as_published(tmp_path, cache):
     code, output = _suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch", "ppc64le",
                           "--runner", "qemu-user")
     assert code == 5 and "no release ships for this target: markupsafe 3.0.2 has no wheel" in output, output[-4000:]
+
+
+def test_a_wheels_dependencies_come_from_the_index_and_a_missing_build_is_named(tmp_path, cache, loopback_index):
+    """extdemo 2.0 imports archsmoke-dep (pure, on the loopback index): installed as pip on the target would, its
+    import passes; extdemo 3.0 needs archsmoke-armonly, published for aarch64 alone: on ppc64le that is the
+    dependency's gap (the tests that need it installed skip saying so; its label is still checked), not a failure
+    of extdemo."""
+    from extwheels import pure_wheel
+
+    loopback_index.publish([pure_wheel(tmp_path / "served", "archsmoke-dep"),
+                            pure_wheel(tmp_path / "served", "archsmoke-armonly", platform="manylinux_2_17_aarch64")])
+    needs_dep = ext_wheel(tmp_path / "two", "ppc64le", version="2.0", requires=("archsmoke-dep",))
+    index = ["--index-url", loopback_index.url, "--arch", "ppc64le", "--runner", "qemu-user"]
+    code, output = _suite(tmp_path, cache, "--binary", str(needs_dep), *index)
+    assert code == 0, output[-6000:]
+    assert _outcome(output, "test_every_module_imports", "ppc64le") == "PASSED", output[-6000:]
+    needs_arm = ext_wheel(tmp_path / "three", "ppc64le", version="3.0", requires=("archsmoke-armonly",))
+    code, output = _suite(tmp_path, cache, "--binary", str(needs_arm), *index)
+    assert code == 0 and "Traceback" not in output, output[-6000:]
+    assert _outcome(output, "test_the_build_is_what_its_label_says", "ppc64le") == "PASSED", output[-6000:]
+    assert "needs archsmoke-armonly, which has no build for ppc64le (CPython 3.11, manylinux_2_36_ppc64le): a " \
+           "dependency's gap, not extdemo's" in output, output[-6000:]
+    assert " passed" in output and "1 passed, 7 skipped" in output, output[-6000:]
