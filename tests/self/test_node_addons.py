@@ -101,3 +101,16 @@ def test_a_real_addon_from_the_registry_as_published(tmp_path, cache):
     code, output = _suite(tmp_path, cache, release, "--arch", "i386", "--runner", "qemu-user")
     assert code == 5 and "Traceback" not in output, output[-4000:]
     assert "no release ships for this target: the npm registry" in output and "rollup-linux-ia32-gnu" in output, output
+
+
+@pytest.mark.parametrize("engine_name", ["podman", "docker"])
+def test_an_addon_and_an_extension_module_on_the_container_tier(tmp_path, cache, engine_name):
+    """The node root variant as an image, under each engine: the sound addon loads, the LSE extension dies."""
+    from extwheels import ext_wheel
+
+    tier = ["--arch", "aarch64", "--runner", "container", "--engine", engine_name]
+    code, output = _suite(tmp_path, cache, "--binary", str(addon_package(tmp_path, "aarch64")), *tier)
+    assert code == 0, output[-6000:]
+    assert _outcome(output, "test_every_addon_loads", "aarch64-container") == "PASSED", output[-6000:]
+    code, output = _suite(tmp_path, cache, "--binary", str(ext_wheel(tmp_path, "aarch64", "lse")), *tier)
+    assert code == 1 and "`import extdemo._fast` was killed by signal 4 (SIGILL)" in output, output[-6000:]
