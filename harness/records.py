@@ -22,7 +22,7 @@ class Property:
     TIER_LABEL = PREFIX + "tier_label"
     PRODUCT = PREFIX + "product"
     REPORTED_VERSION = PREFIX + "reported_version"
-    BINARY = PREFIX + "binary_"  # + origin, sha256, version
+    BINARY = PREFIX + "binary_"  # + origin, sha256, version, loaded_by (what loads a library build, at which CPU)
     # and the kernel facts, each under its own name: kernel_release, page_size, cpu, machine
 
 

@@ -87,9 +87,19 @@ class Installs:
                                          f"{first.report()}")
                 raise TargetError(self._cannot_run[key])
             self._installed[key] = installed
+            self._say_runtime(runner, installed)
             if product.executables:
                 self._remember_version(runner, product, first)
         return self._installed[key]
+
+    def _say_runtime(self, runner: Runner, installed: InstalledBinary) -> None:
+        """What loads a library build, and whether it runs at the floor (its own marked copy, natively run)."""
+        runtime = installed.python or installed.node
+        if not installed.binary.libraries or runtime is None:
+            return
+        cpu = floor_model(runner.target, self.config.options.cpu)
+        said = runtime if runtime not in installed.marked else f"{runtime}, run at CPU floor {cpu} through qemu-user"
+        self.placements.record_of(runner).binaries[installed.product.name]["loaded_by"] = said
 
     def _floor_or_emulator(self, runner: Runner, installed: InstalledBinary, product: Product, first):
         """A natively run target's build died under qemu-user at the CPU floor: a floor violation only if the

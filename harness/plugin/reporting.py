@@ -109,6 +109,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         cpu = record.kernel.get("cpu")
         built = "; ".join(f"{name}: {b.get('origin', '-')} sha256 {b.get('sha256', '-')[:16]}"
                           + (f", reports {b['reported_version']}" if b.get("reported_version") else "")
+                          + (f", loaded by {b['loaded_by']}" if b.get("loaded_by") else "")
                           for name, b in record.binaries.items())
         terminalreporter.write_line(
             f"{record.placement}: {record.runner}, {record.root or 'rootfs ' + str(record.rootfs_key)}, "
