@@ -10,45 +10,30 @@ wheel from the package index, as published, and the wheel choice by the target's
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from libruns import outcome, suite
 from extwheels import ext_wheel
 
 MARKUPSAFE = "3.0.2"  # cp311 wheels for x86_64, aarch64 and i686, glibc and musl; none for ppc64le or s390x
 
 
-def _suite(tmp_path: Path, cache, *args: str) -> tuple[int, str]:
-    """The no-code suite (and any test files given), run as a user runs it."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", *args, "--pyargs",
-                           "archsmoke.generic", "--cache-dir", str(cache.root)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=1200)
-    return done.returncode, done.stdout + done.stderr
 
 
-def _outcome(output: str, test: str, placement: str) -> str:
-    """What -rA's summary says of one test on one placement: PASSED, FAILED, ..., or absent."""
-    for line in output.splitlines():
-        word, _, rest = line.partition(" ")
-        if rest.split(" ", 1)[0].endswith(f"::{test}[{placement}]"):
-            return word
-    return "absent"
 
 
 def test_sound_extension_modules_pass_on_every_target(tmp_path, cache):
     """One sound wheel per arch and C library (the module links no libc: one build is true to both tags)."""
     arches = ("x86_64", "i386", "aarch64", "armv7", "ppc64le", "s390x", "riscv64")
     wheels = [ext_wheel(tmp_path / "wheels", arch, libc=libc) for arch in arches for libc in ("glibc", "musl")]
-    code, output = _suite(tmp_path, cache, *(a for w in wheels for a in ("--binary", str(w))), "--arch", "all",
+    code, output = suite(tmp_path, cache, *(a for w in wheels for a in ("--binary", str(w))), "--arch", "all",
                           "--runner", "qemu-user", "-n", "2")
     assert code == 0, output[-6000:]
     for target in ("x86_64", "i386", "aarch64", "armv7", "ppc64le", "s390x", "riscv64", "aarch64-musl",
                    "armv7-musl", "ppc64le-musl", "riscv64-musl", "s390x-musl"):
-        assert _outcome(output, "test_every_module_imports", target) == "PASSED", (target, output[-6000:])
-        assert _outcome(output, "test_it_is_the_release_under_test", target) == "PASSED", (target, output[-6000:])
+        assert outcome(output, "test_every_module_imports", target) == "PASSED", (target, output[-6000:])
+        assert outcome(output, "test_it_is_the_release_under_test", target) == "PASSED", (target, output[-6000:])
 
 
 @pytest.mark.parametrize(("arch", "defect", "failing", "passing", "cause"), [
@@ -61,12 +46,12 @@ def test_sound_extension_modules_pass_on_every_target(tmp_path, cache):
 def test_a_defective_extension_module_fails_the_default_run(tmp_path, cache, arch, defect, failing, passing, cause):
     wheel = ext_wheel(tmp_path, arch, defect)
     runner = [] if defect == "4k-pages" else ["--runner", "qemu-user"]  # the floor: qemu-user proves it
-    code, output = _suite(tmp_path, cache, "--binary", str(wheel), "--arch", arch, *runner)
+    code, output = suite(tmp_path, cache, "--binary", str(wheel), "--arch", arch, *runner)
     assert code == 1, output[-6000:]
     for placement in failing:
-        assert _outcome(output, "test_every_module_imports", placement) == "FAILED", output[-6000:]
+        assert outcome(output, "test_every_module_imports", placement) == "FAILED", output[-6000:]
     for placement in passing:
-        assert _outcome(output, "test_every_module_imports", placement) == "PASSED", output[-6000:]
+        assert outcome(output, "test_every_module_imports", placement) == "PASSED", output[-6000:]
     assert f"`import extdemo._fast` {cause}" in output, output[-6000:]
     assert "`import extdemo` " not in output, output[-6000:]  # the package itself imports: the module is named
 
@@ -82,12 +67,12 @@ def test_a_sound_one_passes_at_the_real_page_size_and_a_projects_own_test_in_a_f
     """The default run of ppc64le (qemu-user and the 64 KiB-page VM): the no-code suite and the README's example
     of a project's own test (`installed_python_package.python(...)`) in one run, as a project would run both."""
     (tmp_path / "test_mine.py").write_text(OWN_TEST)
-    code, output = _suite(tmp_path, cache, "test_mine.py", "--binary", str(ext_wheel(tmp_path, "ppc64le")),
+    code, output = suite(tmp_path, cache, "test_mine.py", "--binary", str(ext_wheel(tmp_path, "ppc64le")),
                           "--arch", "ppc64le")
     assert code == 0, output[-6000:]
     for placement in ("ppc64le", "ppc64le-vm"):
-        assert _outcome(output, "test_every_module_imports", placement) == "PASSED", output[-6000:]
-        assert _outcome(output, "test_the_module_sees_the_page_size_of_its_kernel", placement) == "PASSED", output
+        assert outcome(output, "test_every_module_imports", placement) == "PASSED", output[-6000:]
+        assert outcome(output, "test_the_module_sees_the_page_size_of_its_kernel", placement) == "PASSED", output
 
 
 def test_an_extension_for_another_arch_in_a_wheel_tagged_for_this_one(tmp_path, cache):
@@ -96,9 +81,9 @@ def test_an_extension_for_another_arch_in_a_wheel_tagged_for_this_one(tmp_path, 
 
     wrong = compile_module("ppc64le", "sound", tmp_path / "ppc64le.so")
     wheel = ext_wheel(tmp_path, "aarch64", "mislabelled", library=wrong)
-    code, output = _suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
+    code, output = suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
     assert code == 1 and "Traceback" not in output, output[-6000:]
-    assert _outcome(output, "test_the_build_is_what_its_label_says", "aarch64") == "FAILED", output[-6000:]
+    assert outcome(output, "test_the_build_is_what_its_label_says", "aarch64") == "FAILED", output[-6000:]
     assert "wheel tag manylinux_2_17_aarch64 says aarch64, but its native library extdemo/_fast.abi3.so is a PPC64" \
         in output, output[-6000:]
 
@@ -108,11 +93,11 @@ def test_a_library_the_module_needs_and_the_wheel_does_not_ship(tmp_path, cache)
 
     needy = compile_module("aarch64", "sound", tmp_path / "needy.so", needs="libarchsmoke-missing.so.1")
     wheel = ext_wheel(tmp_path, "aarch64", "needy", library=needy)
-    code, output = _suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
+    code, output = suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
     assert code == 1, output[-6000:]
-    assert _outcome(output, "test_the_dynamic_loader_finds_every_library", "aarch64") == "FAILED", output[-6000:]
+    assert outcome(output, "test_the_dynamic_loader_finds_every_library", "aarch64") == "FAILED", output[-6000:]
     assert "extdemo/_fast.abi3.so needs libarchsmoke-missing.so.1, which the aarch64 target does not have" in output
-    assert _outcome(output, "test_every_module_imports", "aarch64") == "FAILED", output[-6000:]
+    assert outcome(output, "test_every_module_imports", "aarch64") == "FAILED", output[-6000:]
     assert "`import extdemo._fast` failed (exit 1): ImportError: libarchsmoke-missing.so.1" in output, output[-6000:]
 
 
@@ -126,23 +111,23 @@ def test_a_release_is_chosen_for_the_targets_python_and_a_missing_one_is_named(t
     other_python.write_bytes(crashing.read_bytes())
     loopback_index.publish([sound, other_python])
     index = ["--index-url", loopback_index.url, "--release", "extdemo==1.0", "--runner", "qemu-user"]
-    code, output = _suite(tmp_path, cache, *index, "--arch", "aarch64")
+    code, output = suite(tmp_path, cache, *index, "--arch", "aarch64")
     assert code == 0 and "extdemo-1.0-cp38-abi3-manylinux_2_17_aarch64.whl" in output, output[-6000:]
-    code, output = _suite(tmp_path, cache, *index, "--arch", "ppc64le")
+    code, output = suite(tmp_path, cache, *index, "--arch", "ppc64le")
     assert code == 5 and "Traceback" not in output, output[-6000:]
     assert "no release ships for this target: extdemo 1.0 has no wheel for platforms manylinux_2_17_ppc64le" in output
 
 
 def test_a_real_wheel_from_the_index_as_published(tmp_path, cache):
     """MarkupSafe's speedups extension, the build pip takes on each target; none published for ppc64le."""
-    code, output = _suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch",
+    code, output = suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch",
                           "x86_64,aarch64,aarch64-musl", "--runner", "qemu-user")
     assert code == 0, output[-6000:]
     for target in ("x86_64", "aarch64", "aarch64-musl"):
-        assert _outcome(output, "test_every_module_imports", target) == "PASSED", output[-6000:]
-        assert _outcome(output, "test_the_dynamic_loader_finds_every_library", target) == "PASSED", output[-6000:]
+        assert outcome(output, "test_every_module_imports", target) == "PASSED", output[-6000:]
+        assert outcome(output, "test_the_dynamic_loader_finds_every_library", target) == "PASSED", output[-6000:]
     assert "MarkupSafe-3.0.2-cp311-cp311-musllinux_1_2_aarch64.whl" in output, output[-6000:]
-    code, output = _suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch", "ppc64le",
+    code, output = suite(tmp_path, cache, "--release", f"markupsafe=={MARKUPSAFE}", "--arch", "ppc64le",
                           "--runner", "qemu-user")
     assert code == 5 and "no release ships for this target: markupsafe 3.0.2 has no wheel" in output, output[-4000:]
 
@@ -158,13 +143,13 @@ def test_a_wheels_dependencies_come_from_the_index_and_a_missing_build_is_named(
                             pure_wheel(tmp_path / "served", "archsmoke-armonly", platform="manylinux_2_17_aarch64")])
     needs_dep = ext_wheel(tmp_path / "two", "ppc64le", version="2.0", requires=("archsmoke-dep",))
     index = ["--index-url", loopback_index.url, "--arch", "ppc64le", "--runner", "qemu-user"]
-    code, output = _suite(tmp_path, cache, "--binary", str(needs_dep), *index)
+    code, output = suite(tmp_path, cache, "--binary", str(needs_dep), *index)
     assert code == 0, output[-6000:]
-    assert _outcome(output, "test_every_module_imports", "ppc64le") == "PASSED", output[-6000:]
+    assert outcome(output, "test_every_module_imports", "ppc64le") == "PASSED", output[-6000:]
     needs_arm = ext_wheel(tmp_path / "three", "ppc64le", version="3.0", requires=("archsmoke-armonly",))
-    code, output = _suite(tmp_path, cache, "--binary", str(needs_arm), *index)
+    code, output = suite(tmp_path, cache, "--binary", str(needs_arm), *index)
     assert code == 0 and "Traceback" not in output, output[-6000:]
-    assert _outcome(output, "test_the_build_is_what_its_label_says", "ppc64le") == "PASSED", output[-6000:]
+    assert outcome(output, "test_the_build_is_what_its_label_says", "ppc64le") == "PASSED", output[-6000:]
     assert "needs archsmoke-armonly, which has no build for ppc64le (CPython 3.11, manylinux_2_36_ppc64le): a " \
            "dependency's gap, not extdemo's" in output, output[-6000:]
     assert " passed" in output and "1 passed, 7 skipped" in output, output[-6000:]

@@ -178,6 +178,7 @@ def build_native_wheels(cache: Cache, sink: Sink | None = None) -> Path:
                     write_wheel(wheel, files, {f"{wheel.module}/_native.abi3.so": library})
         progress.say(f"cross-compiled archsmoke-native for {len(WHEEL_ARCHES)} arches with {compiler}")
 
-    recipe = {"format": FORMAT, "source": NATIVE_SOURCE.read_text(), "compiler": compiler,
+    recipe = {"format": FORMAT, "source": NATIVE_SOURCE.read_text(),
+              "header": NATIVE_SOURCE.with_name("stable_abi.h").read_text(), "compiler": compiler,
               "wheels": [native_wheel(arch, libc).filename for arch in WHEEL_ARCHES for libc in ("glibc", "musl")]}
     return cached_files(cache, recipe, write)

@@ -1,31 +1,14 @@
 /* archsmoke_native._native: a CPython extension module built against the stable ABI (abi3, Python 3.8+).
  *
- * The few declarations it needs are written out here as the stable ABI fixes them, instead of included
+ * The few declarations it needs are written out in stable_abi.h as the stable ABI fixes them, instead of included
  * from Python.h: one build per arch then loads in every CPython the targets have (bookworm's 3.11,
  * sid's 3.14), and cross-compiling it needs neither the target's Python headers nor its C library
  * (-nostdlib; every symbol it uses comes from the interpreter that loads it).  Built by
  * platform_wheels.py with clang -DBUILT_FOR="<wheel arch>".
  */
-typedef long Py_ssize_t; /* ssize_t: long on every Linux ABI the targets use */
-typedef struct _object { Py_ssize_t ob_refcnt; void *ob_type; } PyObject;
-typedef PyObject *(*PyCFunction)(PyObject *, PyObject *);
-typedef struct { const char *ml_name; PyCFunction ml_meth; int ml_flags; const char *ml_doc; } PyMethodDef;
-typedef struct { PyObject ob_base; PyObject *(*m_init)(void); Py_ssize_t m_index; PyObject *m_copy; } PyModuleDef_Base;
-typedef struct {
-    PyModuleDef_Base m_base;
-    const char *m_name;
-    const char *m_doc;
-    Py_ssize_t m_size;
-    PyMethodDef *m_methods;
-    void *m_slots, *m_traverse, *m_clear, *m_free;
-} PyModuleDef;
+#include "stable_abi.h"
 
-#define METH_NOARGS 0x0004
-#define METH_O 0x0008
-
-extern PyObject *PyModuleDef_Init(PyModuleDef *);
 extern PyObject *PyUnicode_FromString(const char *);
-extern PyObject *PyLong_FromLong(long);
 extern long PyLong_AsLong(PyObject *);
 
 static PyObject *built_for(PyObject *self, PyObject *unused) { return PyUnicode_FromString(BUILT_FOR); }
