@@ -44,7 +44,7 @@ class ElfInfo:
         """How it finds its C library, for messages: its loader, or (a shared library) the libc it needs."""
         if self.interpreter is not None:
             return f"loader {self.interpreter}"
-        libc = next((n for n in self.needed if n == "libc.so.6" or n.startswith("libc.")), None)
+        libc = _c_library(self.needed)
         return f"needs {libc}" if libc else "no C library"
 
     def describe(self) -> str:
@@ -52,14 +52,16 @@ class ElfInfo:
         return f"{self.machine} {self.bits}-bit {self.endian}-endian ELF ({linkage})"
 
 
+def _c_library(needed: tuple[str, ...]) -> str | None:
+    """The C library a file names among its DT_NEEDED: glibc's libc.so.6, musl's libc.so or libc.musl-ARCH.so.1."""
+    return next((n for n in needed if n in ("libc.so.6", "libc.so") or n.startswith("libc.musl-")), None)
+
+
 def _library_libc(needed: tuple[str, ...]) -> str:
     """A file without a loader: a static executable, or a shared library (an extension module, a Node.js addon),
-    whose C library is the one it names (musl's libc is libc.so or libc.musl-ARCH.so.1; glibc's libc.so.6)."""
-    if "libc.so.6" in needed:
-        return "glibc"
-    if "libc.so" in needed or any(n.startswith("libc.musl-") for n in needed):
-        return "musl"
-    return "static"
+    whose C library is the one it names."""
+    libc = _c_library(needed)
+    return "static" if libc is None else "glibc" if libc == "libc.so.6" else "musl"
 
 
 def _glibc_versions(names) -> tuple[int, int] | None:

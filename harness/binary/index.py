@@ -160,8 +160,8 @@ def preferred(wheels: list[IndexFile], platforms: tuple[str, ...],
     installs count (an extension wheel is built for one interpreter: cp311), and among them the best-ranked tag."""
     if python is not None:
         ranked = python_tags(python)
-        wheels = sorted((w for w in wheels if _python_rank(w, ranked) is not None),
-                        key=lambda w: _python_rank(w, ranked))
+        ranks = {w.filename: _python_rank(w, ranked) for w in wheels}
+        wheels = sorted((w for w in wheels if ranks[w.filename] is not None), key=lambda w: ranks[w.filename])
     platforms = with_other_levels(platforms, wheels)
     for platform in platforms:
         carrying = [f for f in wheels if platform in f.platforms]

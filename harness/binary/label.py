@@ -14,7 +14,6 @@ from pathlib import PurePosixPath
 
 from ..arches import ARCHES, Arch, named_in
 from ..targets import Target
-from .elf import read_elf
 from .index import wheel_platforms
 from .unpack import BinaryUnderTest
 
@@ -142,13 +141,14 @@ def contradictions(build: BinaryUnderTest, target: Target) -> list[str]:
     wanted = target.elf
     if (elf.machine_number, elf.bits, elf.endian) != (wanted.machine_number, wanted.bits, wanted.endian):
         found.append(f"{claim.says} says {target.name}, but its {_what(build)} {elf.describe()}")
-    for host_file, inside in build.libraries[1:] if build.is_library else build.libraries:
-        other = read_elf(host_file)
+    for index, ((_, inside), other) in enumerate(zip(build.libraries, build.library_elfs)):
+        if build.is_library and index == 0:
+            continue  # it is `elf`, checked above
         if (other.machine_number, other.bits, other.endian) != (wanted.machine_number, wanted.bits, wanted.endian):
             found.append(f"{claim.says} says {target.name}, but {inside} is a {other.describe()}")
     if claim.libc is not None and elf.libc not in ("static", claim.libc):
         found.append(f"{claim.says} says {claim.libc}, but its executables are linked against {elf.libc} "
-                     f"(loader {elf.interpreter})")
+                     f"({elf.loader_words})")
     if claim.glibc is not None and elf.libc == "glibc" and elf.glibc_needed and elf.glibc_needed > claim.glibc:
         found.append(f"{claim.says} promises glibc {claim.glibc[0]}.{claim.glibc[1]}, but its executables need "
                      "GLIBC_{}.{}: they fail to start on the older systems the tag admits".format(*elf.glibc_needed))

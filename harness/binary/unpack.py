@@ -8,6 +8,7 @@ product's executables (uv and uvx, ruff, ...) come out the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,12 @@ class BinaryUnderTest:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.executables)
+
+    @functools.cached_property
+    def library_elfs(self) -> tuple[ElfInfo, ...]:
+        """Each native library's ELF facts, in the order of `libraries` (read once per build: the label and the
+        loader checks of every target ask)."""
+        return tuple(read_elf(host_file) for host_file, _ in self.libraries)
 
     @property
     def is_library(self) -> bool:

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from archsmoke.binary.elf import read_elf
 from archsmoke.install import as_the_loader_sees_it
 from archsmoke.binary.versions import names_release, printed_numbers
 
@@ -74,8 +73,8 @@ def _linked(target, installed_binary) -> list[tuple[str, str, str]]:
     if binary.elf.interpreter is not None and binary.executables:
         listed += [(name, binary.elf.interpreter, as_the_loader_sees_it(target, installed_binary.real_executable(name)))
                    for name in binary.names_for(installed_binary.product)]
-    for host_file, inside in binary.libraries:
-        if read_elf(host_file).needed and inside in installed_binary.libraries:
+    for (_, inside), elf in zip(binary.libraries, binary.library_elfs):
+        if elf.needed and inside in installed_binary.libraries:
             listed.append((inside, target.target.loader, installed_binary.libraries[inside]))
     return listed
 

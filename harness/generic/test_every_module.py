@@ -17,9 +17,9 @@ _NOT_FOUND = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 
 
 def _judge(shown: str, result, own: set[str], found: list[str], missing: dict[str, list[str]],
-           not_found: re.Pattern = None) -> None:
+           not_found: re.Pattern | None = None) -> None:
     """What is wrong with one load: an allocator's abort, its budget, a signal, a failure (the last line of its
-    error); a dependency the build does not ship goes to `missing` (archsmoke installs the build alone)."""
+    error); a module from outside the build goes to `missing`."""
     output = result.stdout + result.stderr
     abort = ALLOCATOR_ABORTS.search(output)
     absent = (not_found or _NOT_FOUND).search(output)
@@ -37,13 +37,12 @@ def _judge(shown: str, result, own: set[str], found: list[str], missing: dict[st
         found.append(f"{shown} failed (exit {result.exit_code}): {last}\n{result.report()}")
 
 
-def _verdict(found: list[str], missing: dict[str, list[str]]) -> None:
+def _verdict(found: list[str], missing: dict[str, list[str]], why: str) -> None:
     if found:
         pytest.fail("\n".join(found), pytrace=False)
     if missing:
         needs = "; ".join(f"{dep} (for {', '.join(loads)})" for dep, loads in missing.items())
-        pytest.skip(f"not loaded: they need modules the build does not ship: {needs}; archsmoke installs the "
-                    "build alone, not its dependencies")
+        pytest.skip(f"not loaded: they need modules the build does not ship: {needs}; {why}")
 
 
 def _python(installed_binary) -> str:
@@ -67,7 +66,8 @@ def test_every_module_imports(target, installed_binary):
     for module in installed_binary.binary.modules:
         result = target.run([python, "-c", f"import {module}"], env=installed_binary.env)
         _judge(f"`import {module}`", result, own, found, missing)
-    _verdict(found, missing)
+    _verdict(found, missing, "nor do its declared dependencies, which pip installed beside it (one the wheel "
+                             "does not declare, or declares only under an extra)")
 
 
 # Node's words for a package that is not installed: require('dep').
@@ -88,7 +88,7 @@ def test_every_addon_loads(target, installed_binary):
     for shown, path in loads:
         result = target.run([node, "-e", "require(process.argv[1])", path], env=installed_binary.env)
         _judge(shown, result, {binary.project or ""}, found, missing, _NOT_FOUND_NODE)
-    _verdict(found, missing)
+    _verdict(found, missing, "archsmoke installs the package alone, not its npm dependencies")
 
 
 @pytest.mark.native_libraries

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import posixpath
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -12,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ...errors import BinaryError
 
 ELF_MAGIC = b"\x7fELF"
+SHARED_LIBRARY = re.compile(r"\.so(\.\d+)*$")  # _speedups.cpython-311-x86_64-linux-gnu.so, libfoo-1a2b3c.so.1.2
 CHUNK = 1 << 20
 
 

@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 
 from ...errors import BinaryError
-from .members import Members, copy_executable, keep_elf_members, keep_libraries, member_name
+from .members import SHARED_LIBRARY, Members, copy_executable, keep_elf_members, keep_libraries, member_name
 
 KIND = "npm"
 DESCRIPTION = "an npm package (npm pack's *.tgz)"
@@ -24,8 +24,7 @@ MAIN = "package/index.js"  # what require(package) loads where package.json name
 
 def _is_library(member: str) -> bool:
     """An addon Node.js loads (`.node`), or a shared library shipped beside one."""
-    name = member.rsplit("/", 1)[-1]
-    return name.endswith(".node") or ".so" in name and (name.endswith(".so") or ".so." in name)
+    return member.endswith(".node") or bool(SHARED_LIBRARY.search(member))
 
 
 def sniff(path: Path, head: bytes) -> bool:

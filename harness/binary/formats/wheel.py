@@ -4,13 +4,12 @@ loads (extension modules, the shared libraries bundled beside them), each checke
 
 from __future__ import annotations
 
-import re
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from ...errors import BinaryError
-from .members import Members, copy_executable, keep_libraries, member_name
+from .members import SHARED_LIBRARY, Members, copy_executable, keep_libraries, member_name
 
 KIND = "wheel"  # what BinaryUnderTest.kind says
 DESCRIPTION = "a wheel (*.whl)"
@@ -46,11 +45,8 @@ def _may_be_package_data_executable(info: zipfile.ZipInfo) -> bool:
     return (bool(mode & 0o111) and not stat.S_ISDIR(mode) or name.parent.name == "bin") and ".so" not in name.name
 
 
-_LIBRARY = re.compile(r"\.so(\.\d+)*$")  # _speedups.cpython-311-x86_64-linux-gnu.so, libfoo-1a2b3c.so.1.2
-
-
 def _is_library(name: str) -> bool:
-    return bool(_LIBRARY.search(name)) and not name.endswith("/") and ".dist-info/" not in name
+    return bool(SHARED_LIBRARY.search(name)) and not name.endswith("/") and ".dist-info/" not in name
 
 
 def _packaged(name: str) -> bool:
