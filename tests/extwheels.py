@@ -49,16 +49,17 @@ def compile_module(arch: str, defect: str, out: Path, needs: str | None = None, 
 
 
 def ext_wheel(directory: Path, arch: str, defect: str = "sound", libc: str = "glibc", version: str = "1.0",
-              library: Path | None = None, requires: tuple[str, ...] = ()) -> Path:
+              library: Path | None = None, requires: tuple[str, ...] = (), undeclared: tuple[str, ...] = ()) -> Path:
     """extdemo-VERSION-cp38-abi3-PLATFORM.whl: a package with the extension module extdemo._fast (the one given,
-    or compiled for `arch` with `defect`); its __init__.py imports each project it `requires` (Requires-Dist)."""
+    or compiled for `arch` with `defect`); its __init__.py imports each project it `requires` (Requires-Dist) and
+    each it uses `undeclared`."""
     word = WHEEL_ARCH.get(arch, arch)
     floor = "31" if arch == "riscv64" else "17"
     platform = f"musllinux_1_2_{word}" if libc == "musl" else f"manylinux_{'2_' + floor}_{word}"
     directory.mkdir(parents=True, exist_ok=True)
     built = library or compile_module(arch, defect, directory / f"_fast-{arch}-{defect}.so")
     info = f"extdemo-{version}.dist-info"
-    imports = "".join(f"import {r.replace('-', '_')}\n" for r in requires)
+    imports = "".join(f"import {r.replace('-', '_')}\n" for r in (*requires, *undeclared))
     needs = "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {"extdemo/__init__.py": f'"""A stand-in for a package with native code."""\n{imports}'.encode(),
              "extdemo/_fast.abi3.so": built.read_bytes(),

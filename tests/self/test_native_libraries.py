@@ -153,3 +153,14 @@ def test_a_wheels_dependencies_come_from_the_index_and_a_missing_build_is_named(
     assert "needs archsmoke-armonly, which has no build for ppc64le (CPython 3.11, manylinux_2_36_ppc64le): a " \
            "dependency's gap, not extdemo's" in output, output[-6000:]
     assert " passed" in output and "1 passed, 7 skipped" in output, output[-6000:]
+
+
+def test_a_module_needing_what_neither_the_wheel_nor_its_dependencies_ship_is_named_not_passed(tmp_path, cache):
+    """extdemo's __init__ imports a module it does not declare: users' `pip install` fails the same way, but it
+    is no crash of the native code: the import test skips naming the module (never a pass)."""
+    wheel = ext_wheel(tmp_path, "aarch64", version="4.0", undeclared=("archsmoke_undeclared",))
+    code, output = suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
+    assert code == 0, output[-6000:]
+    assert "not loaded: they need modules the build does not ship: archsmoke_undeclared (for `import extdemo`, " \
+           "`import extdemo._fast`); nor do its declared dependencies" in output, output[-6000:]
+    assert outcome(output, "test_every_module_imports", "aarch64") == "absent", output[-6000:]  # -rA: not PASSED
