@@ -12,22 +12,39 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from .binary.index import default_index_url
 from .binary.unpack import BinaryUnderTest
-from .errors import DownloadError, NoBinaryForTarget
+from .errors import BinaryError, DownloadError, NoBinaryForTarget
 
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 _LEVEL = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)_(\w+)$")
 
 
 def requirements(wheel: Path) -> list[str]:
-    """The wheel's Requires-Dist entries that apply without an extra (pip installs those)."""
+    """The wheel's Requires-Dist entries that apply without an extra (pip installs those).
+
+    The wheel is the untrusted build: pip on this host resolves what it declares, so a dependency by URL
+    (`x @ file:///root/...`, `x @ https://...`) is refused: pip would copy that file from the host, or fetch it
+    from wherever the build says, and hand it to the target.  Dependencies come from the index alone."""
     with zipfile.ZipFile(wheel) as archive:
         name = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
         if name is None:
             return []
         metadata = email.parser.Parser().parsestr(archive.read(name).decode(errors="replace"))
-    return [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r.replace("extra==", "extra ==")]
+    wanted = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r.replace("extra==", "extra ==")]
+    for line in wanted:
+        try:
+            direct = Requirement(line).url
+        except InvalidRequirement as exc:
+            raise BinaryError(f"{wheel.name} declares a dependency pip cannot read ({line!r}: {exc})",
+                              fix="fix the wheel's Requires-Dist") from None
+        if direct:
+            raise BinaryError(f"{wheel.name} declares a dependency by URL ({line!r}): archsmoke takes a build's "
+                              "dependencies from the package index only",
+                              fix="depend on releases on the index (PyPI refuses uploads with URL dependencies too)")
+    return wanted
 
 
 def pip_platforms(platforms: tuple[str, ...], newest: tuple[int, int] | None) -> list[str]:
@@ -49,9 +66,8 @@ def pip_platforms(platforms: tuple[str, ...], newest: tuple[int, int] | None) ->
 
 def download(binary: BinaryUnderTest, target_name: str, platforms: list[str], python: tuple[int, int],
              index_url: str | None = None) -> list[Path]:
-    """The dependency wheels for the target, in a fresh directory (the caller deletes it); [] with none."""
-    if not requirements(binary.file):
-        return []
+    """The dependency wheels of a wheel that declares some (`requirements`), for the target, in a fresh directory
+    (the caller deletes it)."""
     dest = Path(tempfile.mkdtemp(prefix="archsmoke-deps-"))
     version = f"{python[0]}{python[1]}"
     command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",

@@ -59,7 +59,7 @@ def ext_wheel(directory: Path, arch: str, defect: str = "sound", libc: str = "gl
     directory.mkdir(parents=True, exist_ok=True)
     built = library or compile_module(arch, defect, directory / f"_fast-{arch}-{defect}.so")
     info = f"extdemo-{version}.dist-info"
-    imports = "".join(f"import {r.replace('-', '_')}\n" for r in (*requires, *undeclared))
+    imports = "".join(f"import {r.split()[0].replace('-', '_')}\n" for r in (*requires, *undeclared))
     needs = "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {"extdemo/__init__.py": f'"""A stand-in for a package with native code."""\n{imports}'.encode(),
              "extdemo/_fast.abi3.so": built.read_bytes(),

@@ -164,3 +164,14 @@ def test_a_module_needing_what_neither_the_wheel_nor_its_dependencies_ship_is_na
     assert "not loaded: they need modules the build does not ship: archsmoke_undeclared (for `import extdemo`, " \
            "`import extdemo._fast`); nor do its declared dependencies" in output, output[-6000:]
     assert outcome(output, "test_every_module_imports", "aarch64") == "absent", output[-6000:]  # -rA: not PASSED
+
+
+def test_a_dependency_by_url_is_refused_before_this_hosts_pip_fetches_it(tmp_path, cache):
+    """The wheel is untrusted: `x @ file:///...` would have this host's pip copy a host file into the target."""
+    secret = tmp_path / "host-secret.whl"
+    secret.write_bytes(b"not for the build under test")
+    wheel = ext_wheel(tmp_path, "aarch64", version="5.0", requires=(f"archsmoke-dep @ file://{secret}",))
+    code, output = suite(tmp_path, cache, "--binary", str(wheel), "--arch", "aarch64", "--runner", "qemu-user")
+    assert code == 4 and "Traceback" not in output, output[-6000:]
+    assert "declares a dependency by URL ('archsmoke-dep @ file://" in output, output[-6000:]
+    assert "dependencies from the package index only" in output and " passed" not in output, output[-6000:]
