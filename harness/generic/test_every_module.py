@@ -48,8 +48,10 @@ def _verdict(found: list[str], missing: dict[str, list[str]], why: str) -> None:
 def _python(installed_binary) -> str:
     if installed_binary.node is not None:
         pytest.skip("an npm package: its addons are tested by test_every_addon_loads")
-    if not installed_binary.binary.modules:
-        pytest.skip("the build ships no Python module (its executables are tested by test_every_executable)")
+    if not installed_binary.binary.libraries or not installed_binary.binary.modules:
+        # A tool's wheel (clang-format's) has a Python package too, but its users run the tool, not an import.
+        pytest.skip("the build ships no native code Python loads (its executables are tested by "
+                    "test_every_executable)")
     if installed_binary.python is None:
         pytest.skip("the target has no Python that loads the build's modules")
     return installed_binary.python

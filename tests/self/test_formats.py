@@ -143,9 +143,9 @@ def test_clang_format_formats_c_on_three_arches_and_passes_the_no_code_suite(tmp
                           cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-5000:]
-    # 2 own tests + 5 no-code checks (the loader's finds libstdc++ in the glibc roots) + 2 of its Python package
-    # (clang_format imports; the installed version is the release's), on 3 arches
-    assert "27 passed" in output, output[-3000:]
+    # 2 own tests + 5 no-code checks (the loader's finds libstdc++ in the glibc roots), on 3 arches; the import
+    # tests skip: its wheel ships no native code Python loads, only the tool its users run
+    assert "21 passed" in output, output[-3000:]
 
 
 def test_a_package_data_wheel_without_a_launcher_for_it_is_refused_at_install(release, built, catalog, tmp_path,
