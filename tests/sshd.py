@@ -170,9 +170,15 @@ class EmulatedSshd:
         self._start_sshd("ab")
 
     def _network(self) -> None:
-        host_end, far_end = f"ash{self.subnet}", f"asn{self.subnet}"
-        subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", far_end, "netns",
-                        str(self.pid)], check=True)
+        for _ in range(10):  # a subnet free when chosen may be taken since by a machine another process starts
+            host_end, far_end = f"ash{self.subnet}", f"asn{self.subnet}"
+            if subprocess.run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", far_end, "netns",
+                               str(self.pid)]).returncode == 0:
+                break
+            self.subnet = _free_subnet()
+            self.address = f"198.18.{self.subnet}.2"
+        else:
+            raise RuntimeError("no free 198.18.N.0/24 subnet for a veth pair")
         subprocess.run(["ip", "addr", "add", f"198.18.{self.subnet}.1/24", "dev", host_end], check=True)
         subprocess.run(["ip", "link", "set", host_end, "up"], check=True)
         inside = self.enter(net_only=True)

@@ -88,10 +88,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     state = active(config)
     if path is None or state is None:
         return
+    rows = {name: vars(record) for name, record in state.records.items() if record.starts}
     worker = getattr(config, "workerinput", {}).get("workerid")
     if worker:
-        path = path.with_name(f"{path.name}.{worker}")
-    rows = {name: vars(record) for name, record in state.records.items() if record.starts}
+        path.with_name(f"{path.name}.{worker}").write_text(json.dumps(rows))
+        return
+    # Under xdist the targets ran in the workers, each of which wrote its rows beside the file before it stopped;
+    # a placement started on two workers (which the scheduler exists to prevent) shows as both, its starts summed.
+    for part in sorted(path.parent.glob(f"{path.name}.gw*")):
+        for name, row in json.loads(part.read_text()).items():
+            row["workers"] = [part.suffix[1:]]
+            if name in rows:
+                row["starts"] += rows[name]["starts"]
+                row["workers"] = rows[name]["workers"] + row["workers"]
+            rows[name] = row
+        part.unlink()
     path.write_text(json.dumps(rows, indent=2) + "\n")
 
 

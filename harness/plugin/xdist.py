@@ -5,7 +5,8 @@ xdist's own ``--dist loadgroup`` groups by an ``@group`` suffix it writes into
 suffix is lost and no grouping happens (measured with pytest 9.2, xdist 3.8).
 archsmoke does not rely on it: its scheduler groups by the target placement
 named in each test id (``test_x[ppc64le]``, ``test_x[ppc64le-vm]``: a target on
-a tier, started once) and leaves every other test on its own.
+a tier, started once), and every other test by its module, as xdist's
+``--dist loadscope`` does, so what a module's fixtures start is started once too.
 """
 
 from __future__ import annotations
@@ -22,4 +23,4 @@ class TargetScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         match = self._target.search(nodeid)
-        return f"archsmoke-target:{match.group(1)}" if match else nodeid
+        return f"archsmoke-target:{match.group(1)}" if match else nodeid.split("::", 1)[0]

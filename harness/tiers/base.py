@@ -22,6 +22,7 @@ from ..errors import TargetError
 from ..progress import Sink
 from ..rootfs import RootFilesystem, resolve_in_root
 from ..targets import Target
+from .output import OutputArea
 from .results import CommandResult
 
 DEFAULT_ENV = {
@@ -69,6 +70,11 @@ class Runner(abc.ABC):
         self.options = options or RunnerOptions()
         self.history: list[CommandResult] = []
         self.started = False
+        self.output_area: OutputArea | None = None  # set by a tier at start, in its session directory
+
+    def _spill(self) -> tuple[Path, Path] | None:
+        """Where the next command's stdout and stderr go if they outgrow memory (output.py)."""
+        return self.output_area.next() if self.output_area is not None else None
 
     @property
     def where(self) -> str:

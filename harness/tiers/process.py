@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import shutil
 import signal
-import stat
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from .output import StreamCapture
 
 
 # After the command itself exits, output still arriving is read for this long: a background
@@ -25,43 +28,38 @@ def kill_group(process: subprocess.Popen) -> None:
         pass
 
 
-# What a command of the build under test may print into memory, per stream: the rest is counted, not kept (a
-# binary that prints a GiB would otherwise take the harness's memory with it).
-OUTPUT_LIMIT = 64 << 20
+@dataclass
+class Finished:
+    """A host process run to its end (or its deadline)."""
+
+    exit_code: int
+    stdout: bytes  # what memory keeps of each stream (output.py)
+    stderr: bytes
+    seconds: float
+    timed_out: bool
+    stdout_file: Path | None = None  # where a stream too large for memory went
+    stderr_file: Path | None = None
 
 
-def not_kept(count: int) -> bytes:
-    """What a stream cut at the output limit ends with."""
-    return f"\n[archsmoke: {count} more bytes of this output were not kept]\n".encode() if count else b""
-
-
-def read_capped(path: Path, limit: int = OUTPUT_LIMIT) -> bytes:
-    """A regular file's first `limit` bytes, and how many more there were (a link or anything else is refused)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as stream:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise OSError(f"{path} is not a regular file")
-        data = stream.read(limit)
-    return data + not_kept(max(0, status.st_size - len(data)))
-
-
-def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
-                      stdin: bytes | None, limit: int | None = None) -> tuple[int, bytes, bytes, float, bool]:
-    """(exit code, stdout, stderr, seconds, timed out); a command past its deadline is killed with its group.
-    With a limit, each stream keeps its first `limit` bytes and says how many more there were."""
+def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float, stdin: bytes | None,
+                      spill: tuple[Path, Path] | None = None, stdout_to: Path | None = None) -> Finished:
+    """Runs argv; a command past its deadline is killed with its group.  Each stream is kept in memory up to
+    output.MEMORY_LIMIT; beyond it, it goes to its `spill` file (stdout's, stderr's) and memory keeps its tail.
+    stdout_to: all of stdout goes to that file instead (a file copied out of a target), none of it to memory."""
     started = time.monotonic()
-    process = subprocess.Popen(argv, env=env, start_new_session=True,
-                               stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(stdout_to, "wb") if stdout_to is not None else contextlib.nullcontext() as whole:
+        process = subprocess.Popen(argv, env=env, start_new_session=True,
+                                   stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                   stdout=whole if whole is not None else subprocess.PIPE, stderr=subprocess.PIPE)
     if stdin is not None:
         try:
             process.stdin.write(stdin)
         except BrokenPipeError:
             pass
         process.stdin.close()
-    output = {process.stdout: bytearray(), process.stderr: bytearray()}
-    dropped = {process.stdout: 0, process.stderr: 0}
+    output = {process.stderr: StreamCapture(spill[1] if spill else None)}
+    if process.stdout is not None:
+        output[process.stdout] = StreamCapture(spill[0] if spill else None)
     deadline = started + timeout
     exited_at: float | None = None
     timed_out = False
@@ -83,10 +81,7 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
             for key, _ in selector.select(timeout=0.1):
                 chunk = os.read(key.fd, 65536)
                 if chunk:
-                    kept = output[key.fileobj]
-                    room = len(chunk) if limit is None else max(0, limit - len(kept))
-                    kept += chunk[:room]
-                    dropped[key.fileobj] += len(chunk) - min(room, len(chunk))
+                    output[key.fileobj].write(chunk)
                 else:
                     selector.unregister(key.fileobj)
     remaining = max(0.0, deadline - time.monotonic()) if not timed_out else 10
@@ -96,12 +91,12 @@ def run_with_deadline(argv: list[str], env: dict[str, str], timeout: float,
         timed_out = True
         kill_group(process)
         process.wait()
-    process.stdout.close()
-    process.stderr.close()
-    for stream, count in dropped.items():
-        output[stream] += not_kept(count)
-    return (process.returncode, bytes(output[process.stdout]), bytes(output[process.stderr]),
-            time.monotonic() - started, timed_out)
+    for stream in output:
+        stream.close()
+    stdout, stdout_file = output[process.stdout].finish() if process.stdout is not None else (b"", stdout_to)
+    stderr, stderr_file = output[process.stderr].finish()
+    return Finished(process.returncode, stdout, stderr, time.monotonic() - started, timed_out, stdout_file,
+                    stderr_file)
 
 
 def read_line(stream, timeout: float) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import TargetError
 
@@ -24,6 +25,10 @@ class CommandResult:
     duration: float
     timeout: float
     timed_out: bool = False
+    # A stream too large for memory is in a file in the target's work area until the target stops; its bytes
+    # above hold its tail (output.py).
+    stdout_file: Path | None = None
+    stderr_file: Path | None = None
 
     @property
     def stdout(self) -> str:
@@ -52,6 +57,14 @@ class CommandResult:
         if not self.ok:
             raise CommandFailed(self)
         return self
+
+
+def finished_result(finished, where: str, timeout: float, exit_code: int | None = None) -> CommandResult:
+    """A CommandResult of a host process that ran the command (process.Finished); exit_code: as the tier reads it."""
+    return CommandResult(command="", where=where, exit_code=finished.exit_code if exit_code is None else exit_code,
+                         stdout_bytes=finished.stdout, stderr_bytes=finished.stderr, duration=finished.seconds,
+                         timeout=timeout, timed_out=finished.timed_out, stdout_file=finished.stdout_file,
+                         stderr_file=finished.stderr_file)
 
 
 class CommandFailed(TargetError):

@@ -224,30 +224,41 @@ def _import_tree(engine, root: Path, arch: str, ref: str, labels: dict[str, str]
 # --- images from root filesystems --------------------------------------------------------------
 
 
+# Imports under a repository of the test's own: removing archsmoke's shared image of a tree would remove the
+# containers that other tests (other xdist workers, CI's container steps) run from it at the same time.
+PRIVATE = f"localhost/archsmoke-test/imported-{os.getpid()}"
+
+
 def test_an_image_is_imported_once_per_tree(engine, built, cache):
     rootfs = built("aarch64-musl")
-    engine.run("rmi", "--force", images.imported_ref(rootfs), check=False)
+    engine.run("rmi", "--force", images.imported_ref(rootfs, PRIVATE), check=False)
     said = []
-    first = images.from_rootfs(engine, rootfs, cache, said.append)
-    assert any("importing root filesystem" in line for line in said)
-    said.clear()
-    second = images.from_rootfs(engine, rootfs, cache, said.append)
-    assert first == second and not said
-    details = images.inspect(engine, first.ref)
-    assert images.labels(details)[images.TREE_LABEL] == rootfs.manifest["tree_digest"]
-    assert details["Architecture"] == "arm64"
+    try:
+        first = images.from_rootfs(engine, rootfs, cache, said.append, repository=PRIVATE)
+        assert any("importing root filesystem" in line for line in said)
+        said.clear()
+        second = images.from_rootfs(engine, rootfs, cache, said.append, repository=PRIVATE)
+        assert first == second and not said
+        details = images.inspect(engine, first.ref)
+        assert images.labels(details)[images.TREE_LABEL] == rootfs.manifest["tree_digest"]
+        assert details["Architecture"] == "arm64"
+    finally:
+        engine.run("rmi", "--force", images.imported_ref(rootfs, PRIVATE), check=False)
 
 
 def test_an_image_of_another_tree_under_the_same_tag_is_replaced(engine, built, cache):
     rootfs = built("s390x-musl")
-    ref = images.imported_ref(rootfs)
+    ref = images.imported_ref(rootfs, PRIVATE)
     # The same tag on an image of a different tree (a stale or foreign import): never reused.
     engine.run("rmi", "--force", ref, check=False)
-    _import_tree(engine, built("ppc64le-musl").root, "s390x", ref, {images.TREE_LABEL: "not-this-tree"})
-    said = []
-    images.from_rootfs(engine, rootfs, cache, said.append)
-    assert any("importing" in line for line in said)
-    assert images.labels(images.inspect(engine, ref))[images.TREE_LABEL] == rootfs.manifest["tree_digest"]
+    try:
+        _import_tree(engine, built("ppc64le-musl").root, "s390x", ref, {images.TREE_LABEL: "not-this-tree"})
+        said = []
+        images.from_rootfs(engine, rootfs, cache, said.append, repository=PRIVATE)
+        assert any("importing" in line for line in said)
+        assert images.labels(images.inspect(engine, ref))[images.TREE_LABEL] == rootfs.manifest["tree_digest"]
+    finally:
+        engine.run("rmi", "--force", ref, check=False)
 
 
 def test_an_image_for_another_platform_is_refused(engine, built, catalog):

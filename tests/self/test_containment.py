@@ -87,16 +87,25 @@ def test_the_hostname_is_the_targets_own(runner):
     assert os.uname().nodename == host
 
 
-def test_a_flood_of_output_is_counted_not_kept(runner):
-    """100 MiB printed: the first OUTPUT_LIMIT bytes are kept, the rest counted (the harness's memory is not the
-    build's to take)."""
-    from archsmoke.tiers.process import OUTPUT_LIMIT
+def test_a_flood_of_output_goes_to_a_file_and_its_tail_to_memory(runner):
+    """100 MiB printed: memory keeps the last MEMORY_LIMIT bytes (what a report shows), the first FILE_LIMIT go to
+    a file in the target's work area on the host, the rest is counted (the harness's memory and disk are not the
+    build's to take); a small stream beside it stays whole, in memory only."""
+    from archsmoke.tiers.output import FILE_LIMIT, MEMORY_LIMIT
 
-    result = runner.run("head -c 104857600 /dev/zero; echo done >&2").check()
-    assert len(result.stdout_bytes) < OUTPUT_LIMIT + 200
-    assert result.stdout_bytes.endswith(f"[archsmoke: {(100 << 20) - OUTPUT_LIMIT} more bytes of this output were "
-                                        "not kept]\n".encode())
-    assert result.stderr == "done\n"
+    flood = 100 << 20
+    result = runner.run("head -c 104857600 /dev/zero | tr '\\0' x; echo the-end; echo done >&2").check()
+    assert result.stdout_file is not None and result.stdout_file.is_file()
+    note = (f"[archsmoke: this output was {flood + 8} bytes; all but its last {MEMORY_LIMIT} are in "
+            f"{result.stdout_file} (the first {FILE_LIMIT} of them)]\n").encode()
+    # (compared in parts: pytest would render a mismatch of megabytes for minutes)
+    memory = result.stdout_bytes
+    assert memory[:len(note)] == note and len(memory) == len(note) + MEMORY_LIMIT, memory[:300]
+    assert memory[len(note):].count(b"x") == MEMORY_LIMIT - 8 and memory.endswith(b"xthe-end\n")
+    kept = result.stdout_file.read_bytes()
+    assert kept[:FILE_LIMIT].count(b"x") == FILE_LIMIT
+    assert kept[FILE_LIMIT:] == f"\n[archsmoke: {flood + 8 - FILE_LIMIT} more bytes of this output were not kept]\n".encode()
+    assert result.stderr == "done\n" and result.stderr_file is None
 
 
 @pytest.fixture

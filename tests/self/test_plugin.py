@@ -90,14 +90,11 @@ def test_each_target_starts_once_under_xdist(pytester, cache):
                                            "--arch", ",".join(arches), "--archsmoke-stats", str(stats))
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == 0 and "9 passed" in output, output
-    starts: dict[str, int] = {}
-    workers: dict[str, set[str]] = {}
-    for path in pytester.path.glob("stats.json.gw*"):
-        for arch, record in json.loads(path.read_text()).items():
-            starts[arch] = starts.get(arch, 0) + record["starts"]
-            workers.setdefault(arch, set()).add(path.suffix)
-    assert starts == {arch: 1 for arch in arches}, (starts, output)
-    assert len({w for found in workers.values() for w in found}) == 2, "both workers should have had work"
+    rows = json.loads(stats.read_text())  # the workers' figures, merged by the controller
+    assert not list(pytester.path.glob("stats.json.gw*")), "the workers' parts are merged away"
+    assert {arch: row["starts"] for arch, row in rows.items()} == {arch: 1 for arch in arches}, (rows, output)
+    assert all(len(row["workers"]) == 1 for row in rows.values()), rows
+    assert len({row["workers"][0] for row in rows.values()}) == 2, "both workers should have had work"
 
 
 def test_without_an_arch_the_emulated_glibc_targets_run(pytester, cache):
@@ -120,11 +117,9 @@ def test_several_tiers_in_one_run_start_each_placement_once_under_xdist(pytester
     output = result.stdout.str() + result.stderr.str()
     assert result.ret == 0 and "12 passed" in output, output
     assert "test_runs_in_the_target[ppc64le-vm-0]" in output and "test_runs_in_the_target[s390x-2]" in output, output
-    starts: dict[str, int] = {}
-    for path in pytester.path.glob("stats.json.gw*"):
-        for placement, record in json.loads(path.read_text()).items():
-            starts[placement] = starts.get(placement, 0) + record["starts"]
-            assert record["placement"] == placement
+    rows = json.loads(stats.read_text())
+    assert all(row["placement"] == placement for placement, row in rows.items()), rows
+    starts = {placement: row["starts"] for placement, row in rows.items()}
     assert starts == {"ppc64le": 1, "ppc64le-vm": 1, "s390x": 1, "s390x-vm": 1}, (starts, output)
     report = pytester.run(sys.executable, "-m", "archsmoke", "report", str(junit))
     assert "| test | ppc64le | ppc64le (vm) | s390x | s390x (vm) |" in report.stdout.str(), report.stdout.str()

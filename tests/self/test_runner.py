@@ -1,6 +1,8 @@
 """The qemu-user runner against real QEMU and real root filesystems."""
 
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -125,3 +127,35 @@ def test_a_session_directory_left_at_any_moment_is_swept(built, catalog, tmp_pat
     with QemuUserRunner(catalog.get("x86_64"), built("x86_64"), RunnerOptions(work_root=tmp_path)):
         pass
     assert not orphan.exists() and live.exists() and unknown.exists()
+
+
+
+_FLOOD = """
+import resource, sys
+from pathlib import Path
+from archsmoke.cache import Cache
+from archsmoke.rootfs import RootfsBuilder
+from archsmoke.tiers import load_catalog
+from archsmoke.tiers.qemu_user.runner import QemuUserRunner
+
+target = load_catalog().get("x86_64")
+with QemuUserRunner(target, RootfsBuilder(Cache(Path(sys.argv[1]))).ensure(target)) as runner:
+    result = runner.run(f"head -c {sys.argv[2]} /dev/zero; echo done >&2").check()
+    assert result.stderr == "done\\n"
+    spilled = result.stdout_file.stat().st_size if result.stdout_file else 0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, spilled)
+"""
+
+
+def test_a_gib_of_output_costs_the_harness_little_memory(built, cache):
+    """A build that prints 1 GiB: the harness's peak memory stays near a run's that prints one byte (the stream's
+    tail in memory, its head in a file), not the gigabyte."""
+    built("x86_64")
+    peaks = {}
+    for size in (1, 1 << 30):
+        run = subprocess.run([sys.executable, "-c", _FLOOD, str(cache.root), str(size)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        peak_mib, spilled = (int(word) for word in run.stdout.split())
+        assert (spilled > 0) == (size > 1), run.stdout
+        peaks[size] = peak_mib
+    assert peaks[1 << 30] - peaks[1] < 32, f"peak memory in MiB by bytes printed: {peaks}"

@@ -4,8 +4,10 @@ on them in test_runner_contract.py (exit codes, signals, budgets, files)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from archsmoke.cli.markdown import inline
 from archsmoke.errors import TargetError
 from archsmoke.tiers import TIERS, RunnerOptions
+from archsmoke.tiers.ssh.runner import SESSION_PREFIX
 from conftest import UV_VERSION
 from hanging_run import interrupt_hanging_run, processes_naming
 from sshd import EmulatedSshd, machine_root, settings_values
@@ -175,16 +178,24 @@ def test_ssh_machine_of_another_arch_is_refused(catalog, ssh_machines):
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_ssh_harness_killed_mid_command_leaves_nothing_on_the_machine(tmp_path, cache, ssh_machines, how):
     machine = ssh_machines("ppc64le")
+    # Short: the run's ssh control socket is made in it, and a socket's path may not pass 107 bytes.
+    own_tmp = Path(tempfile.mkdtemp(prefix="ssh-", dir="/tmp"))
+    clients = f"{own_tmp}/{SESSION_PREFIX}"
 
     def hangs(work_dir: str) -> None:
         assert any("sleep 1000" in p for p in machine.processes()), machine.processes()
         assert machine.work_dirs() == [work_dir.rsplit("/", 1)[1]]
+        assert processes_naming(clients), "the run's ssh clients are not found where this test looks for them"
 
+    # The run's ssh clients are named by its session directory, made in its TMPDIR: this test's own, so a run
+    # that another test (or another xdist worker) has on some machine at the same time is not counted here.
     interrupt_hanging_run(tmp_path, "target.connection.work_dir",
                           ["--runner", "ssh", "--arch", "ppc64le", "--cache-dir", str(cache.root),
-                           *ssh_machines.args(machine)], how, check=hangs, whole_group=how == signal.SIGINT)
+                           *ssh_machines.args(machine)], how, check=hangs, whole_group=how == signal.SIGINT,
+                          env={"TMPDIR": str(own_tmp)})
     assert _nothing_left(machine) == ([], [])
     deadline = time.monotonic() + 30
-    while processes_naming("archsmoke-ssh-") and time.monotonic() < deadline:
+    while processes_naming(clients) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert processes_naming("archsmoke-ssh-") == []  # no ssh client of the run is left here either
+    assert processes_naming(clients) == []  # no ssh client of the run is left here either
+    shutil.rmtree(own_tmp)

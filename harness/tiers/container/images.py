@@ -34,9 +34,9 @@ class Image:
     has_python: bool
 
 
-def imported_ref(rootfs: RootFilesystem) -> str:
+def imported_ref(rootfs: RootFilesystem, repository: str = REPOSITORY) -> str:
     name, _, digest = rootfs.key.rpartition("-")
-    return f"{REPOSITORY}/{name}:{digest}"
+    return f"{repository}/{name}:{digest}"
 
 
 def inspect(engine: Engine, ref: str) -> dict | None:
@@ -65,10 +65,11 @@ def check_platform(details: dict, target: Target, ref: str) -> None:
         )
 
 
-def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink | None = None) -> Image:
+def from_rootfs(engine: Engine, rootfs: RootFilesystem, cache: Cache, sink: Sink | None = None,
+                repository: str = REPOSITORY) -> Image:
     """The root filesystem as an image, imported unless an image of exactly this tree exists."""
     target = rootfs.target
-    ref = imported_ref(rootfs)
+    ref = imported_ref(rootfs, repository)
     tree = rootfs.manifest["tree_digest"]
     origin = f"image {ref} from {rootfs.describe()}"
     with cache.lock(LOCK_KIND, rootfs.key):

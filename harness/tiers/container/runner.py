@@ -24,14 +24,16 @@ from ...host.tools import host_tool
 from ...progress import Progress
 from ..base import WORK_DIR
 from ..host_kernel import HostKernelRunner
-from ..results import CommandResult, signal_exit_code
-from ..process import OUTPUT_LIMIT, owner_gone, owner_token, read_line, run_with_deadline
+from ..output import OutputArea
+from ..results import CommandResult, finished_result, signal_exit_code
+from ..process import new_session_dir, owner_gone, owner_token, read_line, remove_session_dir, run_with_deadline
 from . import images
 from .settings import ContainerSettings
 from .spec import pinned_image
 
 NAME_PREFIX = "archsmoke-"
 OWNER_LABEL = "io.archsmoke.owner"
+SESSION_PREFIX = "archsmoke-container-"  # this host's directory of a started container (its large outputs)
 # docker's defaults (podman's leave both out): MKNOD let root in the container make /dev/console, which docker's
 # device rules let it open, and write on the host's console; NET_RAW on the host's network would see its traffic.
 CAP_DROP = ("--cap-drop=MKNOD", "--cap-drop=NET_RAW")
@@ -61,6 +63,7 @@ class ContainerRunner(HostKernelRunner):
         self._holder: subprocess.Popen | None = None
         self._personality: list[str] = []  # before the engine client (podman)
         self._in_container: list[str] = []  # before the command, inside the container (docker)
+        self._session: Path | None = None
 
     @property
     def where(self) -> str:
@@ -124,6 +127,8 @@ class ContainerRunner(HostKernelRunner):
             self._check_machine(self._machine_without_cpu_floor())  # a mislabelled image fails like this too
             raise TargetError(f"{self.where} failed to start: {why}", fix="run `python -m archsmoke doctor`")
         self.started = True
+        self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
+        self.output_area = OutputArea(self._session)
         result = self.run(["uname", "-m"])
         if not result.ok:
             self.stop()
@@ -167,15 +172,14 @@ class ContainerRunner(HostKernelRunner):
         flags = ["--interactive"] if stdin is not None else []
         command = [*self._personality, *self.engine.command("exec", *flags, "--workdir", WORK_DIR, *(f"--env={k}={v}" for k, v in env.items()),
                                       self.container, *self._in_container, *argv)]
-        code, out, err, seconds, timed_out = run_with_deadline(command, dict(os.environ), timeout, stdin, OUTPUT_LIMIT)
-        if timed_out:
+        finished = run_with_deadline(command, dict(os.environ), timeout, stdin, self._spill())
+        if finished.timed_out:
             # Killing the exec client leaves the command running in the container: kill everything
             # there but the holder (kill -1 spares the caller and the container's init).
             run_with_deadline(self.engine.command("exec", self.container, "/bin/sh", "-c", "kill -9 -1"),
                               dict(os.environ), 30, None)
         # The engine says 128+N for a command killed by signal N; every tier reports it as -N.
-        return CommandResult(command="", where=self.where, exit_code=signal_exit_code(code), stdout_bytes=out,
-                             stderr_bytes=err, duration=seconds, timeout=timeout, timed_out=timed_out)
+        return finished_result(finished, self.where, timeout, signal_exit_code(finished.exit_code))
 
     def _put(self, source: Path, destination: str, mode: int) -> None:
         self._copy("cp", "-", f"{self.container}:/", stdin=tar_stream(source, destination, mode))
@@ -206,6 +210,10 @@ class ContainerRunner(HostKernelRunner):
         if self.engine is not None:
             # --rm removes the container as it exits; this catches an engine that did not.
             self.engine.remove(self.container)
+        if self._session is not None:
+            remove_session_dir(self._session)
+            self._session = None
+            self.output_area = None
         self.started = False
 
     def _abandon(self) -> None:

@@ -25,8 +25,9 @@ from ...progress import Progress
 from .. import rooted
 from ..base import WORK_DIR
 from ..host_kernel import HostKernelRunner
-from ..results import CommandResult
-from ..process import OUTPUT_LIMIT, new_session_dir, read_line, remove_session_dir, run_with_deadline
+from ..output import OutputArea
+from ..results import CommandResult, finished_result
+from ..process import new_session_dir, read_line, remove_session_dir, run_with_deadline
 
 SESSION_PREFIX = "archsmoke-session-"
 _OVERLAY_SEPARATORS = {",", ":"}  # overlayfs splits its mount options at ',' and lowerdir lists at ':'
@@ -62,6 +63,7 @@ class QemuUserRunner(HostKernelRunner):
                                   fix="use a --cache-dir and a TMPDIR without ',' and ':'")
         for part in ("upper", "work", "merged"):
             (self._session / part).mkdir()
+        self.output_area = OutputArea(self._session / "output")
         namespaces = ["--mount", "--propagation", "private", "--pid", "--uts", "--ipc", "--fork", "--kill-child"]
         if self.rootless:
             namespaces = ["--user", "--map-root-user", *namespaces]
@@ -98,10 +100,8 @@ class QemuUserRunner(HostKernelRunner):
         return [*personality, *enter, "--"]
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
-        code, out, err, seconds, timed_out = run_with_deadline([*self._enter(), *argv], env, timeout, stdin,
-                                                               OUTPUT_LIMIT)
-        return CommandResult(command="", where=self.where, exit_code=code, stdout_bytes=out, stderr_bytes=err,
-                             duration=seconds, timeout=timeout, timed_out=timed_out)
+        finished = run_with_deadline([*self._enter(), *argv], env, timeout, stdin, self._spill())
+        return finished_result(finished, self.where, timeout)
 
     def host_path(self, path: str) -> Path:
         """The host's view of a path inside the started target (through the holder's mount namespace)."""

@@ -18,8 +18,9 @@ from pathlib import Path
 from ...errors import TargetError
 from ...progress import Progress
 from ..base import Runner
-from ..process import OUTPUT_LIMIT, new_session_dir, remove_session_dir, run_with_deadline
-from ..results import CommandResult, signal_exit_code
+from ..process import new_session_dir, remove_session_dir, run_with_deadline
+from ..output import OutputArea
+from ..results import CommandResult, finished_result, signal_exit_code
 from .connection import KILL, Connection
 from .machine import FACTS_SCRIPT, MachineFacts, check
 from .settings import SshSettings
@@ -97,6 +98,7 @@ class SshRunner(Runner):
         progress = Progress(f"start {self.target.name}", self.options.sink)
         progress.say(f"connecting to {self.machine.describe()}")
         self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
+        self.output_area = OutputArea(self._session / "output")
         self.connection = Connection(self.machine, self.options.settings, self._session, self.target.timeouts.start)
         try:
             work_dir = self.connection.open()
@@ -112,27 +114,28 @@ class SshRunner(Runner):
         progress.say(f"{self.facts.hostname}: {self.facts.machine}, {self.facts.libc}, kernel {self.facts.kernel}, "
                      f"{self.facts.page_size // 1024} KiB pages, CPU {self.facts.cpu}; work directory {work_dir}")
 
-    def _plain(self, argv: list[str], timeout: float, stdin: bytes | None = None) -> CommandResult:
+    def _plain(self, argv: list[str], timeout: float, stdin: bytes | None = None,
+               stdout_to: Path | None = None) -> CommandResult:
         """A command of archsmoke's own (no wrapper, no environment of the tests)."""
         assert self.connection is not None
-        code, out, err, seconds, timed_out = run_with_deadline(self.connection.command(argv), dict(os.environ),
-                                                               timeout, stdin)
-        return CommandResult(command=" ".join(argv[:2]), where=self.where, exit_code=code, stdout_bytes=out,
-                             stderr_bytes=err, duration=seconds, timeout=timeout, timed_out=timed_out)
+        finished = run_with_deadline(self.connection.command(argv), dict(os.environ), timeout, stdin,
+                                     stdout_to=stdout_to)
+        result = finished_result(finished, self.where, timeout)
+        result.command = " ".join(argv[:2])
+        return result
 
     def _execute(self, argv, env, timeout, stdin) -> CommandResult:
         assert self.connection is not None
         command_id = uuid.uuid4().hex
         local = self.connection.wrapped(command_id, ["env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv])
-        code, out, err, seconds, timed_out = run_with_deadline(local, dict(os.environ), timeout, stdin, OUTPUT_LIMIT)
-        if timed_out:  # the local client is gone; the command and all it started still run on the machine
+        finished = run_with_deadline(local, dict(os.environ), timeout, stdin, self._spill())
+        if finished.timed_out:  # the local client is gone; the command and all it started still run on the machine
             self._plain(["/bin/sh", "-c", KILL, self.connection.work_dir, command_id], 60)
-        elif code == 255 and not self.connection.alive:
-            said = err.decode(errors="replace").strip()
+        elif finished.exit_code == 255 and not self.connection.alive:
+            said = finished.stderr.decode(errors="replace").strip()
             raise TargetError(f"the connection to {self.where} was lost while `{argv[0]}` ran: {said}")
         # The wrapper's shell says 128+N for a command killed by signal N; every tier reports it as -N.
-        return CommandResult(command="", where=self.where, exit_code=signal_exit_code(code), stdout_bytes=out,
-                             stderr_bytes=err, duration=seconds, timeout=timeout, timed_out=timed_out)
+        return finished_result(finished, self.where, timeout, signal_exit_code(finished.exit_code))
 
     def _put(self, source: Path, destination: str, mode: int) -> None:
         data = source.read_bytes()
@@ -146,14 +149,19 @@ class SshRunner(Runner):
                               f"{result.stdout.strip()!r} there")
 
     def _get(self, source: str, destination: Path) -> None:
-        result = self._plain(["/bin/sh", "-c", _GET, source], self.target.timeouts.install)
-        if not result.ok:
-            raise TargetError(f"copying {source} out of {self.where} failed: "
-                              f"{result.stderr.strip() or result.report()}")
-        said = result.stderr.split()[:1]
-        if said != [hashlib.sha256(result.stdout_bytes).hexdigest()]:
-            raise TargetError(f"{source} from {self.where} arrived damaged: the machine's sha256 is {said}")
-        destination.write_bytes(result.stdout_bytes)
+        arriving = destination.with_name(f".{destination.name}.archsmoke-part")
+        try:
+            result = self._plain(["/bin/sh", "-c", _GET, source], self.target.timeouts.install, stdout_to=arriving)
+            if not result.ok:
+                raise TargetError(f"copying {source} out of {self.where} failed: "
+                                  f"{result.stderr.strip() or result.report()}")
+            said = result.stderr.split()[:1]
+            with open(arriving, "rb") as arrived:
+                if said != [hashlib.file_digest(arrived, "sha256").hexdigest()]:
+                    raise TargetError(f"{source} from {self.where} arrived damaged: the machine's sha256 is {said}")
+            os.replace(arriving, destination)
+        finally:
+            arriving.unlink(missing_ok=True)
 
     def reach_host(self, port: int | None) -> tuple[str, int | None]:
         """A port of this host's loopback through a reverse forward of the connection: at the machine's own

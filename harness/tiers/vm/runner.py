@@ -30,7 +30,8 @@ from ...errors import TargetError
 from ...progress import Progress
 from ..base import Runner
 from ..results import CommandResult, signal_exit_code
-from ..process import new_session_dir, read_capped, remove_session_dir
+from ..output import OutputArea, from_file
+from ..process import new_session_dir, remove_session_dir
 from . import boot, disk, guest, machine
 from .console import READY, Console
 from .spec import vm_spec
@@ -92,6 +93,7 @@ class VmRunner(Runner):
         root_disk = disk.ensure(self.rootfs, self.options.cache, self.options.sink)
         self._session = new_session_dir(SESSION_PREFIX, self.options.work_root)
         (self.share / "cmd").mkdir(parents=True)
+        self.output_area = OutputArea(self._session / "output")  # beside the share: the guest cannot reach it
         argv = machine.command_line(binary, self.target, self.boot_files.kernel, self.boot_files.initramfs,
                                     root_disk.image, self.share)
         progress = Progress(f"boot {self.target.name}", self.options.sink)
@@ -152,14 +154,16 @@ class VmRunner(Runner):
                               "was killed: the build under test can do that, nothing else in the VM does)")
         code = int(said)
         timed_out = (directory / "timed-out").exists()
+        spill = self._spill()
         if keep_stdout is not None and code == 0:
             shutil.move(directory / "stdout", keep_stdout)
-            stdout = b""
+            stdout, stdout_file = b"", None
         else:
-            stdout = read_capped(directory / "stdout")
+            stdout, stdout_file = from_file(directory / "stdout", spill[0])
+        stderr, stderr_file = from_file(directory / "stderr", spill[1])
         result = CommandResult(command="", where=self.where, exit_code=-9 if timed_out else signal_exit_code(code),
-                               stdout_bytes=stdout, stderr_bytes=read_capped(directory / "stderr"),
-                               duration=seconds, timeout=timeout, timed_out=timed_out)
+                               stdout_bytes=stdout, stderr_bytes=stderr, duration=seconds, timeout=timeout,
+                               timed_out=timed_out, stdout_file=stdout_file, stderr_file=stderr_file)
         shutil.rmtree(directory, ignore_errors=True)
         return result
 

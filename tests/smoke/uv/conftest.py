@@ -3,6 +3,8 @@ environment in the target."""
 
 from __future__ import annotations
 
+import posixpath
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -107,12 +109,20 @@ def native_wheels(archsmoke, index_servers) -> None:
 
 @pytest.fixture(scope="session")
 def ca_in_target(target, package_index) -> str:
-    """The trusted chains' roots, put into each target once: one bundle, and each root on its own."""
+    """The trusted chains' roots, put into each target once: one bundle, and each root on its own (written by one
+    shell, as here-documents: PEM is text; one command instead of one per file, which a VM makes costly)."""
     bundle = target.own_path(CA_IN_TARGET)
-    target.put(package_index.ca_bundle, bundle, mode=0o644)
+    files = {bundle: package_index.ca_bundle.read_text()}
     for served in (*package_index.https.values(), package_index.https_without_intermediate):
-        target.put(served.chain.root_pem, served.root_in_target, mode=0o644)
+        files[served.root_in_target] = served.chain.root_pem.read_text()
+    script = "".join(f"mkdir -p {shlex.quote(posixpath.dirname(path))} && cat > {shlex.quote(path)} <<'{_PEM_END}'\n"
+                     f"{text}{_PEM_END}\n" for path, text in files.items())
+    assert all(_PEM_END not in text and text.endswith("\n") for text in files.values())
+    target.run(["/bin/sh", "-c", f"set -e\n{script}"]).check()
     return bundle
+
+
+_PEM_END = "ARCHSMOKE_END_OF_PEM"
 
 
 @pytest.fixture

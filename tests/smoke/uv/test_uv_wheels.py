@@ -35,9 +35,10 @@ def venv(run_uv, workdir) -> str:
     return path
 
 
-@pytest.fixture
-def facts(run_uv, venv) -> dict:
-    return json.loads(run_uv.python(venv, FACTS).stdout)
+@pytest.fixture(scope="session")
+def facts(target) -> dict:
+    """Read once per target, from the interpreter every test's venv is made from."""
+    return json.loads(target.run(["python3", "-c", FACTS]).check().stdout)
 
 
 def _install(run_uv, venv, package_index, *requirements, options=()):
