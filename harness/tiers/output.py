@@ -72,9 +72,10 @@ class StreamCapture:
         return _spilled_note(self.total, path) + bytes(self._memory[-MEMORY_LIMIT:]), path
 
 
-def from_file(written: Path, spill: Path) -> tuple[bytes, Path | None]:
+def from_file(written: Path, spill: Path | None) -> tuple[bytes, Path | None]:
     """A stream another process wrote to a file (a VM's share): small, read whole; large, its tail read, the file
-    itself cut at FILE_LIMIT and moved to `spill`.  A link or anything but a regular file is refused."""
+    itself cut at FILE_LIMIT and moved to `spill` (None: left to its owner).  A link or anything but a regular
+    file is refused."""
     fd = os.open(written, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as stream:
         status = os.fstat(fd)
@@ -85,6 +86,8 @@ def from_file(written: Path, spill: Path) -> tuple[bytes, Path | None]:
             return stream.read(MEMORY_LIMIT), None
         stream.seek(size - MEMORY_LIMIT)
         tail = stream.read(MEMORY_LIMIT)
+    if spill is None:
+        return _spilled_note(size, None) + tail, None
     if size > FILE_LIMIT:
         os.truncate(written, FILE_LIMIT)
         with open(written, "ab") as cut:
