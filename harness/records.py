@@ -54,6 +54,7 @@ class TargetRecord:
     commands: int = 0
     command_seconds: float = 0.0  # the commands' own durations in the target
     target_seconds: float = 0.0  # from asking for the target until it was stopped
+    programs: dict[str, list] = field(default_factory=dict)  # program run -> [commands, their seconds] (bench/)
     binaries: dict[str, dict[str, str]] = field(default_factory=dict)  # product -> origin, sha256, version, reported
 
     @property

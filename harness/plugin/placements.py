@@ -11,6 +11,7 @@ from .. import coverage
 from ..placement import Placement
 from ..records import TargetRecord
 from ..tiers import Runner, RunnerOptions
+from ..tiers.results import program_of
 from .run_config import RunConfig
 
 
@@ -55,6 +56,10 @@ class Placements:
             record.commands += len(runner.history)
             record.command_seconds += sum(result.duration for result in runner.history)
             record.target_seconds += time.monotonic() - begun
+            for result in runner.history:
+                tally = record.programs.setdefault(program_of(result.command), [0, 0.0])
+                tally[0] += 1
+                tally[1] += result.duration
 
     def _check_page_size_claim(self, runner: Runner, placement: Placement) -> None:
         """A placement that claims the target's page size must see it: a real machine's kernel may run with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +78,13 @@ def signal_exit_code(code: int) -> int:
     """A shell's or a container engine's 128+N for a command killed by signal N, as every tier reports it: -N
     (what subprocess says on qemu-user).  A program that itself exits with 129-192 reads as killed, too."""
     return -(code - 128) if 128 < code <= 128 + 64 else code
+
+
+def program_of(command: str) -> str:
+    """What a command, as CommandResult.command shows it, runs: the name of its program (python3.11 and a venv's
+    python read as python), or `sh` for a shell command line."""
+    first = command.split(None, 1)[0] if command.strip() else ""
+    if not first or "=" in first or first in ("cd", "set", "for", "if", "{", "(") or first.startswith(("'", '"')):
+        return "sh"
+    name = first.rsplit("/", 1)[-1]
+    return "python" if re.fullmatch(r"python[0-9.]*", name) else name
