@@ -153,6 +153,18 @@ children() {{
     read -r pid comm state parent rest < "$stat" 2>/dev/null && [ "$parent" = "$1" ] && echo "$pid"
   done
 }}
+# Killed, the sandbox may still be a zombie for a moment (kill -0 would say it lives), or still running on its way
+# out: a SIGKILL pending (SigPnd/ShdPnd bit 8), or exiting (PF_EXITING, 0x4 in stat's flags).
+alive() {{
+  while read -r key value rest; do
+    case "$key" in
+      State:) case "$value" in [RSDTt]) ;; *) return 1 ;; esac ;;
+      SigPnd:|ShdPnd:) [ $((0x$value & 0x100)) -eq 0 ] || return 1 ;;
+    esac
+  done < "/proc/$1/status" 2>/dev/null || return 1
+  read -r pid comm state parent group session tty foreground flags rest < "/proc/$1/stat" 2>/dev/null || return 1
+  [ $((flags & 0x4)) -eq 0 ]
+}}
 first=$(children $starter)
 sandbox=$(children $first)
 echo "{READY} $(uname -r) $(uname -m) ${{page}}@@"
@@ -167,8 +179,7 @@ while read -r verb id budget nonce; do
       wait "$pid"
       code=$?
       kill "$watchdog" 2>/dev/null
-      # Killed, it may still be a zombie for a moment (kill -0 would say it lives): read its state.
-      grep -q '^State:[[:space:]]*[RSDTt]' "/proc/$sandbox/status" 2>/dev/null || code=sandbox-gone
+      alive "$sandbox" || code=sandbox-gone
       echo "{DONE} $id $code $nonce@@"
       ;;
     poweroff)
