@@ -5,7 +5,6 @@ function here and one line in INSTALLERS."""
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,15 +59,13 @@ def _dependencies(binary: BinaryUnderTest, runner: Runner, index_url: str | None
     said = runner.run(["python3", "-c", "import sys; print(*sys.version_info[:2])"]).check().stdout.split()
     glibc = root_glibc(runner)
     platforms = wheel_dependencies.pip_platforms(target.wheel_platforms, glibc[0] if glibc else None)
-    wheels = wheel_dependencies.download(binary, target.name, platforms, (int(said[0]), int(said[1])), index_url)
     found = runner.own_path("/tmp/archsmoke-install/dependencies")
-    try:
+    with tempfile.TemporaryDirectory(prefix="archsmoke-deps-") as scratch:
+        wheels = wheel_dependencies.download(binary, target.name, platforms, (int(said[0]), int(said[1])),
+                                             Path(scratch), index_url)
         runner.run(["mkdir", "-p", found]).check()
         for wheel in wheels:
             runner.put(wheel, f"{found}/{wheel.name}", mode=0o644)
-    finally:
-        if wheels:
-            shutil.rmtree(wheels[0].parent, ignore_errors=True)
     return ["--find-links", found]
 
 

@@ -8,7 +8,6 @@ import email.parser
 import re
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -65,10 +64,9 @@ def pip_platforms(platforms: tuple[str, ...], newest: tuple[int, int] | None) ->
 
 
 def download(binary: BinaryUnderTest, target_name: str, platforms: list[str], python: tuple[int, int],
-             index_url: str | None = None) -> list[Path]:
-    """The dependency wheels of a wheel that declares some (`requirements`), for the target, in a fresh directory
-    (the caller deletes it)."""
-    dest = Path(tempfile.mkdtemp(prefix="archsmoke-deps-"))
+             dest: Path, index_url: str | None = None) -> list[Path]:
+    """The dependency wheels of a wheel that declares some (`requirements`), for the target, into `dest` (the
+    caller's, which it removes: pip puts the wheel itself there too)."""
     version = f"{python[0]}{python[1]}"
     command = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
                "--only-binary=:all:", "--dest", str(dest), "--index-url", index_url or default_index_url(),

@@ -132,13 +132,17 @@ def test_a_real_wheel_from_the_index_as_published(tmp_path, cache):
     assert code == 5 and "no release ships for this target: markupsafe 3.0.2 has no wheel" in output, output[-4000:]
 
 
-def test_a_wheels_dependencies_come_from_the_index_and_a_missing_build_is_named(tmp_path, cache, loopback_index):
+def test_a_wheels_dependencies_come_from_the_index_and_a_missing_build_is_named(tmp_path, cache, loopback_index,
+                                                                               monkeypatch):
     """extdemo 2.0 imports archsmoke-dep (pure, on the loopback index): installed as pip on the target would, its
     import passes; extdemo 3.0 needs archsmoke-armonly, published for aarch64 alone: on ppc64le that is the
     dependency's gap (the tests that need it installed skip saying so; its label is still checked), not a failure
     of extdemo."""
     from extwheels import pure_wheel
 
+    scratch = tmp_path / "tmp"  # the runs' TMPDIR: where the dependencies are downloaded, and must not stay
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     loopback_index.publish([pure_wheel(tmp_path / "served", "archsmoke-dep"),
                             pure_wheel(tmp_path / "served", "archsmoke-armonly", platform="manylinux_2_17_aarch64")])
     needs_dep = ext_wheel(tmp_path / "two", "ppc64le", version="2.0", requires=("archsmoke-dep",))
@@ -153,6 +157,7 @@ def test_a_wheels_dependencies_come_from_the_index_and_a_missing_build_is_named(
     assert "needs archsmoke-armonly, which has no build for ppc64le (CPython 3.11, manylinux_2_36_ppc64le): a " \
            "dependency's gap, not extdemo's" in output, output[-6000:]
     assert " passed" in output and "1 passed, 7 skipped" in output, output[-6000:]
+    assert not list(scratch.glob("archsmoke-deps-*")), "a download directory of the dependencies was left behind"
 
 
 def test_a_module_needing_what_neither_the_wheel_nor_its_dependencies_ship_is_named_not_passed(tmp_path, cache):
