@@ -75,9 +75,9 @@ class StreamCapture:
 def from_file(written: Path, spill: Path | None) -> tuple[bytes, Path | None]:
     """A stream another process wrote to a file (a VM's share): small, read whole; large, its tail read, the file
     itself cut at FILE_LIMIT and moved to `spill` (None: left to its owner).  A link or anything but a regular
-    file is refused."""
-    fd = os.open(written, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as stream:
+    file is refused; the file is read and cut through the one descriptor that checked it."""
+    fd = os.open(written, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "r+b") as stream:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             raise OSError(f"{written} is not a regular file")
@@ -86,12 +86,12 @@ def from_file(written: Path, spill: Path | None) -> tuple[bytes, Path | None]:
             return stream.read(MEMORY_LIMIT), None
         stream.seek(size - MEMORY_LIMIT)
         tail = stream.read(MEMORY_LIMIT)
-    if spill is None:
-        return _spilled_note(size, None) + tail, None
-    if size > FILE_LIMIT:
-        os.truncate(written, FILE_LIMIT)
-        with open(written, "ab") as cut:
-            cut.write(not_kept(size - FILE_LIMIT))
+        if spill is None:
+            return _spilled_note(size, None) + tail, None
+        if size > FILE_LIMIT:
+            stream.truncate(FILE_LIMIT)
+            stream.seek(FILE_LIMIT)
+            stream.write(not_kept(size - FILE_LIMIT))
     spill.parent.mkdir(parents=True, exist_ok=True)
     os.replace(written, spill)
     return _spilled_note(size, spill) + tail, spill
