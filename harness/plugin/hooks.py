@@ -67,6 +67,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("skip_arch") if arch else None
         if marker and arch in {session_state(config).catalog.get(n).name for n in marker.args}:
             item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "skipped on this arch")))
+    if hasattr(config, "workerinput") and active(config) is not None:
+        from .xdist import record_placements
+
+        record_placements(config, {item.nodeid: placement_of(item).id for item in items if placement_of(item)})
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -74,9 +78,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     state = active(config)
     if state is None or config.getvalue("dist") not in ("load", "loadgroup"):
         return None
-    from .xdist import TargetScheduling
+    from .xdist import TargetScheduling, placements_dir
 
-    return TargetScheduling(config, log, [p.id for p in state.placements])
+    return TargetScheduling(config, log, [p.id for p in state.placements], placements_dir(config))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist's controller, for each worker: where to say which placement each of its tests has."""
+    if active(node.config) is not None:
+        from .xdist import PLACEMENTS_DIR, placements_dir
+
+        node.workerinput[PLACEMENTS_DIR] = str(placements_dir(node.config))
 
 
 @contextlib.contextmanager

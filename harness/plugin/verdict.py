@@ -11,10 +11,12 @@ from .state import active
 
 
 def placement_pattern(placement_ids) -> re.Pattern:
-    """Finds the placement in a test id (test_x[ppc64le-vm], test_x[rsa-s390x-2]); longest first, so ppc64le-musl-vm
-    wins over ppc64le-musl and ppc64le."""
+    """Finds the placement in a test id (test_x[ppc64le-vm], test_x[rsa-s390x-2]): the leftmost one, and there the
+    longest, so ppc64le-musl-vm wins over ppc64le-musl and ppc64le, and test_x[ppc64le-x86_64-manylinux] is on
+    ppc64le.  An id alone can still mislead (a parameter before the placement that is named like a target): the
+    xdist scheduler asks the workers instead (xdist.py)."""
     names = sorted(placement_ids, key=len, reverse=True)
-    return re.compile(r"\[(?:.*-)?(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
+    return re.compile(r"\[(?:.*?-)?(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
 
 
 NOTHING_TESTED = pytest.StashKey[str]()

@@ -3,24 +3,74 @@
 xdist's own ``--dist loadgroup`` groups by an ``@group`` suffix it writes into
 ``item._nodeid``; pytest 9 computes ``nodeid`` from ``_id`` instead, so that
 suffix is lost and no grouping happens (measured with pytest 9.2, xdist 3.8).
-archsmoke does not rely on it: its scheduler groups by the target placement
-named in each test id (``test_x[ppc64le]``, ``test_x[ppc64le-vm]``: a target on
-a tier, started once), and every other test by its module, as xdist's
-``--dist loadscope`` does, so what a module's fixtures start is started once too.
+archsmoke does not rely on it: its scheduler groups every test on a target by
+its placement (a target on a tier, started once), and every other test by its
+module, as xdist's ``--dist loadscope`` does, so what a module's fixtures start
+is started once too.
+
+The scheduler runs in the controller, which sees test ids only, and an id does
+not say which of its parts is the placement: ``test_x[ppc64le-x86_64-manylinux]``
+names two targets.  So each worker writes, as it collects, which placement each
+of its tests has (from the test's parameters, not its id) to a directory the
+controller hands it; the scheduler reads that.  Reading the id is the fallback
+(a worker that could not write), leftmost placement first, as the plugin
+parametrizes.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from .verdict import placement_pattern
 
+PLACEMENTS_DIR = "archsmoke_placements_dir"  # the key in a worker's workerinput
+_DIR = pytest.StashKey[Path]()
+
+
+def placements_dir(config: pytest.Config) -> Path:
+    """The controller's directory for the workers' placement maps (made once, removed with the session)."""
+    if _DIR not in config.stash:
+        path = Path(tempfile.mkdtemp(prefix="archsmoke-xdist-"))
+        config.stash[_DIR] = path
+        config.add_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
+    return config.stash[_DIR]
+
+
+def record_placements(config: pytest.Config, placement_ids: dict[str, str]) -> None:
+    """On a worker: write {test id: placement id} where the controller will look."""
+    where = getattr(config, "workerinput", {}).get(PLACEMENTS_DIR)
+    if not where:
+        return
+    final = Path(where) / f"{config.workerinput['workerid']}.json"
+    partial = final.with_suffix(".partial")
+    partial.write_text(json.dumps(placement_ids))
+    os.replace(partial, final)  # the controller never reads half a map
+
 
 class TargetScheduling(LoadScopeScheduling):
-    def __init__(self, config, log, placement_ids: list[str]):
+    def __init__(self, config, log, placement_ids: list[str], maps: Path | None = None):
         super().__init__(config, log)
         self._target = placement_pattern(placement_ids)
+        self._maps = maps
+        self._known: dict[str, str] | None = None
+
+    def _placement_of(self, nodeid: str) -> str | None:
+        if self._known is None:  # first asked once every worker has collected, so every map is written
+            self._known = {}
+            for path in sorted(self._maps.glob("*.json")) if self._maps else []:
+                self._known.update(json.loads(path.read_text()))
+        if nodeid in self._known:
+            return self._known[nodeid]
+        match = self._target.search(nodeid)
+        return match.group(1) if match else None
 
     def _split_scope(self, nodeid: str) -> str:
-        match = self._target.search(nodeid)
-        return f"archsmoke-target:{match.group(1)}" if match else nodeid.split("::", 1)[0]
+        placement = self._placement_of(nodeid)
+        return f"archsmoke-target:{placement}" if placement else nodeid.split("::", 1)[0]

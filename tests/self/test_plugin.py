@@ -126,6 +126,42 @@ def test_several_tiers_in_one_run_start_each_placement_once_under_xdist(pytester
     assert "| `test_target.py::test_runs_in_the_target[0]` | ✅" in report.stdout.str(), report.stdout.str()
 
 
+MISLEADING_IDS = {
+    "conftest.py": """
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)  # parametrizes before archsmoke: its ids come before the placement's
+        def pytest_generate_tests(metafunc):
+            if "flavour" in metafunc.fixturenames:
+                metafunc.parametrize("flavour", ["s390x", "x-ppc64le"])
+    """,
+    "test_named_like_targets.py": """
+        import pytest
+
+        @pytest.mark.parametrize("platform", ["s390x-manylinux", "ppc64le"])
+        def test_ids_name_other_targets(target, flavour, platform):
+            assert target.run(["true"]).ok
+    """,
+}
+
+
+def test_tests_whose_ids_name_other_targets_still_start_each_target_once_under_xdist(pytester, cache):
+    """test_x[s390x-ppc64le-s390x-manylinux] runs on ppc64le: which part of an id is the placement, the workers
+    say from each test's parameters.  (Read from the id, uv's --python-platform tests started an extra target,
+    uv installed again, for each of them: 30 a CI run, 2 of them VM boots.)"""
+    _write(pytester, MISLEADING_IDS)
+    stats = pytester.path / "stats.json"
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--cache-dir", str(cache.root),
+                                           "--arch", "ppc64le,s390x", "--runner", "qemu-user", "-v",
+                                           "--archsmoke-stats", str(stats))
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == 0 and "8 passed" in output, output
+    assert "test_ids_name_other_targets[s390x-ppc64le-s390x-manylinux]" in output, output
+    assert "test_ids_name_other_targets[x-ppc64le-s390x-ppc64le]" in output, output
+    starts = {placement: row["starts"] for placement, row in json.loads(stats.read_text()).items()}
+    assert starts == {"ppc64le": 1, "s390x": 1}, (starts, output)
+
+
 def test_binary_path_with_a_space_or_an_equals_sign_is_the_same_run(tmp_path, cache):
     """pytest picks its rootdir before it knows --binary: the space form once took the file's folder for it and
     ran with none of the project's settings (another set of tests).  Both spellings now collect the same."""
