@@ -16,7 +16,7 @@ def placement_pattern(placement_ids) -> re.Pattern:
     ppc64le.  An id alone can still mislead (a parameter before the placement that is named like a target): the
     xdist scheduler asks the workers instead (xdist.py)."""
     names = sorted(placement_ids, key=len, reverse=True)
-    return re.compile(r"\[(?:.*?-)?(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
+    return re.compile(r"\[(?:.*?-)??(" + "|".join(map(re.escape, names)) + r")(?:-.*)?\]$")
 
 
 NOTHING_TESTED = pytest.StashKey[str]()

@@ -5,6 +5,8 @@ import json
 import sys
 import textwrap
 
+import pytest
+
 PLAIN_PROJECT = {
     "test_plain.py": """
         def test_arithmetic():
@@ -160,6 +162,21 @@ def test_tests_whose_ids_name_other_targets_still_start_each_target_once_under_x
     assert "test_ids_name_other_targets[x-ppc64le-s390x-ppc64le]" in output, output
     starts = {placement: row["starts"] for placement, row in json.loads(stats.read_text()).items()}
     assert starts == {"ppc64le": 1, "s390x": 1}, (starts, output)
+
+
+@pytest.mark.parametrize("test_id, placement", [
+    ("test_x[aarch64-x86_64-manylinux_2_28-archsmoke-picky==1.0]", "aarch64"),
+    ("test_x[aarch64-vm-x86_64-manylinux_2_28]", "aarch64-vm"),
+    ("test_x[rsa-s390x-2]", "s390x"),
+    ("test_x[ppc64le-musl-vm-0]", "ppc64le-musl-vm"),
+    ("test_x[x86_64]", "x86_64"),
+    ("test_x[s390x_like-0]", None),
+])
+def test_the_placement_read_from_an_id_is_the_leftmost(test_id, placement):
+    from archsmoke.plugin.verdict import placement_pattern
+
+    found = placement_pattern(["aarch64", "aarch64-vm", "x86_64", "s390x", "ppc64le-musl", "ppc64le-musl-vm"]).search(test_id)
+    assert (found.group(1) if found else None) == placement
 
 
 def test_binary_path_with_a_space_or_an_equals_sign_is_the_same_run(tmp_path, cache):
