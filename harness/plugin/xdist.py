@@ -12,34 +12,37 @@ The scheduler runs in the controller, which sees test ids only, and an id does
 not say which of its parts is the placement: ``test_x[ppc64le-x86_64-manylinux]``
 names two targets.  So each worker writes, as it collects, which placement each
 of its tests has (from the test's parameters, not its id) to a directory the
-controller hands it; the scheduler reads that.  Reading the id is the fallback
-(a worker that could not write), leftmost placement first, as the plugin
-parametrizes.
+controller hands it; the scheduler reads that, and a test that is in no map
+goes with its module even where its id looks like a placement's (a self-test's
+``test_x[ppc64le-ssh]`` starts targets of its own through its module's
+fixtures, which a module's group starts once).  Reading the id is the fallback when no worker wrote
+a map, leftmost placement first, as the plugin parametrizes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from ..tiers.process import new_session_dir, remove_session_dir
 from .verdict import placement_pattern
 
+SESSION_PREFIX = "archsmoke-xdist-"
 PLACEMENTS_DIR = "archsmoke_placements_dir"  # the key in a worker's workerinput
 _DIR = pytest.StashKey[Path]()
 
 
 def placements_dir(config: pytest.Config) -> Path:
-    """The controller's directory for the workers' placement maps (made once, removed with the session)."""
+    """The controller's directory for the workers' placement maps: made once, removed with the session, and
+    named by its owner, so that the next run removes it if the controller was killed."""
     if _DIR not in config.stash:
-        path = Path(tempfile.mkdtemp(prefix="archsmoke-xdist-"))
+        path = new_session_dir(SESSION_PREFIX, None)
         config.stash[_DIR] = path
-        config.add_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
+        config.add_cleanup(lambda: remove_session_dir(path))
     return config.stash[_DIR]
 
 
@@ -60,14 +63,19 @@ class TargetScheduling(LoadScopeScheduling):
         self._target = placement_pattern(placement_ids)
         self._maps = maps
         self._known: dict[str, str] | None = None
+        self._mapped = False
 
     def _placement_of(self, nodeid: str) -> str | None:
         if self._known is None:  # first asked once every worker has collected, so every map is written
             self._known = {}
+            self._mapped = False
             for path in sorted(self._maps.glob("*.json")) if self._maps else []:
                 self._known.update(json.loads(path.read_text()))
-        if nodeid in self._known:
-            return self._known[nodeid]
+                self._mapped = True
+        if self._mapped:
+            # A test missing from the maps is on no placement of the run, whatever its id says (a self-test's
+            # test_x[ppc64le-ssh] starts its own targets): it goes with its module.
+            return self._known.get(nodeid)
         match = self._target.search(nodeid)
         return match.group(1) if match else None
 

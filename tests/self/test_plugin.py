@@ -144,24 +144,41 @@ MISLEADING_IDS = {
         def test_ids_name_other_targets(target, flavour, platform):
             assert target.run(["true"]).ok
     """,
+    # On no placement, though their ids look so: the module goes to one worker, its fixture is set up once.
+    "test_own_targets.py": """
+        import os
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def own_setup():
+            with open(os.environ["SETUPS_LOG"], "a") as log:
+                log.write(os.environ.get("PYTEST_XDIST_WORKER", "none") + "\\n")
+
+        @pytest.mark.parametrize("arch", ["ppc64le", "s390x"])
+        def test_starts_its_own(own_setup, arch):
+            pass
+    """,
 }
 
 
-def test_tests_whose_ids_name_other_targets_still_start_each_target_once_under_xdist(pytester, cache):
+def test_tests_whose_ids_name_other_targets_still_start_each_target_once_under_xdist(pytester, cache, monkeypatch):
     """test_x[s390x-ppc64le-s390x-manylinux] runs on ppc64le: which part of an id is the placement, the workers
     say from each test's parameters.  (Read from the id, uv's --python-platform tests started an extra target,
-    uv installed again, for each of them: 30 a CI run, 2 of them VM boots.)"""
+    uv installed again, for each of them: 30 a CI run, 2 of them VM boots.)  A test on no placement goes with its
+    module, however its id reads."""
     _write(pytester, MISLEADING_IDS)
-    stats = pytester.path / "stats.json"
+    stats, setups = pytester.path / "stats.json", pytester.path / "setups.log"
+    monkeypatch.setenv("SETUPS_LOG", str(setups))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--cache-dir", str(cache.root),
                                            "--arch", "ppc64le,s390x", "--runner", "qemu-user", "-v",
                                            "--archsmoke-stats", str(stats))
     output = result.stdout.str() + result.stderr.str()
-    assert result.ret == 0 and "8 passed" in output, output
+    assert result.ret == 0 and "10 passed" in output, output
     assert "test_ids_name_other_targets[s390x-ppc64le-s390x-manylinux]" in output, output
     assert "test_ids_name_other_targets[x-ppc64le-s390x-ppc64le]" in output, output
     starts = {placement: row["starts"] for placement, row in json.loads(stats.read_text()).items()}
     assert starts == {"ppc64le": 1, "s390x": 1}, (starts, output)
+    assert len(setups.read_text().split()) == 1, (setups.read_text(), output)
 
 
 @pytest.mark.parametrize("test_id, placement", [
