@@ -70,7 +70,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if hasattr(config, "workerinput") and active(config) is not None:
         from .xdist import record_placements
 
-        record_placements(config, {item.nodeid: placement_of(item).id for item in items if placement_of(item)})
+        record_placements(config, {item.nodeid: placement.id for item in items if (placement := placement_of(item))})
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)

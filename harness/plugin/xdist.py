@@ -15,14 +15,16 @@ of its tests has (from the test's parameters, not its id) to a directory the
 controller hands it; the scheduler reads that, and a test that is in no map
 goes with its module even where its id looks like a placement's (a self-test's
 ``test_x[ppc64le-ssh]`` starts targets of its own through its module's
-fixtures, which a module's group starts once).  Reading the id is the fallback when no worker wrote
-a map, leftmost placement first, as the plugin parametrizes.
+fixtures, which a module's group starts once).  Reading the id is the
+fallback when no worker wrote a map, leftmost placement first, as the plugin
+parametrizes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -62,20 +64,24 @@ class TargetScheduling(LoadScopeScheduling):
         super().__init__(config, log)
         self._target = placement_pattern(placement_ids)
         self._maps = maps
-        self._known: dict[str, str] | None = None
-        self._mapped = False
+
+    @cached_property
+    def _mapped(self) -> dict[str, str] | None:
+        """The workers' maps merged, or None when none wrote one.  First asked once every worker has collected, so
+        every map is written."""
+        paths = sorted(self._maps.glob("*.json")) if self._maps else []
+        if not paths:
+            return None
+        merged: dict[str, str] = {}
+        for path in paths:
+            merged.update(json.loads(path.read_text()))
+        return merged
 
     def _placement_of(self, nodeid: str) -> str | None:
-        if self._known is None:  # first asked once every worker has collected, so every map is written
-            self._known = {}
-            self._mapped = False
-            for path in sorted(self._maps.glob("*.json")) if self._maps else []:
-                self._known.update(json.loads(path.read_text()))
-                self._mapped = True
-        if self._mapped:
+        if self._mapped is not None:
             # A test missing from the maps is on no placement of the run, whatever its id says (a self-test's
             # test_x[ppc64le-ssh] starts its own targets): it goes with its module.
-            return self._known.get(nodeid)
+            return self._mapped.get(nodeid)
         match = self._target.search(nodeid)
         return match.group(1) if match else None
 
