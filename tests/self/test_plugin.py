@@ -166,9 +166,18 @@ def test_tests_whose_ids_name_other_targets_still_start_each_target_once_under_x
     say from each test's parameters.  (Read from the id, uv's --python-platform tests started an extra target,
     uv installed again, for each of them: 30 a CI run, 2 of them VM boots.)  A test on no placement goes with its
     module, however its id reads."""
+    from archsmoke.plugin.xdist import SESSION_PREFIX
+    from archsmoke.tiers.process import owner_token
+
     _write(pytester, MISLEADING_IDS)
     stats, setups = pytester.path / "stats.json", pytester.path / "setups.log"
     monkeypatch.setenv("SETUPS_LOG", str(setups))
+    # The controller's map directory: removed at the end; one a SIGKILLed controller left is swept.
+    scratch = pytester.path / "scratch"
+    pid, started = owner_token(".").split(".")
+    orphan = scratch / f"{SESSION_PREFIX}{pid}.{int(started) + 1}-abcd1234"  # this pid, another process's start
+    (orphan / "stale").mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(scratch))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--cache-dir", str(cache.root),
                                            "--arch", "ppc64le,s390x", "--runner", "qemu-user", "-v",
                                            "--archsmoke-stats", str(stats))
@@ -179,6 +188,7 @@ def test_tests_whose_ids_name_other_targets_still_start_each_target_once_under_x
     starts = {placement: row["starts"] for placement, row in json.loads(stats.read_text()).items()}
     assert starts == {"ppc64le": 1, "s390x": 1}, (starts, output)
     assert len(setups.read_text().split()) == 1, (setups.read_text(), output)
+    assert not list(scratch.glob(f"{SESSION_PREFIX}*")), list(scratch.iterdir())
 
 
 @pytest.mark.parametrize("test_id, placement", [
