@@ -15,6 +15,7 @@ from ..signals import terminate_as_interrupt
 from ..targets import TargetCatalog
 from ..tiers import load_catalog
 from . import bisect as bisect_command
+from . import action as action_command
 from . import junit, report
 from .images import images_build, images_list, images_prune, images_verify
 
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="size limit, at least 1000 (default: a GitHub comment's)")
     report.add_argument("--title", default="archsmoke report")
     bisect_command.add_parser(commands)
+    action_command.add_parser(commands)
     check = commands.add_parser("doctor", help="check this host and print the fix for anything missing")
     check.add_argument("arches", nargs="*", metavar="ARCH", help="targets to check (default: all)")
     check.add_argument("--debian-mirror", help="Debian archive URL to check for")
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             return make_report(args, catalog)
         if args.command == "bisect":
             return bisect_command.run(args, catalog, cache)
+        if args.command == "action":
+            return action_command.run(args, catalog)
         if args.action == "key":
             print(rootfs.cache_key(catalog.get(args.arch)))
             return 0
