@@ -256,3 +256,18 @@ def test_odd_numbers_in_a_junit_file_are_no_traceback(tmp_path):
                      '</testsuites>')
     result = _report(junit)
     assert result.returncode == 0 and "✅ 0.0s" in result.stdout and "?, ?" in result.stdout, result.stdout
+
+
+def test_the_headline_names_the_runs_that_sent_nothing(junit_files, tmp_path):
+    """All that arrived passed, but two runs sent nothing: the headline says which (not "failed: 40 passed",
+    which reads as a red mark on green results); with a failure as well, it says both."""
+    passing = tmp_path / "passing"
+    passing.mkdir()
+    (passing / "junit-x86_64.xml").write_bytes((junit_files / "junit-x86_64.xml").read_bytes())
+    result = _report(passing, "--expect", "x86_64,s390x,i386")
+    assert result.returncode == 1
+    summary = result.stdout.splitlines()[2]
+    assert summary.startswith("**archsmoke ❌ no results from s390x, i386**: "), summary
+    (passing / "junit-ppc64le.xml").write_bytes((junit_files / "junit-ppc64le.xml").read_bytes())
+    summary = _report(passing, "--expect", "x86_64,ppc64le,s390x").stdout.splitlines()[2]
+    assert summary.startswith("**archsmoke ❌ failed, and no results from s390x**: "), summary

@@ -11,7 +11,9 @@ import yaml
 
 from archsmoke.tiers.vm.spec import vm_spec
 
-WORKFLOWS = sorted((Path(__file__).parents[2] / ".github/workflows").glob("*.yml"))
+ROOT = Path(__file__).parents[2]
+WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
+ACTIONS = [ROOT / "action.yml", ROOT / ".github/actions/report/action.yml"]
 TOOLS = Path(sys.executable).parent
 
 UNSAFE = """\
@@ -39,8 +41,8 @@ def _zizmor(*paths):
                           capture_output=True, text=True)
 
 
-def test_there_are_the_two_workflows():
-    assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "nightly.yml"}
+def test_there_are_the_three_workflows():
+    assert {p.name for p in WORKFLOWS} == {"pull-request.yml", "nightly.yml", "archsmoke.yml"}
 
 
 def test_actionlint_passes():
@@ -49,7 +51,7 @@ def test_actionlint_passes():
 
 
 def test_zizmor_passes():
-    result = _zizmor(*WORKFLOWS)
+    result = _zizmor(*WORKFLOWS, *ACTIONS)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -63,6 +65,19 @@ def test_the_linters_catch_an_unsafe_workflow(tmp_path):
     assert audited.returncode != 0 and "template-injection" in audited.stdout + audited.stderr
 
 
+def _pinned_or_own(uses: str) -> bool:
+    """An action by commit, or one of this repository's own (`$/...`: the very commit that runs)."""
+    return bool(re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses)) or uses.startswith("$/")
+
+
+def _check_steps(where: str, steps: list[dict]) -> None:
+    for step in steps:
+        if "uses" in step:
+            assert _pinned_or_own(step["uses"]), f"{where}: {step['uses']}"
+        if "run" in step:
+            assert "${{" not in step["run"], f"expression inside a shell script in {where}: {step['run']}"
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
 def test_minimal_permissions_and_pinned_actions(path):
     workflow = yaml.safe_load(path.read_text())
@@ -73,12 +88,21 @@ def test_minimal_permissions_and_pinned_actions(path):
         assert "permissions" in job, f"job {name} must state its permissions"
         for permission, level in job["permissions"].items():
             assert permission in ("contents", "pull-requests") and level in ("read", "write"), (name, permission)
-            assert level == "read" or (permission == "pull-requests" and name == "report")
-        for step in job["steps"]:
-            if "uses" in step:
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
-            if "run" in step:
-                assert "${{" not in step["run"], f"expression inside a shell script in job {name}: {step['run']}"
+            # Only the job that comments writes; a job calling the reusable workflow grants it what its report needs.
+            commenting = name == "report" or job.get("uses", "").endswith("/archsmoke.yml")
+            assert level == "read" or (permission == "pull-requests" and commenting)
+        if "uses" in job:
+            assert _pinned_or_own(job["uses"]), job["uses"]
+        _check_steps(f"job {name}", job.get("steps", []))
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=["action", "report-action"])
+def test_the_actions_pin_what_they_use_and_expand_nothing_in_scripts(path):
+    action = yaml.safe_load(path.read_text())
+    assert action["runs"]["using"] == "composite"
+    _check_steps(path.name, action["runs"]["steps"])
+    for step in action["runs"]["steps"]:
+        assert "run" not in step or step.get("shell") == "bash", step
 
 
 def test_the_nightly_runs_every_vm_target_on_the_vm_tier(catalog):
@@ -89,13 +113,17 @@ def test_the_nightly_runs_every_vm_target_on_the_vm_tier(catalog):
 
 
 def test_jobs_keep_their_reports():
-    pull_request = yaml.safe_load(next(p for p in WORKFLOWS if p.name == "pull-request.yml").read_text())
-    smoke = pull_request["jobs"]["smoke"]
-    assert set(smoke["strategy"]["matrix"]["arch"]) == {"ppc64le", "s390x", "aarch64", "armv7", "riscv64", "i386", "x86_64"}
-    upload = next(s for s in smoke["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
-    assert upload["if"] == "always()"
-    report_steps = " ".join(s.get("run", "") for s in pull_request["jobs"]["report"]["steps"])
-    assert "python -m archsmoke report" in report_steps and "PATCH" in report_steps
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    steps = {s["name"]: s for s in action["runs"]["steps"]}
+    upload = steps["Upload the JUnit file and logs"]
+    assert upload["uses"].startswith("actions/upload-artifact@") and upload["if"].startswith("${{ always() &&")
+    # Saved also when a test failed: actions/cache's own post step skips a failed job.
+    save = steps["Save the root filesystems"]
+    assert save["uses"].startswith("actions/cache/save@") and save["if"].startswith("${{ always() &&")
+    reusable = yaml.safe_load((ROOT / ".github/workflows/archsmoke.yml").read_text())
+    report_steps = " ".join(s.get("run", "") for s in reusable["jobs"]["report"]["steps"])
+    report_action = (ROOT / ".github/actions/report/action.yml").read_text()
+    assert "python\" -m archsmoke report" in report_action and "PATCH" in report_steps
 
 
 def test_ci_runs_the_readmes_test_command_as_written():
