@@ -115,12 +115,13 @@ def plan(inputs: ActionInputs, catalog: TargetCatalog, workspace: Path) -> Plan:
     args += ["--arch", ",".join(t.name for t in targets)]
     if runners:
         args += ["--runner", ",".join(runners)]
+    # NAME=VALUE words: pytest reads a word that starts with @ (an npm scope) as a file of arguments.
     for build in matched_builds(inputs.binary, workspace) if inputs.binary else []:
-        args += ["--binary", str(build)]
+        args.append(f"--binary={build}")
     if inputs.product:
-        args += ["--product", inputs.product]
+        args.append(f"--product={inputs.product}")
     if inputs.release:
-        args += ["--release", inputs.release]
+        args.append(f"--release={inputs.release}")
     junit_file = Path(inputs.reports) / f"junit-{label}.xml"
     args += ["-p", "no:cacheprovider", "--junitxml", str(junit_file), "--archsmoke-logs", inputs.reports, *extra]
     key = roots_cache_key([rootfs.cache_key(t) for t in targets])

@@ -21,7 +21,8 @@ import yaml
 
 from archsmoke import rootfs
 from archsmoke.cache import Cache
-from archsmoke.cli.action import roots_cache_key
+from archsmoke.cli.action import ActionInputs, plan, roots_cache_key
+from archsmoke.errors import ConfigError
 from workflow_runner import Host, Job, WorkflowRun
 
 REPO = Path(__file__).resolve().parents[2]
@@ -247,3 +248,27 @@ def test_archsmokes_own_workflows_go_through_the_action():
     nightly = yaml.safe_load((REPO / ".github/workflows/nightly.yml").read_text())
     assert any(s.get("uses") == "$/." for s in nightly["jobs"]["smoke"]["steps"])
     assert re.search(r"\bsudo -E\b", (REPO / "action.yml").read_text()) is None
+
+
+def test_the_plan_passes_each_input_as_one_word(tmp_path, catalog):
+    """Pure logic: what `archsmoke action plan` hands pytest.  A scoped npm release stays one word (pytest would
+    read a word that starts with @ as a file of arguments), globs expand in the workspace, and the default suite
+    is the no-code one."""
+    (tmp_path / "builds" / "tiny-s390x").mkdir(parents=True)
+    (tmp_path / "builds" / "tiny-s390x" / "tiny").write_bytes(b"x")
+    found = plan(ActionInputs(arch="x86_64, aarch64", release="@scope/addon-linux-{arch}-gnu==2.0.1"), catalog, tmp_path)
+    assert found.targets == ("x86_64", "aarch64") and found.label == "x86_64-aarch64"
+    assert found.pytest_args[:2] == ("--pyargs", "archsmoke.generic")
+    assert "--release=@scope/addon-linux-{arch}-gnu==2.0.1" in found.pytest_args
+    found = plan(ActionInputs(arch="s390x", binary="builds/*/**", tests="tests/mine", label="s390x",
+                              pytest_args="-n 2 -k 'not slow'"), catalog, tmp_path)
+    assert found.pytest_args[0] == "tests/mine" and "--binary=builds/tiny-s390x/tiny" in found.pytest_args
+    assert found.pytest_args[-4:] == ("-n", "2", "-k", "not slow")
+    assert found.junit == Path("archsmoke-reports/junit-s390x.xml")
+    assert found.cache_key == "archsmoke-rootfs-" + rootfs.cache_key(catalog.get("s390x"))
+    with pytest.raises(ConfigError, match="input `label` 'a b' is not a plain name"):
+        plan(ActionInputs(arch="s390x", release="latest", product="ruff", label="a b"), catalog, tmp_path)
+    with pytest.raises(ConfigError, match="input `runner`: unknown tier 'kvm'"):
+        plan(ActionInputs(arch="s390x", release="latest", product="ruff", runner="kvm"), catalog, tmp_path)
+    with pytest.raises(ConfigError, match="nothing to test"):
+        plan(ActionInputs(arch="s390x"), catalog, tmp_path)
