@@ -4,12 +4,14 @@ that proves).  Usable without pytest (bench/ makes one)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import binary as binaries
 from .. import coverage
+from ..arches import named_in
 from ..binary import Product
 from ..cache import Cache
 from ..cpu_floor import check_models
@@ -184,14 +186,27 @@ class RunConfig:
             projects = {b.library_project for b in self.local_binaries}
             if len(projects) == 1 and None not in projects:
                 return Product.of_project(projects.pop())
-        names = {b.names[0] for b in self.local_binaries if b.names}
+        names = {_product_name(b) for b in self.local_binaries if b.names}
         known = [p for p in binaries.PRODUCTS.values() if any(b.provides(p) for b in self.local_binaries)]
         if len(known) == 1:
             return known[0]
         if len(names) == 1 and not known:  # one product archsmoke does not know: all its builds' executables
             name = names.pop()
-            others = dict.fromkeys(n for b in self.local_binaries for n in b.names if n != name)
+            others = dict.fromkeys(n for b in self.local_binaries if b.kind != "executable"
+                                   for n in b.names if n != name)
             return Product(name, executables=(name, *others))
         raise ConfigError("which product do these tests test?",
                           fix="pass --product NAME (built in: " + ", ".join(binaries.PRODUCTS) + "), or define the "
                               "archsmoke_product fixture in your conftest")
+
+
+def _product_name(build) -> str:
+    """The product a build is of, by name: a bare executable's file name without the arch it names
+    (`--binary dist/mytool-ppc64le --binary dist/mytool-s390x` are both mytool), else its first executable's."""
+    name = build.names[0]
+    said = named_in(name) if build.kind == "executable" else None
+    if said is None:
+        return name
+    stem = re.split(rf"[-_.]{re.escape(said[0])}(?:[-_.]|$)", name, maxsplit=1, flags=re.IGNORECASE)[0]
+    stem = re.sub(r"([-_.](linux|unknown))+$", "", stem, flags=re.IGNORECASE)  # Go's mytool_linux_arm64
+    return stem or name

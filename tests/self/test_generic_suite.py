@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -137,6 +138,20 @@ def test_a_sound_program_passes_every_check(build, tmp_path, cache):
     assert "PASSED" in output and "test_the_dynamic_loader_finds_every_library[x86_64]" in output
     assert "a bare executable: the version under test is not known" in output  # the skips, and why
     assert "carries no label (no wheel tags, no arch in its name)" in output
+
+
+def test_bare_executables_named_for_their_arches_are_one_product(build, tmp_path, cache):
+    """`--binary dist/mytool-s390x --binary dist/mytool_linux_arm64` (the README's first example): one product,
+    mytool, judged against its x86_64 build, not "which product do these tests test?"."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for arch, name in (("x86_64", "mytool-x86_64"), ("s390x", "mytool-s390x"), ("aarch64", "mytool_linux_arm64")):
+        shutil.copy(build("sound", arch=arch), dist / name)
+    code, output = _suite(tmp_path, cache, *(f"--binary={p}" for p in sorted(dist.iterdir())), "--runner", "qemu-user",
+                          arch=("--arch", "s390x,aarch64"))
+    assert code == 0, output
+    assert f"; mytool: {dist / 'mytool_linux_arm64'} sha256" in output, output
+    assert "test_every_executable_answers_its_version[s390x]" in output
 
 
 @pytest.mark.parametrize("defect, flags, failing, message", [
