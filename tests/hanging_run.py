@@ -35,12 +35,14 @@ def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str]
     the signal to the run's end."""
     (tmp_path / "test_hang.py").write_text(_TEST.format(state=state_expression))
     state = tmp_path / "state"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, str(tmp_path / "test_hang.py")],
-        cwd=tmp_path, env={**os.environ, **(env or {}), "ARCHSMOKE_TEST_STATE": str(state)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=whole_group,
-        preexec_fn=as_in_a_terminal,
-    )
+    log = tmp_path / "interrupted-run.log"
+    with open(log, "wb") as output:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, str(tmp_path / "test_hang.py")],
+            cwd=tmp_path, env={**os.environ, **(env or {}), "ARCHSMOKE_TEST_STATE": str(state)},
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=whole_group,
+            preexec_fn=as_in_a_terminal,
+        )
     try:
         deadline = time.monotonic() + 120
         while not state.exists() and time.monotonic() < deadline:
@@ -57,6 +59,9 @@ def interrupt_hanging_run(tmp_path: Path, state_expression: str, args: list[str]
         child.wait(timeout=60)
         if timings is not None:
             timings["stop"] = time.monotonic() - signalled
+        said = log.read_text(errors="replace")
+        # An interrupted run ends with pytest's own words, never a traceback of the harness's cleanup.
+        assert "Traceback (most recent call last)" not in said and "INTERNALERROR" not in said, said[-4000:]
         return text
     finally:
         if child.poll() is None:

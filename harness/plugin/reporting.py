@@ -66,10 +66,12 @@ def _product_of(request: pytest.FixtureRequest, state, mark: int, target: str) -
     used = [product for where, product in state.touched[mark:] if where == target]
     if used:
         return used[0]
-    for value in getattr(request.node, "funcargs", {}).values():
+    # pytest sets funcargs to None when it tears a test down early (Ctrl-C in the middle of it).
+    values = list((getattr(request.node, "funcargs", None) or {}).values())
+    for value in values:
         if isinstance(value, InstalledBinary):
             return value.product.name
-    for value in getattr(request.node, "funcargs", {}).values():
+    for value in values:
         if isinstance(value, Product):
             return value.name
     return None
