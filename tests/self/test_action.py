@@ -272,3 +272,25 @@ def test_the_plan_passes_each_input_as_one_word(tmp_path, catalog):
         plan(ActionInputs(arch="s390x", release="latest", product="ruff", runner="kvm"), catalog, tmp_path)
     with pytest.raises(ConfigError, match="nothing to test"):
         plan(ActionInputs(arch="s390x"), catalog, tmp_path)
+
+
+def test_archsmokes_own_pull_request_path_runs_its_suites_with_a_release(tmp_path, cache, catalog, built):
+    """What pull-request.yml asks of the reusable workflow, on one arch: archsmoke's own tests (`tests:`) against
+    a published release (`release:`), through the action, to the comment."""
+    built("x86_64")
+    host = Host(tmp_path / "host")
+    exported = tmp_path / "x86_64.tar"
+    rootfs.export_entry(cache, catalog.get("x86_64"), exported)
+    key = rootfs.cache_key(catalog.get("x86_64"))
+    (host.caches / roots_cache_key([key]) / "tree").mkdir(parents=True)
+    (host.caches / roots_cache_key([key]) / "tree" / f"{key}.tar").hardlink_to(exported)
+    run = WorkflowRun(host, REPO / ".github/workflows/archsmoke.yml", REPO, event={
+        "pull_request": {"number": 7, "head": {"repo": {"full_name": "archsmoke/archsmoke"}}}},
+        inputs={"arches": "x86_64", "artifacts": "", "binary": "*/**", "product": "",
+                "release": "uv=0.13.9", "tests": "tests/smoke/uv/test_uv_version.py", "runner": "", "pytest-args": "",
+                "debian-mirror": "http://deb.debian.org/debian", "comment": True})
+    results = run.run()
+    assert not _failures(run), "\n\n".join(_failures(run))
+    assert results["report"]["result"] == "success" and results["report"]["outputs"]["verdict"] == "passed"
+    body = (run.jobs["report"][0].files / "gh.log.body").read_text()
+    assert "archsmoke ✅ passed" in body and "uv 0.13.9" in body and "test_uv_version.py::" in body, body[:2000]
