@@ -97,6 +97,19 @@ def test_minimal_permissions_and_pinned_actions(path):
 
 
 @pytest.mark.parametrize("path", ACTIONS, ids=["action", "report-action"])
+def test_shellcheck_passes_on_the_actions_scripts(path, tmp_path):
+    """actionlint checks the workflows' scripts, not a composite action's: each `run:` here, as bash runs it."""
+    if shutil.which("shellcheck") is None:
+        pytest.fail("shellcheck is missing: install with the README command")
+    for index, step in enumerate(yaml.safe_load(path.read_text())["runs"]["steps"]):
+        if "run" in step:
+            script = tmp_path / f"step{index}.sh"
+            script.write_text("#!/bin/bash\n" + step["run"])
+            checked = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
+            assert checked.returncode == 0, f"{path.name}, step {step.get('name')}:\n{checked.stdout}"
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=["action", "report-action"])
 def test_the_actions_pin_what_they_use_and_expand_nothing_in_scripts(path):
     action = yaml.safe_load(path.read_text())
     assert action["runs"]["using"] == "composite"
