@@ -290,6 +290,25 @@ class Host:
         return f"saved {key}"
 
 
+def own_repository(workflow: Path) -> Path:
+    """The repository a workflow file is in (.github/workflows/x.yml: three levels up), which `$/...` names."""
+    return workflow.resolve().parents[2]
+
+
+def referenced(uses: str, own: Path, local: Path | None, repositories: dict[str, Path]) -> Path | None:
+    """Where a `uses:` points on this machine: `$/path` in the workflow's own repository, `./path` in the
+    workspace (`local`), `owner/repo[/path]@ref` in a repository the test names; None for any other."""
+    if uses.startswith("$/"):
+        return (own / uses[2:]).resolve()
+    if uses.startswith("./"):
+        return None if local is None else (local / uses[2:]).resolve()
+    name, _, _ = uses.partition("@")
+    owner_repo = "/".join(name.split("/")[:2])
+    if owner_repo in repositories:
+        return repositories[owner_repo].joinpath(*name.split("/")[2:])
+    return None
+
+
 @dataclass
 class Job:
     host: Host
@@ -312,8 +331,7 @@ class Job:
 
     def __post_init__(self):
         self.definition = yaml.safe_load(self.workflow.read_text())["jobs"][self.name]
-        # `$/...` is the repository the workflow file is in (.github/workflows/x.yml: three levels up).
-        self.own_repository = self.workflow.resolve().parents[2]
+        self.own_repository = own_repository(self.workflow)
         label = "-".join(str(v) for v in self.matrix.values())
         self.files = self.workspace.parent / f"{self.name}{'-' + label if label else ''}-github"
         self.files.mkdir(parents=True, exist_ok=True)
@@ -407,21 +425,10 @@ class Job:
 
     # --- uses: ----------------------------------------------------------------------------------------
 
-    def _action_directory(self, uses: str) -> Path | None:
-        """Where a composite action's files are, or None for the stand-ins below."""
-        if uses.startswith("$/"):
-            return (self.own_repository / uses[2:]).resolve()
-        if uses.startswith("./"):
-            return (self.workspace / uses[2:]).resolve()
-        name, _, _ = uses.partition("@")
-        owner_repo = "/".join(name.split("/")[:2])
-        if owner_repo in self.repositories:
-            return self.repositories[owner_repo].joinpath(*name.split("/")[2:])
-        return None
-
     def _uses(self, step: dict, context: Context) -> tuple[str, str, dict]:
         given = {k: context.text(v) for k, v in (step.get("with") or {}).items()}
-        directory = self._action_directory(step["uses"])
+        # A composite action's files, else one of the stand-ins below.
+        directory = referenced(step["uses"], self.own_repository, self.workspace, self.repositories)
         if directory is not None:
             return self._composite(directory, given, context, step["uses"])
         action = step["uses"].split("@")[0]
@@ -583,15 +590,9 @@ class WorkflowRun:
 
     def _call(self, name: str, spec: dict, context: Context) -> dict:
         uses = spec["uses"]
-        if uses.startswith("$/") or uses.startswith("./"):
-            base = self.workflow.resolve().parents[2] if uses.startswith("$/") else self.checkout
-            path = base / uses[2:]
-        else:
-            target, _, _ = uses.partition("@")
-            owner_repo = "/".join(target.split("/")[:2])
-            if owner_repo not in self.repositories:
-                raise ExpressionError(f"reusable workflow {uses}: the test names no repository {owner_repo}")
-            path = self.repositories[owner_repo].joinpath(*target.split("/")[2:])
+        path = referenced(uses, own_repository(self.workflow), self.checkout, self.repositories)
+        if path is None:
+            raise ExpressionError(f"reusable workflow {uses}: the test names no repository it is in")
         called_spec = yaml.safe_load(path.read_text())[True]["workflow_call"]
         given = {k: context.substitute(v) for k, v in (spec.get("with") or {}).items()}
         inputs = {}

@@ -71,10 +71,8 @@ def make_report(args: argparse.Namespace, catalog: TargetCatalog) -> int:
     if args.output is not None and (args.output.is_dir() or not args.output.parent.is_dir()):
         what = "is a directory" if args.output.is_dir() else f"is in {args.output.parent}, which is no directory"
         raise ConfigError(f"--output {args.output} {what}", fix="name the file the report is written to")
-    files = junit.junit_files(args.files)
-    results = junit.load(files, set(catalog.names))
-    results.missing = junit.missing_runs(files, [label for label in args.expect.replace(" ", ",").split(",") if label])
-    results.run_url = args.run_url
+    expected = [label for label in args.expect.replace(" ", ",").split(",") if label]
+    results = junit.gathered(args.files, set(catalog.names), expected, args.run_url)
     text = report.render(results, limit=args.max_chars, title=args.title)
     if len(text) > args.max_chars:
         print(f"archsmoke: warning: the report is {len(text)} characters, over --max-chars {args.max_chars}",

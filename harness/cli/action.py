@@ -15,7 +15,7 @@ import glob
 import os
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .. import rootfs
@@ -43,11 +43,9 @@ class ActionInputs:
 
     @classmethod
     def from_environment(cls, environ: dict[str, str]) -> "ActionInputs":
-        def given(name: str) -> str:
-            return environ.get(ENV_PREFIX + name.upper(), "").strip()
-        return cls(**{name: given(name) or default for name, default in
-                      (("arch", ""), ("binary", ""), ("product", ""), ("release", ""), ("tests", ""),
-                       ("runner", ""), ("pytest_args", ""), ("label", ""), ("reports", "archsmoke-reports"))})
+        """Each input from ARCHSMOKE_INPUT_<NAME>; an empty one takes the field's default."""
+        given = {f.name: environ.get(ENV_PREFIX + f.name.upper(), "").strip() for f in fields(cls)}
+        return cls(**{name: value for name, value in given.items() if value or name == "arch"})
 
 
 @dataclass(frozen=True)
@@ -138,10 +136,7 @@ def write_plan(found: Plan, output: Path, args_file: Path) -> None:
 def outputs(reports: Path, label: str, run_url: str | None, output: Path, summary: Path | None,
             target_names: set[str]) -> dict[str, str]:
     """The report of this run (also when its JUnit file never came: "no results"), and the action's outputs."""
-    files = junit.junit_files([reports]) if reports.is_dir() else []
-    results = junit.load(files, target_names)
-    results.missing = junit.missing_runs(files, [label])
-    results.run_url = run_url
+    results = junit.gathered([reports] if reports.is_dir() else [], target_names, [label], run_url)
     text = report.render(results, title=f"archsmoke ({label})")
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "report.md").write_text(text)

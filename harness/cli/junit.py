@@ -44,8 +44,13 @@ class Results:
         return sum(o.status == status for o in self.cells.values())
 
     @property
+    def tests_failed(self) -> bool:
+        """A test failed or errored somewhere (runs that sent nothing aside)."""
+        return any(o.status in ("failed", "error") for o in self.cells.values())
+
+    @property
     def failed(self) -> bool:
-        return bool(self.missing) or any(o.status in ("failed", "error") for o in self.cells.values())
+        return bool(self.missing) or self.tests_failed
 
     @property
     def not_covered(self) -> list[str]:
@@ -154,3 +159,13 @@ def _seconds(case) -> float:
         return max(0.0, float(case.time or 0))
     except (TypeError, ValueError):
         return 0.0
+
+
+def gathered(paths: list[Path], known_targets: set[str], expected: list[str], run_url: str | None) -> Results:
+    """The results of every JUnit file under `paths`, with the expected runs that sent none and the run's link:
+    what `archsmoke report` and the action's outputs render."""
+    files = junit_files(paths)
+    results = load(files, known_targets)
+    results.missing = missing_runs(files, expected)
+    results.run_url = run_url
+    return results

@@ -279,11 +279,9 @@ def test_archsmokes_own_pull_request_path_runs_its_suites_with_a_release(tmp_pat
     a published release (`release:`), through the action, to the comment."""
     built("x86_64")
     host = Host(tmp_path / "host")
-    exported = tmp_path / "x86_64.tar"
+    exported = tmp_path / f"{rootfs.cache_key(catalog.get('x86_64'))}.tar"
     rootfs.export_entry(cache, catalog.get("x86_64"), exported)
-    key = rootfs.cache_key(catalog.get("x86_64"))
-    (host.caches / roots_cache_key([key]) / "tree").mkdir(parents=True)
-    (host.caches / roots_cache_key([key]) / "tree" / f"{key}.tar").hardlink_to(exported)
+    _seed_cache(host, catalog, {"x86_64": exported})
     run = WorkflowRun(host, REPO / ".github/workflows/archsmoke.yml", REPO, event={
         "pull_request": {"number": 7, "head": {"repo": {"full_name": "archsmoke/archsmoke"}}}},
         inputs={"arches": "x86_64", "artifacts": "", "binary": "*/**", "product": "",
